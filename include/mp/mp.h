@@ -1,0 +1,18 @@
+// mp: Python's multiprocessing Manager for C++.
+//
+// The umbrella header. See README.md for a tour; each included header
+// states its own contract.
+#ifndef MP_MP_H_
+#define MP_MP_H_
+
+#include "mp/array_proxy.h"
+#include "mp/dict_proxy.h"
+#include "mp/errors.h"
+#include "mp/list_proxy.h"
+#include "mp/manager.h"
+#include "mp/namespace_proxy.h"
+#include "mp/object.h"
+#include "mp/proxy.h"
+#include "mp/value_proxy.h"
+
+#endif  // MP_MP_H_

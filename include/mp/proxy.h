@@ -1,0 +1,150 @@
+// What every proxy shares: a cheap-to-copy handle on one reference to one
+// server object.
+//
+// Thread safety: proxies are safe to use from any number of threads at
+// once; copies share the reference, and the last copy to go releases it.
+// Proxies may be passed to forked children, which attach to the object
+// through their own session on first use.
+#ifndef MP_PROXY_H_
+#define MP_PROXY_H_
+
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <ostream>
+#include <string>
+#include <string_view>
+
+#include "mp/object.h"
+
+namespace mp {
+
+namespace internal {
+class ProxyHandle;
+struct PendingCall;
+// The kinds of server objects; the values match mp.v1.ObjectType.
+enum class Kind : int {
+  kDict = 1,
+  kList = 2,
+  kNamespace = 3,
+  kValue = 4,
+  kArray = 5,
+  kIterator = 6,
+};
+// The handle inside `object`, checked to be a proxy of `kind`
+// (mp::TypeError otherwise).
+std::shared_ptr<const ProxyHandle> HandleOfKind(const Object& object, Kind kind);
+}  // namespace internal
+
+class BaseProxy {
+ public:
+  // False for a default-constructed proxy, which refers to nothing.
+  bool valid() const { return handle_ != nullptr; }
+  explicit operator bool() const { return valid(); }
+  // The server's id for the object.
+  uint64_t id() const;
+  // "<DictProxy object, typeid 'dict' at 0x...>", like Python's repr().
+  std::string repr() const;
+  // A proxy Object referring to the same server object, for storing in
+  // containers.
+  Object object() const;
+
+  friend bool operator==(const BaseProxy& a, const BaseProxy& b) {
+    return a.handle_ == b.handle_ || (a.valid() && b.valid() && a.id() == b.id());
+  }
+
+  // For mp's own use: proxies are made by Manager and by reading them back
+  // from containers.
+  explicit BaseProxy(std::shared_ptr<const internal::ProxyHandle> handle)
+      : handle_(std::move(handle)) {}
+
+ protected:
+  BaseProxy() = default;
+  // Throws mp::ValueError for an empty proxy.
+  const internal::ProxyHandle& handle() const;
+
+  std::shared_ptr<const internal::ProxyHandle> handle_;
+
+ private:
+  friend class BaseProxyAccess;
+};
+
+// `proxy[key]`: reads the item when converted, assigns it when assigned to.
+template <class Proxy, class Key>
+class ItemRef {
+ public:
+  ItemRef(const Proxy& proxy, Key key) : proxy_(proxy), key_(std::move(key)) {}
+
+  Object get() const { return proxy_.getitem(key_); }
+  operator Object() const { return get(); }
+  template <class T>
+  T as() const {
+    return from_object<T>(get());
+  }
+  std::string repr() const { return get().repr(); }
+
+  const ItemRef& operator=(const Object& value) const {
+    proxy_.set(key_, value);
+    return *this;
+  }
+  const ItemRef& operator=(const ItemRef& other) const {
+    return *this = other.get();
+  }
+
+  friend bool operator==(const ItemRef& a, const Object& b) { return a.get() == b; }
+  friend std::ostream& operator<<(std::ostream& os, const ItemRef& r) {
+    return os << r.get();
+  }
+
+ private:
+  Proxy proxy_;  // a copy: cheap, and safe if the original goes away
+  Key key_;
+};
+
+// A reply still on its way (from the *_async methods). get() waits for it
+// and throws what the synchronous call would have thrown.
+class PendingReply {
+ public:
+  PendingReply() = default;
+  // Blocks until the reply arrives (or the default deadline passes).
+  Object get() const;
+
+ private:
+  friend class BaseProxyAccess;
+  std::shared_ptr<const internal::ProxyHandle> handle_;
+  std::shared_ptr<internal::PendingCall> pending_;
+};
+
+// Input iterator over a live server-side iterator (dict keys, list items).
+// Items are fetched in batches; like Python's iterators it sees changes made
+// after it was created, up to the batch already fetched.
+class ProxyIterator {
+ public:
+  using value_type = Object;
+  using difference_type = std::ptrdiff_t;
+  using reference = const Object&;
+  using pointer = const Object*;
+  using iterator_category = std::input_iterator_tag;
+
+  ProxyIterator() = default;  // the end
+  const Object& operator*() const { return buffer_->front(); }
+  const Object* operator->() const { return &buffer_->front(); }
+  ProxyIterator& operator++();
+  void operator++(int) { ++*this; }
+  friend bool operator==(const ProxyIterator& a, const ProxyIterator& b) {
+    return a.at_end() == b.at_end();
+  }
+
+ private:
+  friend class BaseProxyAccess;
+  bool at_end() const { return buffer_ == nullptr || buffer_->empty(); }
+  void Fill();
+  std::shared_ptr<const internal::ProxyHandle> iterator_;
+  std::shared_ptr<std::deque<Object>> buffer_;
+  bool exhausted_ = false;
+  uint32_t batch_ = 64;
+};
+
+}  // namespace mp
+
+#endif  // MP_PROXY_H_

@@ -1,0 +1,78 @@
+// Embedding a manager server in your own process.
+//
+//   mp::Server server(mp::ServerOptions{.address = "127.0.0.1:50000",
+//                                       .authkey = key});
+//   server.start();
+//   mp::Manager m = server.manager();   // a client of this server
+//   server.wait();                      // until a client asks for shutdown
+//
+// The standalone `mp-manager` binary is this class plus flag parsing.
+#ifndef MP_SERVER_H_
+#define MP_SERVER_H_
+
+#include <chrono>
+#include <cstddef>
+#include <memory>
+#include <string>
+
+#include "mp/manager.h"
+
+namespace mp {
+
+struct ServerOptions {
+  // "host:port" (port 0 picks a free one) or "unix:/path/to/socket".
+  std::string address = "127.0.0.1:0";
+  // Shared secret clients must prove they know. Empty: 32 random bytes,
+  // readable through Server::authkey().
+  std::string authkey;
+  // The largest message a client may send and the largest reply the server
+  // sends; larger requests fail with ValueError on the client, larger
+  // replies are replaced by a ValueError.
+  size_t max_message_bytes = size_t{64} << 20;
+};
+
+// Thread-safe. Move-only. The destructor shuts the server down; clients'
+// calls then fail with ConnectionError.
+class Server {
+ public:
+  explicit Server(ServerOptions options = {});
+  ~Server();
+  Server(Server&&) noexcept;
+  Server& operator=(Server&&) noexcept;
+
+  // Binds and starts serving. Throws mp::ValueError for a bad address and
+  // mp::RuntimeError when the address cannot be bound.
+  void start();
+
+  // The bound address (with the chosen port when the options said 0), in a
+  // form Manager::connect accepts.
+  std::string address() const;
+  const std::string& authkey() const;
+
+  // A client connected to this server.
+  Manager manager() const;
+
+  // Blocks until a client's shutdown request or shutdown(); true if that
+  // happened, false on timeout.
+  void wait();
+  bool wait_for(std::chrono::milliseconds timeout);
+
+  // Stops accepting, ends every session and frees every object. Idempotent.
+  void shutdown();
+
+  // Makes wait() return (as a client's shutdown request does) without
+  // stopping the server; async-signal-unsafe, call it from a normal thread.
+  void request_shutdown();
+
+  // Live objects and open sessions, for monitoring and tests.
+  size_t object_count() const;
+  size_t session_count() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace mp
+
+#endif  // MP_SERVER_H_

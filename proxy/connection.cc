@@ -1,0 +1,387 @@
+#include "proxy/connection.h"
+
+#include <grpcpp/grpcpp.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <utility>
+
+#include "absl/container/flat_hash_map.h"
+#include "mp/errors.h"
+#include "proxy/auth.h"
+#include "proxy/proxy_handle.h"
+#include "proxy/wire_codec.h"
+
+namespace mp::internal {
+namespace {
+
+void* const kStartTag = reinterpret_cast<void*>(1);
+void* const kReadTag = reinterpret_cast<void*>(2);
+void* const kWriteTag = reinterpret_cast<void*>(3);
+void* const kFinishTag = reinterpret_cast<void*>(4);
+
+constexpr uint32_t kProtocolVersion = 1;
+constexpr absl::Duration kHandshakeTimeout = absl::Seconds(10);
+// Replies are routed by id; more than this many calls in flight and
+// CallAsync waits for some to finish.
+constexpr size_t kMaxInFlight = 1 << 16;
+// Room for the envelope around a call inside a ClientMessage.
+constexpr size_t kEnvelopeBytes = 1024;
+
+// gRPC reads this when it initialises, so it must be set before the first
+// channel or server exists: with fork support, a child forked while the
+// parent holds an idle session can open its own.
+const bool kForkSupportConfigured = [] {
+  setenv("GRPC_ENABLE_FORK_SUPPORT", "true", /*overwrite=*/0);
+  return true;
+}();
+
+// This process's connections by address and key, for forked children.
+struct Registry {
+  absl::Mutex mu;
+  pid_t pid ABSL_GUARDED_BY(mu) = 0;
+  absl::flat_hash_map<std::string, std::weak_ptr<Connection>> by_key
+      ABSL_GUARDED_BY(mu);
+};
+
+Registry& GetRegistry() {
+  // Leaked: connections may be released during static destruction.
+  static Registry* registry = new Registry;
+  return *registry;
+}
+
+}  // namespace
+
+struct Connection::Grpc {
+  grpc::CompletionQueue cq;
+  std::shared_ptr<grpc::Channel> channel;
+  std::unique_ptr<v1::Manager::Stub> stub;
+  grpc::ClientContext context;
+  std::unique_ptr<grpc::ClientAsyncReaderWriter<v1::ClientMessage,
+                                                v1::ServerMessage>>
+      stream;
+};
+
+Connection::Connection(std::string address, std::string authkey)
+    : address_(std::move(address)),
+      authkey_(std::move(authkey)),
+      owner_pid_(getpid()),
+      grpc_(std::make_unique<Grpc>()) {
+  (void)kForkSupportConfigured;
+}
+
+Connection::~Connection() {
+  if (getpid() != owner_pid_) {
+    // Inherited across fork(): the gRPC state belongs to the parent's
+    // runtime. Touching it here could hang or corrupt; leak it instead.
+    (void)grpc_.release();
+    return;
+  }
+  grpc_->context.TryCancel();
+  grpc_->cq.Shutdown();
+  void* tag;
+  bool ok;
+  while (grpc_->cq.Next(&tag, &ok)) {
+  }
+}
+
+std::shared_ptr<Connection> Connection::Open(const std::string& address,
+                                             const std::string& authkey) {
+  if (address.empty()) throw ValueError("manager address is empty");
+  std::shared_ptr<Connection> conn(new Connection(address, authkey));
+  conn->Handshake();
+  Registry& registry = GetRegistry();
+  absl::MutexLock lock(&registry.mu);
+  if (registry.pid != getpid()) {
+    registry.pid = getpid();
+    // Entries inherited from a parent: drop without touching them.
+    new absl::flat_hash_map<std::string, std::weak_ptr<Connection>>(
+        std::move(registry.by_key));
+    registry.by_key.clear();
+  }
+  registry.by_key[address + '\0' + authkey] = conn;
+  return conn;
+}
+
+std::shared_ptr<Connection> Connection::ForCurrentProcess(
+    const std::shared_ptr<Connection>& existing) {
+  if (existing->owner_pid() == getpid()) return existing;
+  Registry& registry = GetRegistry();
+  {
+    absl::MutexLock lock(&registry.mu);
+    if (registry.pid == getpid()) {
+      auto it = registry.by_key.find(existing->address_ + '\0' +
+                                     existing->authkey_);
+      if (it != registry.by_key.end()) {
+        if (auto conn = it->second.lock()) return conn;
+      }
+    }
+  }
+  std::shared_ptr<Connection> conn =
+      Open(existing->address_, existing->authkey_);
+  if (conn->server_id() != existing->server_id()) {
+    throw ConnectionError("the manager at " + existing->address_ +
+                          " was restarted; its old proxies are invalid");
+  }
+  return conn;
+}
+
+void Connection::Handshake() {
+  grpc::ChannelArguments args;
+  args.SetInt(GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH, -1);
+  args.SetInt(GRPC_ARG_MAX_SEND_MESSAGE_LENGTH, -1);
+  args.SetInt(GRPC_ARG_ENABLE_RETRIES, 0);
+  args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 10000);
+  args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 5000);
+  args.SetInt(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+  args.SetInt(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
+  // Each Connection gets its own transport, so sessions never share fate.
+  args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+  Grpc& g = *grpc_;
+  g.channel = grpc::CreateCustomChannel(
+      address_, grpc::InsecureChannelCredentials(), args);
+  g.stub = v1::Manager::NewStub(g.channel);
+  g.stream = g.stub->PrepareAsyncSession(&g.context, &g.cq);
+
+  const absl::Time deadline = absl::Now() + kHandshakeTimeout;
+  auto await = [&](void* want) {
+    void* tag;
+    bool ok;
+    auto status = g.cq.AsyncNext(&tag, &ok, absl::ToChronoTime(deadline));
+    if (status != grpc::CompletionQueue::GOT_EVENT) {
+      g.context.TryCancel();
+      throw ConnectionError("timed out connecting to the manager at " +
+                            address_);
+    }
+    if (tag != want) throw RuntimeError("handshake: unexpected event");
+    return ok;
+  };
+  auto fail = [&]() {
+    // The server ended the stream; its status says why.
+    grpc::Status status;
+    g.stream->Finish(&status, kFinishTag);
+    await(kFinishTag);
+    if (status.error_code() == grpc::StatusCode::UNAUTHENTICATED) {
+      std::string msg = status.error_message();
+      const std::string prefix = "AuthenticationError: ";
+      if (msg.rfind(prefix, 0) == 0) msg = msg.substr(prefix.size());
+      throw AuthenticationError(msg);
+    }
+    throw ConnectionError("cannot connect to the manager at " + address_ +
+                          ": " + status.error_message());
+  };
+
+  g.stream->StartCall(kStartTag);
+  if (!await(kStartTag)) fail();
+  const std::string client_nonce = RandomBytes(kNonceBytes);
+  v1::ClientMessage hello;
+  hello.mutable_hello()->set_client_nonce(client_nonce);
+  hello.mutable_hello()->set_protocol_version(kProtocolVersion);
+  hello.mutable_hello()->set_pid(getpid());
+  g.stream->Write(hello, kWriteTag);
+  if (!await(kWriteTag)) fail();
+  v1::ServerMessage challenge;
+  g.stream->Read(&challenge, kReadTag);
+  if (!await(kReadTag) || !challenge.has_challenge()) fail();
+  const std::string& server_nonce = challenge.challenge().server_nonce();
+  if (!ProofsEqual(challenge.challenge().server_proof(),
+                   ServerProof(authkey_, client_nonce, server_nonce))) {
+    g.context.TryCancel();
+    throw AuthenticationError(
+        "the server at " + address_ +
+        " could not prove it knows the authkey (wrong key, or not an mp "
+        "manager)");
+  }
+  v1::ClientMessage proof;
+  proof.mutable_auth()->set_client_proof(
+      ClientProof(authkey_, server_nonce, client_nonce));
+  g.stream->Write(proof, kWriteTag);
+  if (!await(kWriteTag)) fail();
+  v1::ServerMessage welcome;
+  g.stream->Read(&welcome, kReadTag);
+  if (!await(kReadTag) || !welcome.has_welcome()) fail();
+  server_id_ = welcome.welcome().server_id();
+  max_message_bytes_ = welcome.welcome().max_message_bytes();
+  // From here on one read is always outstanding.
+  g.stream->Read(&read_buf_, kReadTag);
+}
+
+void Connection::MarkBrokenLocked(const std::string& reason) {
+  if (broken_) return;
+  broken_ = true;
+  broken_reason_ = reason;
+  for (auto& [id, pending] : pending_) {
+    pending->done = true;
+    pending->reply.set_call_id(id);
+    pending->reply.mutable_error()->set_type("ConnectionError");
+    pending->reply.mutable_error()->set_message(reason);
+  }
+  pending_.clear();
+  outbox_.clear();
+  cv_.SignalAll();
+}
+
+void Connection::ThrowBrokenLocked() { throw ConnectionError(broken_reason_); }
+
+void Connection::Enqueue(v1::Call call) {
+  outbox_bytes_ += call.ByteSizeLong();
+  outbox_.push_back(std::move(call));
+  if (!write_in_flight_) StartWriteLocked();
+}
+
+void Connection::StartWriteLocked() {
+  write_buf_.Clear();
+  const size_t batch_limit =
+      std::min<size_t>(max_message_bytes_ / 2, size_t{4} << 20);
+  size_t bytes = 0;
+  size_t taken = 0;
+  while (taken < outbox_.size()) {
+    size_t size = outbox_[taken].ByteSizeLong();
+    if (taken > 0 && bytes + size > batch_limit) break;
+    bytes += size;
+    *write_buf_.add_calls() = std::move(outbox_[taken]);
+    ++taken;
+  }
+  outbox_.erase(outbox_.begin(), outbox_.begin() + taken);
+  outbox_bytes_ -= std::min(outbox_bytes_, bytes);
+  write_in_flight_ = true;
+  grpc_->stream->Write(write_buf_, kWriteTag);
+}
+
+std::shared_ptr<PendingCall> Connection::CallAsync(v1::Call call) {
+  const size_t size = call.ByteSizeLong();
+  if (size + kEnvelopeBytes > max_message_bytes_) {
+    throw ValueError("message of " + std::to_string(size) +
+                     " bytes exceeds the manager's limit of " +
+                     std::to_string(max_message_bytes_) + " bytes");
+  }
+  auto pending = std::make_shared<PendingCall>();
+  absl::MutexLock lock(&mu_);
+  if (broken_) ThrowBrokenLocked();
+  while (pending_.size() >= kMaxInFlight && !broken_) {
+    if (leader_active_) {
+      cv_.WaitWithTimeout(&mu_, absl::Milliseconds(100));
+    } else {
+      leader_active_ = true;
+      mu_.Unlock();
+      PollOnce(absl::Now() + absl::Milliseconds(100));
+      mu_.Lock();
+      leader_active_ = false;
+      cv_.SignalAll();
+    }
+  }
+  if (broken_) ThrowBrokenLocked();
+  pending->id = next_call_id_++;
+  call.set_call_id(pending->id);
+  pending_.emplace(pending->id, pending);
+  Enqueue(std::move(call));
+  return pending;
+}
+
+v1::Reply Connection::Call(v1::Call call, absl::Duration timeout) {
+  return Wait(CallAsync(std::move(call)), timeout);
+}
+
+v1::Reply Connection::Wait(const std::shared_ptr<PendingCall>& pending,
+                           absl::Duration timeout) {
+  const absl::Time deadline = absl::Now() + timeout;
+  absl::MutexLock lock(&mu_);
+  while (!pending->done) {
+    if (broken_) ThrowBrokenLocked();
+    if (!leader_active_) {
+      leader_active_ = true;
+      mu_.Unlock();
+      PollOnce(deadline);
+      mu_.Lock();
+      leader_active_ = false;
+      // Let another waiter take over polling.
+      cv_.SignalAll();
+    } else {
+      cv_.WaitWithDeadline(&mu_, deadline);
+    }
+    if (!pending->done && absl::Now() >= deadline) {
+      pending_.erase(pending->id);
+      throw TimeoutError("no reply from the manager at " + address_ +
+                         " within " + absl::FormatDuration(timeout));
+    }
+  }
+  if (pending->reply.has_error()) ThrowWireError(pending->reply.error());
+  return std::move(pending->reply);
+}
+
+void Connection::PollOnce(absl::Time deadline) {
+  void* tag;
+  bool ok;
+  auto status =
+      grpc_->cq.AsyncNext(&tag, &ok, absl::ToChronoTime(deadline));
+  if (status == grpc::CompletionQueue::TIMEOUT) return;
+  if (status == grpc::CompletionQueue::SHUTDOWN) {
+    absl::MutexLock lock(&mu_);
+    MarkBrokenLocked("connection to the manager at " + address_ + " closed");
+    return;
+  }
+  if (tag == kReadTag) {
+    if (!ok) {
+      absl::MutexLock lock(&mu_);
+      MarkBrokenLocked("connection to the manager at " + address_ +
+                       " lost (server stopped or unreachable)");
+      return;
+    }
+    {
+      absl::MutexLock lock(&mu_);
+      for (v1::Reply& reply : *read_buf_.mutable_replies()) {
+        auto it = pending_.find(reply.call_id());
+        if (it == pending_.end()) continue;  // timed out meanwhile
+        it->second->reply = std::move(reply);
+        it->second->done = true;
+        pending_.erase(it);
+      }
+      cv_.SignalAll();
+    }
+    read_buf_.Clear();
+    grpc_->stream->Read(&read_buf_, kReadTag);
+  } else if (tag == kWriteTag) {
+    absl::MutexLock lock(&mu_);
+    write_in_flight_ = false;
+    if (!ok) {
+      MarkBrokenLocked("connection to the manager at " + address_ +
+                       " lost while sending");
+      return;
+    }
+    if (!outbox_.empty()) StartWriteLocked();
+  }
+}
+
+void Connection::Release(uint64_t id) noexcept {
+  try {
+    absl::MutexLock lock(&mu_);
+    if (broken_) return;
+    v1::Call call;  // call_id 0: no reply
+    call.mutable_release()->add_ids(id);
+    Enqueue(std::move(call));
+  } catch (...) {
+    // Out of memory while releasing: the session's end frees it anyway.
+  }
+}
+
+Object Connection::Decode(const v1::Value& value) {
+  return DecodeValue(value, [this](const v1::ProxyRef& ref) {
+    return Object::proxy(
+        std::make_shared<ProxyHandle>(shared_from_this(), ref.id(), ref.type()));
+  });
+}
+
+void Connection::Encode(const Object& value, v1::Value* out) {
+  EncodeValue(value, out, [this](const ObjectRef& ref, v1::ProxyRef* pb) {
+    auto* handle = dynamic_cast<const ProxyHandle*>(&ref);
+    if (handle == nullptr) throw TypeError("not a client proxy");
+    if (handle->server_id() != server_id_) {
+      throw TypeError("a proxy from another manager cannot be stored here");
+    }
+    handle->conn();  // attaches it to this process's session if needed
+    pb->set_id(handle->id());
+    pb->set_type(handle->type());
+  });
+}
+
+}  // namespace mp::internal

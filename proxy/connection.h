@@ -1,0 +1,123 @@
+// The client's session with one manager server: a single bidirectional
+// gRPC stream shared by all of a process's threads.
+//
+// Calls are tagged with ids and may complete out of order. Calls queued
+// while a write is in flight leave together in the next message
+// (pipelining). There is no reader thread: a thread waiting for a reply
+// polls the completion queue itself when no other thread is doing so
+// (leader/follower), so a reply wakes its caller directly.
+#ifndef MP_PROXY_CONNECTION_H_
+#define MP_PROXY_CONNECTION_H_
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "mp/object.h"
+#include "mp/v1/session.grpc.pb.h"
+
+namespace mp::internal {
+
+struct PendingCall;
+
+class Connection : public std::enable_shared_from_this<Connection> {
+ public:
+  // Connects and authenticates. Throws AuthenticationError (wrong key, or
+  // a server that cannot prove it knows the key) or ConnectionError.
+  static std::shared_ptr<Connection> Open(const std::string& address,
+                                          const std::string& authkey);
+
+  // The connection this process should use for `address`: `existing` if it
+  // was opened by this process, otherwise this process's own (opened on
+  // first use). How a forked child stops using its parent's session.
+  static std::shared_ptr<Connection> ForCurrentProcess(
+      const std::shared_ptr<Connection>& existing);
+
+  ~Connection();
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  // Sends `call` and waits for its reply. Throws the reply's error as its
+  // mp::Error subtype, ConnectionError when the session is lost,
+  // TimeoutError after `timeout`, and ValueError when the call is larger
+  // than the server accepts.
+  v1::Reply Call(v1::Call call,
+                 absl::Duration timeout = kDefaultTimeout);
+
+  // Sends `call` without waiting; Wait() collects the reply.
+  std::shared_ptr<PendingCall> CallAsync(v1::Call call);
+  v1::Reply Wait(const std::shared_ptr<PendingCall>& pending,
+                 absl::Duration timeout = kDefaultTimeout);
+
+  // Gives back one reference, fire-and-forget. Never blocks or throws:
+  // it runs from destructors.
+  void Release(uint64_t id) noexcept;
+
+  // Decodes a value from the server: proxy references become handles that
+  // own the reference the server handed over.
+  Object Decode(const v1::Value& value);
+  // Encodes a value for the server. A proxy from another server is a
+  // TypeError; one this process's session does not hold yet is attached.
+  void Encode(const Object& value, v1::Value* out);
+
+  pid_t owner_pid() const { return owner_pid_; }
+  const std::string& address() const { return address_; }
+  const std::string& authkey() const { return authkey_; }
+  uint64_t server_id() const { return server_id_; }
+  uint64_t max_message_bytes() const { return max_message_bytes_; }
+
+  // Non-blocking operations still get a deadline, as a backstop behind the
+  // keepalive that detects a dead server.
+  static constexpr absl::Duration kDefaultTimeout = absl::Minutes(5);
+
+ private:
+  struct Grpc;
+  Connection(std::string address, std::string authkey);
+  void Handshake();
+  void Enqueue(v1::Call call) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void StartWriteLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // One completion-queue event, waiting at most until `deadline`.
+  void PollOnce(absl::Time deadline) ABSL_LOCKS_EXCLUDED(mu_);
+  void MarkBrokenLocked(const std::string& reason)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  [[noreturn]] void ThrowBrokenLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  const std::string address_;
+  const std::string authkey_;
+  const pid_t owner_pid_;
+  uint64_t server_id_ = 0;
+  uint64_t max_message_bytes_ = 0;
+  std::unique_ptr<Grpc> grpc_;
+
+  absl::Mutex mu_;
+  absl::CondVar cv_;
+  bool leader_active_ ABSL_GUARDED_BY(mu_) = false;
+  bool broken_ ABSL_GUARDED_BY(mu_) = false;
+  std::string broken_reason_ ABSL_GUARDED_BY(mu_);
+  uint64_t next_call_id_ ABSL_GUARDED_BY(mu_) = 1;
+  absl::flat_hash_map<uint64_t, std::shared_ptr<PendingCall>> pending_
+      ABSL_GUARDED_BY(mu_);
+  std::vector<v1::Call> outbox_ ABSL_GUARDED_BY(mu_);
+  size_t outbox_bytes_ ABSL_GUARDED_BY(mu_) = 0;
+  bool write_in_flight_ ABSL_GUARDED_BY(mu_) = false;
+  v1::ClientMessage write_buf_ ABSL_GUARDED_BY(mu_);
+  v1::ServerMessage read_buf_;  // owned by the current leader
+};
+
+struct PendingCall {
+  uint64_t id = 0;
+  bool done = false;  // guarded by the connection's mutex
+  v1::Reply reply;
+};
+
+}  // namespace mp::internal
+
+#endif  // MP_PROXY_CONNECTION_H_

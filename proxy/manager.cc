@@ -1,0 +1,315 @@
+#include "mp/manager.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <filesystem>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "mp/errors.h"
+#include "proxy/auth.h"
+#include "proxy/connection.h"
+#include "proxy/proxy_handle.h"
+#include "proxy/wire_codec.h"
+
+namespace mp {
+
+namespace {
+
+// How long a started server gets to come up, and to exit on shutdown
+// before it is killed.
+constexpr auto kStartTimeout = std::chrono::seconds(20);
+constexpr auto kStopTimeout = std::chrono::seconds(5);
+
+std::string FindManagerBinary() {
+  if (const char* env = std::getenv("MP_MANAGER_PATH"); env && *env) return env;
+  for (const char* candidate : {MP_BUILD_TREE_MANAGER, MP_INSTALLED_MANAGER}) {
+    if (access(candidate, X_OK) == 0) return candidate;
+  }
+  throw RuntimeError(
+      "cannot find the mp-manager binary: set MP_MANAGER_PATH (looked in " +
+      std::string(MP_BUILD_TREE_MANAGER) + " and " + MP_INSTALLED_MANAGER +
+      ")");
+}
+
+// A pipe whose ends are close-on-exec and numbered at least 10, so the
+// child can dup2 them onto low fds without clobbering one another.
+void HighPipe(int fds[2]) {
+  if (pipe2(fds, O_CLOEXEC) != 0) {
+    throw RuntimeError(std::string("pipe: ") + std::strerror(errno));
+  }
+  for (int i = 0; i < 2; ++i) {
+    int high = fcntl(fds[i], F_DUPFD_CLOEXEC, 10);
+    close(fds[i]);
+    fds[i] = high;
+  }
+}
+
+bool WaitExit(pid_t pid, std::chrono::milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    int status;
+    pid_t r = waitpid(pid, &status, WNOHANG);
+    if (r == pid || (r < 0 && errno == ECHILD)) return true;
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+}
+
+}  // namespace
+
+struct Manager::Impl {
+  std::string address;
+  std::string authkey;
+  std::shared_ptr<internal::Connection> conn;
+  // Set when this Manager started the server.
+  pid_t server_pid = -1;
+  pid_t creator_pid = -1;
+  int lifeline_fd = -1;
+  std::string socket_dir;
+
+  internal::Connection& Conn() const {
+    if (conn->owner_pid() == getpid()) return *conn;
+    return *internal::Connection::ForCurrentProcess(conn);
+  }
+
+  void Start(ManagerOptions options);
+  void Stop();
+};
+
+void Manager::Impl::Start(ManagerOptions options) {
+  authkey = options.authkey.empty()
+                ? internal::RandomBytes(internal::kAuthkeyBytes)
+                : options.authkey;
+  if (options.address.empty()) {
+    char tmpl[] = "/tmp/mp-XXXXXX";
+    if (mkdtemp(tmpl) == nullptr) {  // mode 0700
+      throw RuntimeError(std::string("mkdtemp: ") + std::strerror(errno));
+    }
+    socket_dir = tmpl;
+    address = "unix:" + socket_dir + "/manager.sock";
+  } else {
+    address = options.address;
+  }
+  const std::string binary = FindManagerBinary();
+
+  int key_pipe[2], ready_pipe[2], life_pipe[2];
+  HighPipe(key_pipe);
+  HighPipe(ready_pipe);
+  HighPipe(life_pipe);
+  std::vector<std::string> args = {binary,        "--listen",    address,
+                                   "--authkey-fd", "3",          "--ready-fd",
+                                   "4",           "--lifeline-fd", "5"};
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+
+  pid_t pid = fork();
+  if (pid < 0) throw RuntimeError(std::string("fork: ") + std::strerror(errno));
+  if (pid == 0) {
+    // Only async-signal-safe calls between fork and exec.
+    dup2(key_pipe[0], 3);
+    dup2(ready_pipe[1], 4);
+    dup2(life_pipe[0], 5);
+    // Its own process group: a terminal's Ctrl-C goes to the user's program,
+    // which then shuts the server down in order.
+    setpgid(0, 0);
+    execv(argv[0], argv.data());
+    _exit(127);
+  }
+  close(key_pipe[0]);
+  close(ready_pipe[1]);
+  close(life_pipe[0]);
+  server_pid = pid;
+  creator_pid = getpid();
+  lifeline_fd = life_pipe[1];
+  (void)!write(key_pipe[1], authkey.data(), authkey.size());
+  close(key_pipe[1]);
+
+  // Wait for "ADDRESS\n" on the ready pipe.
+  std::string line;
+  auto deadline = std::chrono::steady_clock::now() + kStartTimeout;
+  fcntl(ready_pipe[0], F_SETFL, O_NONBLOCK);
+  while (line.find('\n') == std::string::npos) {
+    char buf[256];
+    ssize_t n = read(ready_pipe[0], buf, sizeof buf);
+    if (n > 0) {
+      line.append(buf, n);
+      continue;
+    }
+    if (n == 0) break;  // the server exited before becoming ready
+    if (std::chrono::steady_clock::now() >= deadline) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  close(ready_pipe[0]);
+  if (line.find('\n') == std::string::npos) {
+    Stop();
+    throw RuntimeError("the manager server (" + binary +
+                       ") did not start; see its stderr");
+  }
+  address = line.substr(0, line.find('\n'));
+  conn = internal::Connection::Open(address, authkey);
+}
+
+void Manager::Impl::Stop() {
+  if (server_pid <= 0 || creator_pid != getpid()) return;
+  if (lifeline_fd >= 0) close(lifeline_fd);  // the server's cue to exit
+  lifeline_fd = -1;
+  if (!WaitExit(server_pid, kStopTimeout)) {
+    kill(server_pid, SIGKILL);
+    WaitExit(server_pid, kStopTimeout);
+  }
+  server_pid = -1;
+  if (!socket_dir.empty()) {
+    std::error_code ignored;
+    std::filesystem::remove_all(socket_dir, ignored);
+  }
+}
+
+Manager::Manager() : Manager(ManagerOptions{}) {}
+
+Manager::Manager(ManagerOptions options) : impl_(std::make_unique<Impl>()) {
+  impl_->Start(std::move(options));
+}
+
+Manager::Manager(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+Manager Manager::connect(const std::string& address,
+                         const std::string& authkey) {
+  auto impl = std::make_unique<Impl>();
+  impl->address = address;
+  impl->authkey = authkey;
+  impl->conn = internal::Connection::Open(address, authkey);
+  return Manager(std::move(impl));
+}
+
+Manager::~Manager() {
+  if (impl_) impl_->Stop();
+}
+Manager::Manager(Manager&&) noexcept = default;
+Manager& Manager::operator=(Manager&&) noexcept = default;
+
+const std::string& Manager::address() const { return impl_->address; }
+const std::string& Manager::authkey() const { return impl_->authkey; }
+
+void Manager::shutdown() {
+  if (impl_->server_pid > 0) {
+    impl_->Stop();
+    return;
+  }
+  v1::Call call;
+  call.mutable_shutdown();
+  impl_->Conn().Call(std::move(call));
+}
+
+std::shared_ptr<const internal::ProxyHandle> Manager::Make(
+    internal::Kind kind, const Object& init, const std::string& name) const {
+  internal::Connection& conn = impl_->Conn();
+  v1::Call call;
+  v1::Create* create = call.mutable_create();
+  create->set_type(static_cast<v1::ObjectType>(kind));
+  if (!init.is_none()) conn.Encode(init, create->mutable_init());
+  create->set_name(name);
+  v1::Reply reply = conn.Call(std::move(call));
+  return internal::HandleOf(conn.Decode(reply.value()),
+                            static_cast<v1::ObjectType>(kind));
+}
+
+std::shared_ptr<const internal::ProxyHandle> Manager::MakeValue(
+    char typecode, const Object& init, const std::string& name) const {
+  internal::Connection& conn = impl_->Conn();
+  v1::Call call;
+  v1::Create* create = call.mutable_create();
+  create->set_type(v1::VALUE);
+  create->set_typecode(std::string(1, typecode));
+  if (!init.is_none()) conn.Encode(init, create->mutable_init());
+  create->set_name(name);
+  v1::Reply reply = conn.Call(std::move(call));
+  auto handle = internal::HandleOf(conn.Decode(reply.value()), v1::VALUE);
+  handle->typecode.store(typecode);
+  return handle;
+}
+
+std::shared_ptr<const internal::ProxyHandle> Manager::MakeArray(
+    char typecode, const Object& values, int64_t size,
+    const std::string& name) const {
+  internal::Connection& conn = impl_->Conn();
+  v1::Call call;
+  v1::Create* create = call.mutable_create();
+  create->set_type(v1::ARRAY);
+  create->set_typecode(std::string(1, typecode));
+  if (!values.is_none()) conn.Encode(values, create->mutable_init());
+  create->set_size(size);
+  create->set_name(name);
+  v1::Reply reply = conn.Call(std::move(call));
+  auto handle = internal::HandleOf(conn.Decode(reply.value()), v1::ARRAY);
+  handle->typecode.store(typecode);
+  return handle;
+}
+
+DictProxy Manager::dict() const {
+  return DictProxy(Make(internal::Kind::kDict, Object(), ""));
+}
+DictProxy Manager::dict(
+    std::initializer_list<std::pair<Object, Object>> items) const {
+  return dict(Object::dict(items));
+}
+DictProxy Manager::dict(const Object& contents) const {
+  return DictProxy(Make(internal::Kind::kDict, contents, ""));
+}
+ListProxy Manager::list() const {
+  return ListProxy(Make(internal::Kind::kList, Object(), ""));
+}
+ListProxy Manager::list(std::initializer_list<Object> items) const {
+  return list(Object::list(items));
+}
+ListProxy Manager::list(const Object& contents) const {
+  return ListProxy(Make(internal::Kind::kList, contents, ""));
+}
+NamespaceProxy Manager::Namespace() const {
+  return NamespaceProxy(Make(internal::Kind::kNamespace, Object(), ""));
+}
+ValueProxy<Object> Manager::Value(char typecode, const Object& initial) const {
+  return ValueProxy<Object>(MakeValue(typecode, initial, ""));
+}
+ArrayProxy<Object> Manager::Array(char typecode, size_t size) const {
+  return ArrayProxy<Object>(
+      MakeArray(typecode, Object(), static_cast<int64_t>(size), ""));
+}
+ArrayProxy<Object> Manager::Array(char typecode, const Object& values) const {
+  return ArrayProxy<Object>(MakeArray(typecode, values, 0, ""));
+}
+
+Object Manager::stats() const {
+  internal::Connection& conn = impl_->Conn();
+  v1::Call call;
+  call.mutable_stats();
+  return conn.Decode(conn.Call(std::move(call)).value());
+}
+
+DictProxy NamedObjects::dict() const {
+  return DictProxy(m_.Make(internal::Kind::kDict, Object(), name_));
+}
+ListProxy NamedObjects::list() const {
+  return ListProxy(m_.Make(internal::Kind::kList, Object(), name_));
+}
+NamespaceProxy NamedObjects::Namespace() const {
+  return NamespaceProxy(m_.Make(internal::Kind::kNamespace, Object(), name_));
+}
+bool NamedObjects::remove() const {
+  internal::Connection& conn = m_.impl_->Conn();
+  v1::Call call;
+  call.mutable_delete_name()->set_name(name_);
+  return conn.Decode(conn.Call(std::move(call)).value()).as_bool();
+}
+
+}  // namespace mp

@@ -1,0 +1,71 @@
+// Building and running one typed operation on a proxy's object.
+#ifndef MP_PROXY_PROXY_OP_H_
+#define MP_PROXY_PROXY_OP_H_
+
+#include <memory>
+#include <optional>
+
+#include "mp/proxy.h"
+#include "proxy/connection.h"
+#include "proxy/proxy_handle.h"
+
+namespace mp {
+
+// Friend of the proxies: reaches their handles and the pieces of
+// PendingReply / ProxyIterator.
+class BaseProxyAccess {
+ public:
+  static const internal::ProxyHandle& Handle(const BaseProxy& p) {
+    return p.handle();
+  }
+  static const std::shared_ptr<const internal::ProxyHandle>& SharedHandle(
+      const BaseProxy& p) {
+    return p.handle_;
+  }
+  static PendingReply MakePending(
+      std::shared_ptr<const internal::ProxyHandle> handle,
+      std::shared_ptr<internal::PendingCall> pending) {
+    PendingReply r;
+    r.handle_ = std::move(handle);
+    r.pending_ = std::move(pending);
+    return r;
+  }
+  static ProxyIterator MakeIterator(const Object& iterator_proxy,
+                                    uint32_t batch);
+};
+
+namespace internal {
+
+// One call on one object: encodes arguments and decodes the result with the
+// connection this process uses for the object.
+class ProxyOp {
+ public:
+  explicit ProxyOp(const BaseProxy& proxy)
+      : handle_(BaseProxyAccess::Handle(proxy)), conn_(handle_.conn()) {}
+
+  v1::Call& call() { return call_; }
+  void Put(const Object& value, v1::Value* out) { conn_.Encode(value, out); }
+
+  // Runs the call; the result decoded (None for a reply without a value).
+  Object Run(absl::Duration timeout = Connection::kDefaultTimeout) {
+    v1::Reply reply = RunRaw(timeout);
+    return reply.has_value() ? conn_.Decode(reply.value()) : Object();
+  }
+  v1::Reply RunRaw(absl::Duration timeout = Connection::kDefaultTimeout) {
+    return handle_.Call(std::move(call_), timeout);
+  }
+  std::shared_ptr<PendingCall> RunAsync() {
+    return handle_.CallAsync(std::move(call_));
+  }
+
+ private:
+  const ProxyHandle& handle_;
+  Connection& conn_;
+  v1::Call call_;
+};
+
+
+}  // namespace internal
+}  // namespace mp
+
+#endif  // MP_PROXY_PROXY_OP_H_

@@ -1,0 +1,151 @@
+#include "proxy/wire_codec.h"
+
+#include <string>
+#include <utility>
+
+#include "mp/errors.h"
+
+namespace mp::internal {
+namespace {
+
+constexpr std::pair<v1::ObjectType, std::string_view> kTypeNames[] = {
+    {v1::DICT, "dict"},
+    {v1::LIST, "list"},
+    {v1::NAMESPACE, "Namespace"},
+    {v1::VALUE, "Value"},
+    {v1::ARRAY, "Array"},
+    {v1::ITERATOR, "iterator"},
+    {v1::LOCK, "Lock"},
+    {v1::RLOCK, "RLock"},
+    {v1::SEMAPHORE, "Semaphore"},
+    {v1::BOUNDED_SEMAPHORE, "BoundedSemaphore"},
+    {v1::CONDITION, "Condition"},
+    {v1::EVENT, "Event"},
+    {v1::BARRIER, "Barrier"},
+    {v1::QUEUE, "Queue"},
+    {v1::JOINABLE_QUEUE, "JoinableQueue"},
+};
+
+void EncodeSequence(const Object::List& items, v1::Sequence* out,
+                    ProxyEncoder encode_proxy) {
+  out->mutable_items()->Reserve(static_cast<int>(items.size()));
+  for (const Object& item : items) {
+    EncodeValue(item, out->add_items(), encode_proxy);
+  }
+}
+
+Object::List DecodeSequence(const v1::Sequence& seq, ProxyDecoder decode_proxy) {
+  Object::List items;
+  items.reserve(seq.items_size());
+  for (const v1::Value& item : seq.items()) {
+    items.push_back(DecodeValue(item, decode_proxy));
+  }
+  return items;
+}
+
+}  // namespace
+
+std::string_view ObjectTypeName(v1::ObjectType type) {
+  for (const auto& [t, name] : kTypeNames) {
+    if (t == type) return name;
+  }
+  return "unknown";
+}
+
+v1::ObjectType ObjectTypeFromName(std::string_view name) {
+  for (const auto& [t, n] : kTypeNames) {
+    if (n == name) return t;
+  }
+  return v1::OBJECT_TYPE_UNSPECIFIED;
+}
+
+void EncodeValue(const Object& value, v1::Value* out,
+                 ProxyEncoder encode_proxy) {
+  switch (value.type()) {
+    case Object::Type::kNone:
+      out->mutable_none();
+      return;
+    case Object::Type::kBool:
+      out->set_bool_value(value.as_bool());
+      return;
+    case Object::Type::kInt:
+      out->set_int_value(value.as_int());
+      return;
+    case Object::Type::kFloat:
+      out->set_float_value(value.as_float());
+      return;
+    case Object::Type::kStr:
+      out->set_str_value(value.as_str());
+      return;
+    case Object::Type::kBytes:
+      out->set_bytes_value(value.as_bytes());
+      return;
+    case Object::Type::kList:
+      EncodeSequence(value.as_list(), out->mutable_list_value(), encode_proxy);
+      return;
+    case Object::Type::kTuple:
+      EncodeSequence(value.as_list(), out->mutable_tuple_value(), encode_proxy);
+      return;
+    case Object::Type::kDict: {
+      v1::Mapping* m = out->mutable_dict_value();
+      const Dict& dict = value.as_dict();
+      m->mutable_keys()->Reserve(static_cast<int>(dict.size()));
+      m->mutable_values()->Reserve(static_cast<int>(dict.size()));
+      for (const auto& [k, v] : dict) {
+        EncodeValue(k, m->add_keys(), encode_proxy);
+        EncodeValue(v, m->add_values(), encode_proxy);
+      }
+      return;
+    }
+    case Object::Type::kProxy:
+      encode_proxy(*value.as_proxy(), out->mutable_proxy());
+      return;
+  }
+}
+
+Object DecodeValue(const v1::Value& value, ProxyDecoder decode_proxy) {
+  switch (value.kind_case()) {
+    case v1::Value::kNone:
+      return Object();
+    case v1::Value::kBoolValue:
+      return Object(value.bool_value());
+    case v1::Value::kIntValue:
+      return Object(static_cast<int64_t>(value.int_value()));
+    case v1::Value::kFloatValue:
+      return Object(value.float_value());
+    case v1::Value::kStrValue:
+      return Object(value.str_value());
+    case v1::Value::kBytesValue:
+      return Object::bytes(value.bytes_value());
+    case v1::Value::kListValue:
+      return Object::list(DecodeSequence(value.list_value(), decode_proxy));
+    case v1::Value::kTupleValue:
+      return Object::tuple(DecodeSequence(value.tuple_value(), decode_proxy));
+    case v1::Value::kDictValue: {
+      const v1::Mapping& m = value.dict_value();
+      if (m.keys_size() != m.values_size()) {
+        throw ValueError("malformed dict value: " +
+                         std::to_string(m.keys_size()) + " keys but " +
+                         std::to_string(m.values_size()) + " values");
+      }
+      Dict dict;
+      for (int i = 0; i < m.keys_size(); ++i) {
+        dict.set(DecodeValue(m.keys(i), decode_proxy),
+                 DecodeValue(m.values(i), decode_proxy));
+      }
+      return Object::dict(std::move(dict));
+    }
+    case v1::Value::kProxy:
+      return decode_proxy(value.proxy());
+    case v1::Value::KIND_NOT_SET:
+      break;
+  }
+  throw ValueError("malformed value: no kind set");
+}
+
+void ThrowWireError(const v1::Error& error) {
+  ThrowError(error.type().empty() ? "RemoteError" : error.type(),
+             error.message(), error.traceback());
+}
+
+}  // namespace mp::internal

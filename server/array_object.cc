@@ -1,0 +1,78 @@
+#include "server/array_object.h"
+
+#include <string>
+
+#include "mp/errors.h"
+#include "server/slice.h"
+
+namespace mp::server {
+
+void ArrayObject::Apply(const v1::ArrayOp& op, const OpContext& ctx,
+                        v1::Reply* reply) {
+  const size_t width = typecode_.size;
+  switch (op.op_case()) {
+    case v1::ArrayOp::kLen: {
+      absl::ReaderMutexLock lock(&mu_);
+      return ctx.Return(Object(static_cast<int64_t>(size())), reply);
+    }
+    case v1::ArrayOp::kGetitem: {
+      absl::ReaderMutexLock lock(&mu_);
+      size_t i = CheckIndex(op.getitem().index(), size(),
+                            "array index out of range");
+      return ctx.Return(internal::UnpackElement(typecode_, &data_[i * width]),
+                        reply);
+    }
+    case v1::ArrayOp::kSetitem: {
+      char packed[8];
+      internal::PackElement(typecode_, ctx.Decode(op.setitem().value()), packed);
+      absl::MutexLock lock(&mu_);
+      size_t i = CheckIndex(op.setitem().index(), size(),
+                            "array assignment index out of range");
+      data_.replace(i * width, width, packed, width);
+      return ctx.ReturnNone(reply);
+    }
+    case v1::ArrayOp::kRead: {
+      const auto& s = op.read();
+      v1::ArrayData* out = reply->mutable_array();
+      out->set_typecode(std::string(1, typecode_.code));
+      absl::ReaderMutexLock lock(&mu_);
+      SliceRange r = AdjustSlice(OptionalOf(s.has_start(), s.start()),
+                                 OptionalOf(s.has_stop(), s.stop()),
+                                 std::nullopt, static_cast<int64_t>(size()));
+      out->set_data(data_.data() + r.start * width, r.length * width);
+      return;
+    }
+    case v1::ArrayOp::kWrite: {
+      const v1::ArrayData& in = op.write().data();
+      if (in.typecode() != std::string(1, typecode_.code)) {
+        throw TypeError("cannot write typecode '" + in.typecode() +
+                        "' data into an Array of typecode '" + typecode_.code +
+                        "'");
+      }
+      if (in.data().size() % width != 0) {
+        throw ValueError("packed data of " + std::to_string(in.data().size()) +
+                         " bytes is not a whole number of " +
+                         std::to_string(width) + "-byte elements");
+      }
+      const int64_t n = static_cast<int64_t>(in.data().size() / width);
+      const int64_t start = op.write().start();
+      absl::MutexLock lock(&mu_);
+      const int64_t len = static_cast<int64_t>(size());
+      if (start < 0 || start > len || n > len - start) {
+        throw ValueError("cannot write " + std::to_string(n) +
+                         " elements at index " + std::to_string(start) +
+                         " of an Array of length " + std::to_string(len) +
+                         " (Arrays never change size)");
+      }
+      data_.replace(start * width, n * width, in.data());
+      return ctx.ReturnNone(reply);
+    }
+    case v1::ArrayOp::kTypecode:
+      return ctx.Return(Object(std::string(1, typecode_.code)), reply);
+    case v1::ArrayOp::OP_NOT_SET:
+      break;
+  }
+  throw ValueError("malformed Array operation: no operation set");
+}
+
+}  // namespace mp::server

@@ -1,0 +1,40 @@
+// Array: a fixed-size typed array stored packed; bulk reads and writes move
+// packed bytes, never one message per element.
+#ifndef MP_SERVER_ARRAY_OBJECT_H_
+#define MP_SERVER_ARRAY_OBJECT_H_
+
+#include <string>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
+#include "mp/object.h"
+#include "mp/v1/session.pb.h"
+#include "proxy/typecode.h"
+#include "server/op_context.h"
+#include "server/server_object.h"
+
+namespace mp::server {
+
+class ArrayObject : public ServerObject {
+ public:
+  // `packed` holds whole elements of `typecode`.
+  ArrayObject(uint64_t id, ObjectStore* store,
+              const internal::TypeCode& typecode, std::string packed)
+      : ServerObject(v1::ARRAY, id, store),
+        typecode_(typecode),
+        data_(std::move(packed)) {}
+
+  void Apply(const v1::ArrayOp& op, const OpContext& ctx, v1::Reply* reply);
+
+ private:
+  size_t size() const ABSL_SHARED_LOCKS_REQUIRED(mu_) {
+    return data_.size() / typecode_.size;
+  }
+  const internal::TypeCode& typecode_;
+  mutable absl::Mutex mu_;
+  std::string data_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace mp::server
+
+#endif  // MP_SERVER_ARRAY_OBJECT_H_

@@ -1,0 +1,184 @@
+#include "server/dict_object.h"
+
+#include <utility>
+
+#include "mp/errors.h"
+
+namespace mp::server {
+namespace {
+
+[[noreturn]] void ThrowKeyError(const Object& key) { throw KeyError(key.repr()); }
+
+}  // namespace
+
+void DictObject::Apply(const v1::DictOp& op, const OpContext& ctx,
+                       v1::Reply* reply) {
+  // Arguments are decoded before taking the lock: decoding may consult the
+  // session and hashing may throw, neither of which should happen under it.
+  switch (op.op_case()) {
+    case v1::DictOp::kGet: {
+      Object key = ctx.Decode(op.get().key());
+      std::optional<Object> dflt;
+      if (op.get().has_default_value()) dflt = ctx.Decode(op.get().default_value());
+      absl::MutexLock lock(&mu_);
+      if (const Object* v = dict_.find(key)) return ctx.Return(*v, reply);
+      if (dflt) return ctx.Return(*dflt, reply);
+      if (op.get().or_none()) return ctx.ReturnNone(reply);
+      ThrowKeyError(key);
+    }
+    case v1::DictOp::kSet: {
+      Object key = ctx.Decode(op.set().key());
+      Object value = ctx.Decode(op.set().value());
+      key.hash();  // unhashable keys fail before anything changes
+      Object old;  // an overwritten value dies outside the lock
+      {
+        absl::MutexLock lock(&mu_);
+        if (Object* slot = dict_.find(key)) {
+          old = std::exchange(*slot, std::move(value));
+        } else {
+          dict_.set(std::move(key), std::move(value));
+        }
+      }
+      return ctx.ReturnNone(reply);
+    }
+    case v1::DictOp::kDel: {
+      Object key = ctx.Decode(op.del().key());
+      Object old;
+      {
+        absl::MutexLock lock(&mu_);
+        Object* v = dict_.find(key);
+        if (v == nullptr) ThrowKeyError(key);
+        old = *v;
+        dict_.erase(key);
+      }
+      return ctx.ReturnNone(reply);
+    }
+    case v1::DictOp::kContains: {
+      Object key = ctx.Decode(op.contains().key());
+      absl::MutexLock lock(&mu_);
+      return ctx.Return(Object(dict_.contains(key)), reply);
+    }
+    case v1::DictOp::kLen: {
+      absl::MutexLock lock(&mu_);
+      return ctx.Return(Object(static_cast<int64_t>(dict_.size())), reply);
+    }
+    case v1::DictOp::kClear: {
+      Dict old;
+      {
+        absl::MutexLock lock(&mu_);
+        old = std::move(dict_);
+        dict_.clear();
+      }
+      return ctx.ReturnNone(reply);
+    }
+    case v1::DictOp::kCopy: {
+      Dict copy;
+      {
+        absl::MutexLock lock(&mu_);
+        copy = dict_;
+      }
+      return ctx.Return(Object::dict(std::move(copy)), reply);
+    }
+    case v1::DictOp::kKeys:
+    case v1::DictOp::kValues:
+    case v1::DictOp::kItems: {
+      Object::List out;
+      {
+        absl::MutexLock lock(&mu_);
+        out.reserve(dict_.size());
+        for (const auto& [k, v] : dict_) {
+          if (op.has_keys()) {
+            out.push_back(k);
+          } else if (op.has_values()) {
+            out.push_back(v);
+          } else {
+            out.push_back(Object::tuple({k, v}));
+          }
+        }
+      }
+      return ctx.Return(Object::list(std::move(out)), reply);
+    }
+    case v1::DictOp::kPop: {
+      Object key = ctx.Decode(op.pop().key());
+      std::optional<Object> dflt;
+      if (op.pop().has_default_value()) dflt = ctx.Decode(op.pop().default_value());
+      Object value;
+      {
+        absl::MutexLock lock(&mu_);
+        Object* v = dict_.find(key);
+        if (v == nullptr) {
+          if (!dflt) ThrowKeyError(key);
+          value = *dflt;
+        } else {
+          value = *v;
+          dict_.erase(key);
+        }
+      }
+      return ctx.Return(value, reply);
+    }
+    case v1::DictOp::kPopitem: {
+      std::optional<std::pair<Object, Object>> item;
+      {
+        absl::MutexLock lock(&mu_);
+        item = dict_.pop_last();
+      }
+      if (!item) throw KeyError("'popitem(): dictionary is empty'");
+      return ctx.Return(Object::tuple({item->first, item->second}), reply);
+    }
+    case v1::DictOp::kSetdefault: {
+      Object key = ctx.Decode(op.setdefault().key());
+      Object dflt = op.setdefault().has_default_value()
+                        ? ctx.Decode(op.setdefault().default_value())
+                        : Object();
+      key.hash();
+      absl::MutexLock lock(&mu_);
+      if (const Object* v = dict_.find(key)) return ctx.Return(*v, reply);
+      dict_.set(key, dflt);
+      return ctx.Return(dflt, reply);
+    }
+    case v1::DictOp::kUpdate: {
+      v1::Value wrapped;
+      *wrapped.mutable_dict_value() = op.update().entries();
+      Object entries = ctx.Decode(wrapped);
+      absl::MutexLock lock(&mu_);
+      for (const auto& [k, v] : entries.as_dict()) dict_.set(k, v);
+      return ctx.ReturnNone(reply);
+    }
+    case v1::DictOp::kIter:
+    case v1::DictOp::OP_NOT_SET:
+      break;
+  }
+  throw ValueError("malformed dict operation: no operation set");
+}
+
+uint64_t DictObject::version() const {
+  absl::MutexLock lock(&mu_);
+  return dict_.version();
+}
+
+void DictObject::IterNext(size_t* slot, uint64_t version,
+                          v1::DictOp::Iter::Kind kind, size_t max,
+                          Object::List* out) const {
+  absl::MutexLock lock(&mu_);
+  if (dict_.version() != version) {
+    throw RuntimeError("dictionary changed size during iteration");
+  }
+  size_t i = dict_.next_slot(*slot);
+  while (i != dict_.slot_end() && out->size() < max) {
+    const auto& [k, v] = dict_.slot(i);
+    switch (kind) {
+      case v1::DictOp::Iter::VALUES:
+        out->push_back(v);
+        break;
+      case v1::DictOp::Iter::ITEMS:
+        out->push_back(Object::tuple({k, v}));
+        break;
+      default:
+        out->push_back(k);
+    }
+    i = dict_.next_slot(i + 1);
+  }
+  *slot = i;
+}
+
+}  // namespace mp::server

@@ -1,0 +1,35 @@
+// dict: insertion-ordered, Python 3.7+ semantics.
+#ifndef MP_SERVER_DICT_OBJECT_H_
+#define MP_SERVER_DICT_OBJECT_H_
+
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
+#include "mp/object.h"
+#include "mp/v1/session.pb.h"
+#include "server/op_context.h"
+#include "server/server_object.h"
+
+namespace mp::server {
+
+class DictObject : public ServerObject {
+ public:
+  DictObject(uint64_t id, ObjectStore* store, Dict initial)
+      : ServerObject(v1::DICT, id, store), dict_(std::move(initial)) {}
+
+  void Apply(const v1::DictOp& op, const OpContext& ctx, v1::Reply* reply);
+
+  // Live iteration (see IteratorObject): appends up to `max` items from
+  // slot `*slot` on, advancing it. Throws RuntimeError when the dict changed
+  // size since `version` was taken.
+  uint64_t version() const;
+  void IterNext(size_t* slot, uint64_t version, v1::DictOp::Iter::Kind kind,
+                size_t max, Object::List* out) const;
+
+ private:
+  mutable absl::Mutex mu_;
+  Dict dict_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace mp::server
+
+#endif  // MP_SERVER_DICT_OBJECT_H_

@@ -1,0 +1,32 @@
+#include "server/iterator_object.h"
+
+#include <algorithm>
+
+#include "mp/errors.h"
+
+namespace mp::server {
+
+void IteratorObject::Apply(const v1::IteratorOp& op, const OpContext& ctx,
+                           v1::Reply* reply) {
+  if (!op.has_next()) {
+    throw ValueError("malformed iterator operation: no operation set");
+  }
+  constexpr size_t kMaxBatch = 4096;
+  size_t max = std::clamp<size_t>(op.next().max_items(), 1, kMaxBatch);
+  Object::List out;
+  {
+    absl::MutexLock lock(&mu_);
+    // Like Python's iterators, an exhausted iterator stays exhausted.
+    if (!exhausted_) {
+      if (dict_) {
+        dict_->IterNext(&position_, version_, kind_, max, &out);
+      } else {
+        list_->IterNext(&position_, max, &out);
+      }
+      exhausted_ = out.size() < max;
+    }
+  }
+  ctx.Return(Object::list(std::move(out)), reply);
+}
+
+}  // namespace mp::server

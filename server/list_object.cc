@@ -1,0 +1,237 @@
+#include "server/list_object.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "mp/errors.h"
+#include "server/slice.h"
+
+namespace mp::server {
+namespace {
+
+Object::List DecodeAll(const v1::Sequence& seq, const OpContext& ctx) {
+  Object::List out;
+  out.reserve(seq.items_size());
+  for (const v1::Value& v : seq.items()) out.push_back(ctx.Decode(v));
+  return out;
+}
+
+}  // namespace
+
+void ListObject::Apply(const v1::ListOp& op, const OpContext& ctx,
+                       v1::Reply* reply) {
+  // Replaced or removed elements are moved into `dropped` so that they are
+  // destroyed after the lock is released (a dropped proxy may be the last
+  // reference to another object).
+  Object::List dropped;
+  switch (op.op_case()) {
+    case v1::ListOp::kGetitem: {
+      absl::MutexLock lock(&mu_);
+      size_t i = CheckIndex(op.getitem().index(), items_.size(),
+                            "list index out of range");
+      return ctx.Return(items_[i], reply);
+    }
+    case v1::ListOp::kSetitem: {
+      Object value = ctx.Decode(op.setitem().value());
+      absl::MutexLock lock(&mu_);
+      size_t i = CheckIndex(op.setitem().index(), items_.size(),
+                            "list assignment index out of range");
+      dropped.push_back(std::exchange(items_[i], std::move(value)));
+      return ctx.ReturnNone(reply);
+    }
+    case v1::ListOp::kDelitem: {
+      absl::MutexLock lock(&mu_);
+      size_t i = CheckIndex(op.delitem().index(), items_.size(),
+                            "list assignment index out of range");
+      dropped.push_back(std::move(items_[i]));
+      items_.erase(items_.begin() + i);
+      return ctx.ReturnNone(reply);
+    }
+    case v1::ListOp::kGetslice: {
+      const auto& s = op.getslice();
+      Object::List out;
+      {
+        absl::MutexLock lock(&mu_);
+        SliceRange r = AdjustSlice(OptionalOf(s.has_start(), s.start()),
+                                   OptionalOf(s.has_stop(), s.stop()),
+                                   OptionalOf(s.has_step(), s.step()),
+                                   static_cast<int64_t>(items_.size()));
+        out.reserve(r.length);
+        for (int64_t k = 0, i = r.start; k < r.length; ++k, i += r.step) {
+          out.push_back(items_[i]);
+        }
+      }
+      return ctx.Return(Object::list(std::move(out)), reply);
+    }
+    case v1::ListOp::kSetslice: {
+      const auto& s = op.setslice();
+      Object::List values = DecodeAll(s.values(), ctx);
+      absl::MutexLock lock(&mu_);
+      SliceRange r = AdjustSlice(OptionalOf(s.has_start(), s.start()),
+                                 OptionalOf(s.has_stop(), s.stop()),
+                                 std::nullopt,
+                                 static_cast<int64_t>(items_.size()));
+      int64_t stop = std::max(r.start, r.stop);
+      dropped.assign(std::make_move_iterator(items_.begin() + r.start),
+                     std::make_move_iterator(items_.begin() + stop));
+      items_.erase(items_.begin() + r.start, items_.begin() + stop);
+      items_.insert(items_.begin() + r.start,
+                    std::make_move_iterator(values.begin()),
+                    std::make_move_iterator(values.end()));
+      return ctx.ReturnNone(reply);
+    }
+    case v1::ListOp::kDelslice: {
+      const auto& s = op.delslice();
+      absl::MutexLock lock(&mu_);
+      SliceRange r = AdjustSlice(OptionalOf(s.has_start(), s.start()),
+                                 OptionalOf(s.has_stop(), s.stop()),
+                                 std::nullopt,
+                                 static_cast<int64_t>(items_.size()));
+      int64_t stop = std::max(r.start, r.stop);
+      dropped.assign(std::make_move_iterator(items_.begin() + r.start),
+                     std::make_move_iterator(items_.begin() + stop));
+      items_.erase(items_.begin() + r.start, items_.begin() + stop);
+      return ctx.ReturnNone(reply);
+    }
+    case v1::ListOp::kAppend: {
+      Object value = ctx.Decode(op.append().value());
+      absl::MutexLock lock(&mu_);
+      items_.push_back(std::move(value));
+      return ctx.ReturnNone(reply);
+    }
+    case v1::ListOp::kExtend: {
+      Object::List values = DecodeAll(op.extend().values(), ctx);
+      absl::MutexLock lock(&mu_);
+      items_.insert(items_.end(), std::make_move_iterator(values.begin()),
+                    std::make_move_iterator(values.end()));
+      return ctx.ReturnNone(reply);
+    }
+    case v1::ListOp::kInsert: {
+      Object value = ctx.Decode(op.insert().value());
+      absl::MutexLock lock(&mu_);
+      int64_t n = static_cast<int64_t>(items_.size());
+      int64_t i = op.insert().index();
+      if (i < 0) i = std::max<int64_t>(0, i + n);
+      i = std::min(i, n);
+      items_.insert(items_.begin() + i, std::move(value));
+      return ctx.ReturnNone(reply);
+    }
+    case v1::ListOp::kPop: {
+      Object value;
+      {
+        absl::MutexLock lock(&mu_);
+        if (items_.empty()) throw IndexError("pop from empty list");
+        size_t i = op.pop().has_index()
+                       ? CheckIndex(op.pop().index().value(), items_.size(),
+                                    "pop index out of range")
+                       : items_.size() - 1;
+        value = std::move(items_[i]);
+        items_.erase(items_.begin() + i);
+      }
+      return ctx.Return(value, reply);
+    }
+    case v1::ListOp::kRemove: {
+      Object value = ctx.Decode(op.remove().value());
+      absl::MutexLock lock(&mu_);
+      auto it = std::find(items_.begin(), items_.end(), value);
+      if (it == items_.end()) throw ValueError("list.remove(x): x not in list");
+      dropped.push_back(std::move(*it));
+      items_.erase(it);
+      return ctx.ReturnNone(reply);
+    }
+    case v1::ListOp::kIndex: {
+      const auto& s = op.index();
+      Object value = ctx.Decode(s.value());
+      absl::MutexLock lock(&mu_);
+      SliceRange r = AdjustSlice(OptionalOf(s.has_start(), s.start()),
+                                 OptionalOf(s.has_stop(), s.stop()),
+                                 std::nullopt,
+                                 static_cast<int64_t>(items_.size()));
+      for (int64_t i = r.start; i < r.stop; ++i) {
+        if (items_[i] == value) return ctx.Return(Object(i), reply);
+      }
+      throw ValueError(value.repr() + " is not in list");
+    }
+    case v1::ListOp::kCount: {
+      Object value = ctx.Decode(op.count().value());
+      absl::MutexLock lock(&mu_);
+      int64_t n = std::count(items_.begin(), items_.end(), value);
+      return ctx.Return(Object(n), reply);
+    }
+    case v1::ListOp::kReverse: {
+      absl::MutexLock lock(&mu_);
+      std::reverse(items_.begin(), items_.end());
+      return ctx.ReturnNone(reply);
+    }
+    case v1::ListOp::kSort: {
+      bool reverse = op.sort().reverse();
+      absl::MutexLock lock(&mu_);
+      // Sort a copy: a comparison may throw TypeError part way, and Python
+      // users expect the list unchanged then rather than half sorted.
+      Object::List sorted = items_;
+      std::stable_sort(sorted.begin(), sorted.end(),
+                       [reverse](const Object& a, const Object& b) {
+                         return reverse ? Object::less(b, a)
+                                        : Object::less(a, b);
+                       });
+      items_.swap(sorted);
+      return ctx.ReturnNone(reply);
+    }
+    case v1::ListOp::kClear: {
+      absl::MutexLock lock(&mu_);
+      dropped.swap(items_);
+      return ctx.ReturnNone(reply);
+    }
+    case v1::ListOp::kLen: {
+      absl::MutexLock lock(&mu_);
+      return ctx.Return(Object(static_cast<int64_t>(items_.size())), reply);
+    }
+    case v1::ListOp::kCopy: {
+      Object::List copy;
+      {
+        absl::MutexLock lock(&mu_);
+        copy = items_;
+      }
+      return ctx.Return(Object::list(std::move(copy)), reply);
+    }
+    case v1::ListOp::kContains: {
+      Object value = ctx.Decode(op.contains().value());
+      absl::MutexLock lock(&mu_);
+      bool found = std::find(items_.begin(), items_.end(), value) != items_.end();
+      return ctx.Return(Object(found), reply);
+    }
+    case v1::ListOp::kInplaceRepeat: {
+      int64_t times = op.inplace_repeat().times();
+      absl::MutexLock lock(&mu_);
+      if (times <= 0) {
+        dropped.swap(items_);
+        return ctx.ReturnNone(reply);
+      }
+      constexpr size_t kMaxElements = size_t{1} << 28;
+      if (items_.size() != 0 &&
+          static_cast<uint64_t>(times) > kMaxElements / items_.size()) {
+        throw ValueError("list *= " + std::to_string(times) +
+                         " would exceed the server's element limit");
+      }
+      size_t n = items_.size();
+      items_.reserve(n * times);
+      for (int64_t t = 1; t < times; ++t) {
+        for (size_t i = 0; i < n; ++i) items_.push_back(items_[i]);
+      }
+      return ctx.ReturnNone(reply);
+    }
+    case v1::ListOp::kIter:
+    case v1::ListOp::OP_NOT_SET:
+      break;
+  }
+  throw ValueError("malformed list operation: no operation set");
+}
+
+void ListObject::IterNext(size_t* index, size_t max, Object::List* out) const {
+  absl::MutexLock lock(&mu_);
+  while (*index < items_.size() && out->size() < max) {
+    out->push_back(items_[(*index)++]);
+  }
+}
+
+}  // namespace mp::server

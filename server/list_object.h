@@ -1,0 +1,33 @@
+// list: Python's list semantics, including slices and negative indices.
+#ifndef MP_SERVER_LIST_OBJECT_H_
+#define MP_SERVER_LIST_OBJECT_H_
+
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
+#include "mp/object.h"
+#include "mp/v1/session.pb.h"
+#include "server/op_context.h"
+#include "server/server_object.h"
+
+namespace mp::server {
+
+class ListObject : public ServerObject {
+ public:
+  ListObject(uint64_t id, ObjectStore* store, Object::List initial)
+      : ServerObject(v1::LIST, id, store), items_(std::move(initial)) {}
+
+  void Apply(const v1::ListOp& op, const OpContext& ctx, v1::Reply* reply);
+
+  // Live iteration like Python's list iterator: by index, seeing changes.
+  void IterNext(size_t* index, size_t max, Object::List* out) const;
+
+ private:
+  mutable absl::Mutex mu_;
+  Object::List items_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace mp::server
+
+#endif  // MP_SERVER_LIST_OBJECT_H_

@@ -1,0 +1,72 @@
+#include "server/namespace_object.h"
+
+#include <string>
+#include <utility>
+
+#include "mp/errors.h"
+
+namespace mp::server {
+namespace {
+
+const std::string& CheckName(const std::string& name) {
+  if (name.empty()) throw ValueError("attribute name must not be empty");
+  return name;
+}
+
+[[noreturn]] void ThrowNoAttribute(const std::string& name) {
+  throw AttributeError("'Namespace' object has no attribute " +
+                       Object(name).repr());
+}
+
+}  // namespace
+
+void NamespaceObject::Apply(const v1::NamespaceOp& op, const OpContext& ctx,
+                            v1::Reply* reply) {
+  Object dropped;
+  switch (op.op_case()) {
+    case v1::NamespaceOp::kGetattr: {
+      Object name(CheckName(op.getattr().name()));
+      absl::MutexLock lock(&mu_);
+      if (const Object* v = attrs_.find(name)) return ctx.Return(*v, reply);
+      ThrowNoAttribute(name.as_str());
+    }
+    case v1::NamespaceOp::kSetattr: {
+      Object name(CheckName(op.setattr().name()));
+      Object value = ctx.Decode(op.setattr().value());
+      absl::MutexLock lock(&mu_);
+      if (Object* slot = attrs_.find(name)) {
+        dropped = std::exchange(*slot, std::move(value));
+      } else {
+        attrs_.set(std::move(name), std::move(value));
+      }
+      return ctx.ReturnNone(reply);
+    }
+    case v1::NamespaceOp::kDelattr: {
+      Object name(CheckName(op.delattr().name()));
+      absl::MutexLock lock(&mu_);
+      Object* v = attrs_.find(name);
+      if (v == nullptr) ThrowNoAttribute(name.as_str());
+      dropped = *v;
+      attrs_.erase(name);
+      return ctx.ReturnNone(reply);
+    }
+    case v1::NamespaceOp::kHasattr: {
+      Object name(op.hasattr().name());
+      absl::MutexLock lock(&mu_);
+      return ctx.Return(Object(attrs_.contains(name)), reply);
+    }
+    case v1::NamespaceOp::kCopy: {
+      Dict copy;
+      {
+        absl::MutexLock lock(&mu_);
+        copy = attrs_;
+      }
+      return ctx.Return(Object::dict(std::move(copy)), reply);
+    }
+    case v1::NamespaceOp::OP_NOT_SET:
+      break;
+  }
+  throw ValueError("malformed Namespace operation: no operation set");
+}
+
+}  // namespace mp::server

@@ -1,0 +1,121 @@
+#include "mp/server.h"
+
+#include <grpcpp/grpcpp.h>
+#include <grpcpp/health_check_service_interface.h>
+
+#include <utility>
+
+#include "absl/strings/match.h"
+#include "absl/synchronization/mutex.h"
+#include "mp/errors.h"
+#include "proxy/auth.h"
+#include "server/service.h"
+
+namespace mp {
+
+struct Server::Impl {
+  ServerOptions options;
+  std::unique_ptr<server::ManagerService> service;
+  std::unique_ptr<grpc::Server> grpc_server;
+  std::string bound_address;
+  absl::Mutex shutdown_mu;
+  bool shut_down ABSL_GUARDED_BY(shutdown_mu) = false;
+};
+
+Server::Server(ServerOptions options) : impl_(std::make_unique<Impl>()) {
+  if (options.authkey.empty()) {
+    options.authkey = internal::RandomBytes(internal::kAuthkeyBytes);
+  }
+  if (options.max_message_bytes < 1024) {
+    throw ValueError("max_message_bytes must be at least 1024");
+  }
+  impl_->options = std::move(options);
+}
+
+Server::~Server() {
+  if (impl_) shutdown();
+}
+Server::Server(Server&&) noexcept = default;
+Server& Server::operator=(Server&&) noexcept = default;
+
+void Server::start() {
+  if (impl_->grpc_server) throw RuntimeError("server already started");
+  const std::string& address = impl_->options.address;
+  if (address.empty()) throw ValueError("server address is empty");
+  impl_->service = std::make_unique<server::ManagerService>(
+      impl_->options.authkey, impl_->options.max_message_bytes);
+
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::ServerBuilder builder;
+  int port = 0;
+  builder.AddListeningPort(address, grpc::InsecureServerCredentials(), &port);
+  builder.RegisterService(impl_->service.get());
+  // Room for the message envelope around a maximal payload.
+  builder.SetMaxReceiveMessageSize(
+      static_cast<int>(impl_->options.max_message_bytes + 4096));
+  builder.SetMaxSendMessageSize(-1);
+  // Detect dead clients (and so end their leases) within seconds even when
+  // the connection carries no traffic.
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, 10000);
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 5000);
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+  builder.AddChannelArgument(
+      GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 1000);
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PING_STRIKES, 0);
+  impl_->grpc_server = builder.BuildAndStart();
+  if (!impl_->grpc_server) {
+    throw RuntimeError("cannot listen on " + address);
+  }
+  if (absl::StartsWith(address, "unix:")) {
+    impl_->bound_address = address;
+  } else {
+    if (port == 0) throw RuntimeError("cannot listen on " + address);
+    size_t colon = address.rfind(':');
+    impl_->bound_address =
+        address.substr(0, colon) + ":" + std::to_string(port);
+  }
+}
+
+std::string Server::address() const { return impl_->bound_address; }
+const std::string& Server::authkey() const { return impl_->options.authkey; }
+
+Manager Server::manager() const {
+  if (!impl_->grpc_server) throw RuntimeError("server not started");
+  return Manager::connect(impl_->bound_address, impl_->options.authkey);
+}
+
+void Server::wait() {
+  if (!impl_->service) throw RuntimeError("server not started");
+  impl_->service->shutdown_requested().WaitForNotification();
+}
+
+bool Server::wait_for(std::chrono::milliseconds timeout) {
+  if (!impl_->service) throw RuntimeError("server not started");
+  return impl_->service->shutdown_requested().WaitForNotificationWithTimeout(
+      absl::FromChrono(timeout));
+}
+
+void Server::shutdown() {
+  absl::MutexLock lock(&impl_->shutdown_mu);
+  if (impl_->shut_down || !impl_->grpc_server) return;
+  impl_->shut_down = true;
+  // Sessions are long-lived streams: give in-flight replies a moment, then
+  // cancel the rest.
+  impl_->grpc_server->Shutdown(std::chrono::system_clock::now() +
+                               std::chrono::milliseconds(200));
+  impl_->grpc_server->Wait();
+  impl_->service->RequestShutdown();
+}
+
+void Server::request_shutdown() {
+  if (impl_->service) impl_->service->RequestShutdown();
+}
+
+size_t Server::object_count() const {
+  return impl_->service ? impl_->service->store().object_count() : 0;
+}
+size_t Server::session_count() const {
+  return impl_->service ? impl_->service->session_count() : 0;
+}
+
+}  // namespace mp

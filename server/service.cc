@@ -1,0 +1,436 @@
+#include "server/service.h"
+
+#include <cstring>
+#include <deque>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <utility>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
+#include "mp/errors.h"
+#include "proxy/auth.h"
+#include "proxy/typecode.h"
+#include "proxy/wire_codec.h"
+#include "server/array_object.h"
+#include "server/dict_object.h"
+#include "server/iterator_object.h"
+#include "server/list_object.h"
+#include "server/namespace_object.h"
+#include "server/op_context.h"
+#include "server/value_object.h"
+
+namespace mp::server {
+namespace {
+
+constexpr uint32_t kProtocolVersion = 1;
+
+uint64_t RandomId() {
+  std::string bytes = internal::RandomBytes(8);
+  uint64_t id;
+  std::memcpy(&id, bytes.data(), 8);
+  return id;
+}
+
+std::string Hex(uint64_t id) {
+  std::ostringstream out;
+  out << "0x" << std::hex << id;
+  return out.str();
+}
+
+// The object `id` held by `session`, checked to be of `type`.
+template <class T>
+std::shared_ptr<T> Typed(const Session& session, uint64_t id,
+                         v1::ObjectType type) {
+  std::shared_ptr<ServerObject> object = session.Lookup(id);
+  if (object->type() != type) {
+    throw TypeError("object " + Hex(id) + " is a " +
+                    std::string(object->type_name()) + ", not a " +
+                    std::string(internal::ObjectTypeName(type)));
+  }
+  return std::static_pointer_cast<T>(object);
+}
+
+class SessionReactor final
+    : public grpc::ServerBidiReactor<v1::ClientMessage, v1::ServerMessage> {
+ public:
+  SessionReactor(ManagerService* service, grpc::CallbackServerContext* context)
+      : service_(service),
+        context_(context),
+        session_(service->NewSessionId()) {
+    service_->SessionStarted();
+    StartRead(&in_);
+  }
+
+  void OnReadDone(bool ok) override {
+    if (!ok) return EndSession(grpc::Status::OK);
+    switch (stage_) {
+      case Stage::kHello:
+        return OnHello();
+      case Stage::kProof:
+        return OnProof();
+      case Stage::kReady:
+        break;
+    }
+    v1::ServerMessage out;
+    size_t out_bytes = 0;
+    for (const v1::Call& call : in_.calls()) {
+      if (call.call_id() == 0) {
+        // Fire-and-forget (Release): no reply wanted, errors dropped.
+        v1::Reply ignored;
+        service_->Execute(call, session_, &ignored);
+        continue;
+      }
+      v1::Reply* reply = out.add_replies();
+      service_->Execute(call, session_, reply);
+      size_t bytes = reply->ByteSizeLong();
+      if (bytes > service_->max_message_bytes()) {
+        // A reply the client could not receive would kill the stream; send
+        // an error in its place instead.
+        uint64_t id = reply->call_id();
+        reply->Clear();
+        reply->set_call_id(id);
+        reply->mutable_error()->set_type("ValueError");
+        reply->mutable_error()->set_message(
+            "reply of " + std::to_string(bytes) +
+            " bytes exceeds the message limit of " +
+            std::to_string(service_->max_message_bytes()) + " bytes");
+        bytes = reply->ByteSizeLong();
+      }
+      out_bytes += bytes;
+      if (out_bytes >= kFlushBytes) {
+        Send(std::move(out));
+        out = v1::ServerMessage();
+        out_bytes = 0;
+      }
+    }
+    // Read the next batch before sending: the reply write and the next read
+    // then overlap.
+    StartRead(&in_);
+    if (out.replies_size() > 0) Send(std::move(out));
+  }
+
+  void OnWriteDone(bool ok) override {
+    absl::MutexLock lock(&mu_);
+    writing_ = false;
+    if (!ok) {
+      write_failed_ = true;
+      outbox_.clear();
+    }
+    if (!outbox_.empty()) return StartNextWriteLocked();
+    if (finish_pending_) StartFinishLocked();
+  }
+
+  void OnDone() override {
+    session_.ReleaseAll();
+    service_->SessionEnded();
+    delete this;
+  }
+
+ private:
+  enum class Stage { kHello, kProof, kReady };
+  // Replies are flushed in messages of about this size.
+  static constexpr size_t kFlushBytes = 1 << 20;
+
+  void OnHello() {
+    const v1::Hello& hello = in_.hello();
+    if (!in_.has_hello() || hello.client_nonce().size() != internal::kNonceBytes) {
+      return EndSession(grpc::Status(grpc::StatusCode::UNAUTHENTICATED,
+                                     "AuthenticationError: expected Hello with "
+                                     "a 32-byte client nonce"));
+    }
+    if (hello.protocol_version() != kProtocolVersion) {
+      return EndSession(grpc::Status(
+          grpc::StatusCode::FAILED_PRECONDITION,
+          "protocol version " + std::to_string(hello.protocol_version()) +
+              " is not supported (server speaks " +
+              std::to_string(kProtocolVersion) + ")"));
+    }
+    client_nonce_ = hello.client_nonce();
+    server_nonce_ = internal::RandomBytes(internal::kNonceBytes);
+    v1::ServerMessage out;
+    out.mutable_challenge()->set_server_nonce(server_nonce_);
+    out.mutable_challenge()->set_server_proof(internal::ServerProof(
+        service_->authkey(), client_nonce_, server_nonce_));
+    stage_ = Stage::kProof;
+    StartRead(&in_);
+    Send(std::move(out));
+  }
+
+  void OnProof() {
+    std::string expected = internal::ClientProof(service_->authkey(),
+                                                 server_nonce_, client_nonce_);
+    if (!in_.has_auth() ||
+        !internal::ProofsEqual(in_.auth().client_proof(), expected)) {
+      return EndSession(grpc::Status(grpc::StatusCode::UNAUTHENTICATED,
+                                     "AuthenticationError: digest mismatch "
+                                     "(wrong authkey)"));
+    }
+    stage_ = Stage::kReady;
+    v1::ServerMessage out;
+    v1::Welcome* welcome = out.mutable_welcome();
+    welcome->set_session_id(session_.id());
+    welcome->set_server_id(service_->server_id());
+    welcome->set_max_message_bytes(service_->max_message_bytes());
+    StartRead(&in_);
+    Send(std::move(out));
+  }
+
+  void Send(v1::ServerMessage message) {
+    absl::MutexLock lock(&mu_);
+    if (write_failed_ || finish_pending_) return;
+    outbox_.push_back(std::move(message));
+    if (!writing_) StartNextWriteLocked();
+  }
+
+  void StartNextWriteLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    writing_msg_ = std::move(outbox_.front());
+    outbox_.pop_front();
+    writing_ = true;
+    grpc::WriteOptions options;
+    // More replies are queued behind this one: let gRPC coalesce them.
+    if (!outbox_.empty()) options.set_buffer_hint();
+    StartWrite(&writing_msg_, options);
+  }
+
+  // The client half-closed, the stream broke, or authentication failed.
+  // Finish once queued replies are out.
+  void EndSession(grpc::Status status) {
+    absl::MutexLock lock(&mu_);
+    if (finish_pending_) return;
+    finish_pending_ = true;
+    finish_status_ = std::move(status);
+    if (!writing_) StartFinishLocked();
+  }
+
+  void StartFinishLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (finished_) return;
+    finished_ = true;
+    Finish(finish_status_);
+  }
+
+  ManagerService* const service_;
+  grpc::CallbackServerContext* const context_;
+  server::Session session_;
+  Stage stage_ = Stage::kHello;
+  std::string client_nonce_;
+  std::string server_nonce_;
+  v1::ClientMessage in_;  // touched only by the read chain
+
+  absl::Mutex mu_;
+  std::deque<v1::ServerMessage> outbox_ ABSL_GUARDED_BY(mu_);
+  v1::ServerMessage writing_msg_ ABSL_GUARDED_BY(mu_);
+  bool writing_ ABSL_GUARDED_BY(mu_) = false;
+  bool write_failed_ ABSL_GUARDED_BY(mu_) = false;
+  bool finish_pending_ ABSL_GUARDED_BY(mu_) = false;
+  bool finished_ ABSL_GUARDED_BY(mu_) = false;
+  grpc::Status finish_status_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace
+
+ManagerService::ManagerService(std::string authkey, size_t max_message_bytes)
+    : authkey_(std::move(authkey)),
+      max_message_bytes_(max_message_bytes),
+      server_id_(RandomId()) {}
+
+grpc::ServerBidiReactor<v1::ClientMessage, v1::ServerMessage>*
+ManagerService::Session(grpc::CallbackServerContext* context) {
+  return new SessionReactor(this, context);
+}
+
+void ManagerService::Execute(const v1::Call& call, server::Session& session,
+                             v1::Reply* reply) {
+  reply->set_call_id(call.call_id());
+  try {
+    ExecuteOrThrow(call, session, reply);
+  } catch (const Error& e) {
+    reply->clear_result();
+    reply->mutable_error()->set_type(e.type_name());
+    reply->mutable_error()->set_message(e.message());
+  } catch (const std::exception& e) {
+    reply->clear_result();
+    reply->mutable_error()->set_type("RuntimeError");
+    reply->mutable_error()->set_message(e.what());
+  }
+}
+
+void ManagerService::ExecuteOrThrow(const v1::Call& call,
+                                    server::Session& session,
+                                    v1::Reply* reply) {
+  OpContext ctx(&session);
+  const uint64_t id = call.object_id();
+  switch (call.op_case()) {
+    case v1::Call::kCreate:
+      return Create(call.create(), session, reply);
+    case v1::Call::kIncref: {
+      // All or nothing: resolve every id before taking any reference.
+      std::vector<std::shared_ptr<ServerObject>> found;
+      for (uint64_t ref : call.incref().ids()) {
+        std::shared_ptr<ServerObject> object = store_.Find(ref);
+        if (object == nullptr) {
+          throw ReferenceError("no object with id " + Hex(ref) +
+                               " exists on this server");
+        }
+        found.push_back(std::move(object));
+      }
+      for (auto& object : found) session.AddRef(std::move(object));
+      return ctx.ReturnNone(reply);
+    }
+    case v1::Call::kRelease:
+      for (uint64_t ref : call.release().ids()) session.Release(ref);
+      return ctx.ReturnNone(reply);
+    case v1::Call::kDeleteName:
+      return ctx.Return(Object(store_.DeleteName(call.delete_name().name())),
+                        reply);
+    case v1::Call::kStats:
+      return ctx.Return(
+          Object::dict({{"objects", static_cast<int64_t>(store_.object_count())},
+                        {"sessions", static_cast<int64_t>(session_count())},
+                        {"named", static_cast<int64_t>(store_.named_count())}}),
+          reply);
+    case v1::Call::kShutdown:
+      RequestShutdown();
+      return ctx.ReturnNone(reply);
+    case v1::Call::kDict: {
+      auto dict = Typed<DictObject>(session, id, v1::DICT);
+      if (call.dict().has_iter()) {
+        auto kind = call.dict().iter().kind();
+        auto it = store_.Add([&](uint64_t new_id) {
+          return std::make_shared<IteratorObject>(new_id, &store_, dict, kind);
+        });
+        return ctx.Return(Object::proxy(it), reply);
+      }
+      return dict->Apply(call.dict(), ctx, reply);
+    }
+    case v1::Call::kList: {
+      auto list = Typed<ListObject>(session, id, v1::LIST);
+      if (call.list().has_iter()) {
+        auto it = store_.Add([&](uint64_t new_id) {
+          return std::make_shared<IteratorObject>(new_id, &store_, list);
+        });
+        return ctx.Return(Object::proxy(it), reply);
+      }
+      return list->Apply(call.list(), ctx, reply);
+    }
+    case v1::Call::kNamespace:
+      return Typed<NamespaceObject>(session, id, v1::NAMESPACE)
+          ->Apply(call.namespace_(), ctx, reply);
+    case v1::Call::kValue:
+      return Typed<ValueObject>(session, id, v1::VALUE)
+          ->Apply(call.value(), ctx, reply);
+    case v1::Call::kArray:
+      return Typed<ArrayObject>(session, id, v1::ARRAY)
+          ->Apply(call.array(), ctx, reply);
+    case v1::Call::kIterator:
+      return Typed<IteratorObject>(session, id, v1::ITERATOR)
+          ->Apply(call.iterator(), ctx, reply);
+    case v1::Call::OP_NOT_SET:
+      break;
+  }
+  throw ValueError("malformed call: no operation set");
+}
+
+void ManagerService::Create(const v1::Create& create, server::Session& session,
+                            v1::Reply* reply) {
+  OpContext ctx(&session);
+  const bool has_init = create.has_init() && !create.init().has_none();
+  Object init = has_init ? ctx.Decode(create.init()) : Object();
+  std::function<std::shared_ptr<ServerObject>(uint64_t)> make;
+  switch (create.type()) {
+    case v1::DICT:
+    case v1::NAMESPACE: {
+      if (has_init && !init.is_dict()) {
+        throw TypeError(std::string("initial contents must be a dict, not ") +
+                        init.type_name());
+      }
+      Dict contents = has_init ? init.as_dict() : Dict();
+      if (create.type() == v1::NAMESPACE) {
+        for (const auto& [k, v] : contents) {
+          if (!k.is_str()) {
+            throw TypeError("Namespace attribute names must be str, not " +
+                            std::string(k.type_name()));
+          }
+        }
+        make = [&, contents](uint64_t new_id) {
+          return std::make_shared<NamespaceObject>(new_id, &store_, contents);
+        };
+      } else {
+        make = [&, contents](uint64_t new_id) {
+          return std::make_shared<DictObject>(new_id, &store_, contents);
+        };
+      }
+      break;
+    }
+    case v1::LIST: {
+      if (has_init && !init.is_list() && !init.is_tuple()) {
+        throw TypeError(std::string("initial contents must be a list, not ") +
+                        init.type_name());
+      }
+      Object::List items = has_init ? init.as_list() : Object::List();
+      make = [&, items](uint64_t new_id) {
+        return std::make_shared<ListObject>(new_id, &store_, items);
+      };
+      break;
+    }
+    case v1::VALUE: {
+      const internal::TypeCode& tc = internal::GetTypeCode(create.typecode());
+      Object initial = has_init ? init
+                       : tc.kind == internal::TypeCode::kChar
+                           ? Object::bytes(std::string(1, '\0'))
+                           : Object(0);
+      ValueObject::Normalize(tc, initial);  // fail before naming anything
+      make = [&, initial](uint64_t new_id) {
+        return std::make_shared<ValueObject>(new_id, &store_, tc, initial);
+      };
+      break;
+    }
+    case v1::ARRAY: {
+      const internal::TypeCode& tc = internal::GetTypeCode(create.typecode());
+      std::string packed;
+      if (has_init) {
+        if (!init.is_list() && !init.is_tuple()) {
+          throw TypeError(std::string("Array initial values must be a list, "
+                                      "not ") +
+                          init.type_name());
+        }
+        const Object::List& items = init.as_list();
+        packed.resize(items.size() * tc.size);
+        for (size_t i = 0; i < items.size(); ++i) {
+          internal::PackElement(tc, items[i], &packed[i * tc.size]);
+        }
+      } else {
+        if (create.size() < 0) {
+          throw ValueError("Array size must be non-negative, not " +
+                           std::to_string(create.size()));
+        }
+        if (static_cast<uint64_t>(create.size()) >
+            (uint64_t{1} << 40) / tc.size) {
+          throw ValueError("Array of " + std::to_string(create.size()) +
+                           " elements is too large");
+        }
+        packed.assign(create.size() * tc.size, '\0');
+      }
+      make = [&, packed = std::move(packed)](uint64_t new_id) {
+        return std::make_shared<ArrayObject>(new_id, &store_, tc, packed);
+      };
+      break;
+    }
+    default:
+      throw ValueError("cannot create an object of type " +
+                       std::string(internal::ObjectTypeName(create.type())) +
+                       " (not supported by this server)");
+  }
+  std::shared_ptr<ServerObject> object =
+      create.name().empty() ? store_.Add(make)
+                            : store_.GetOrCreateNamed(create.name(), make);
+  if (object->type() != create.type()) {
+    throw TypeError("the name " + Object(create.name()).repr() + " is a " +
+                    std::string(object->type_name()) + ", not a " +
+                    std::string(internal::ObjectTypeName(create.type())));
+  }
+  ctx.Return(Object::proxy(object), reply);
+}
+
+}  // namespace mp::server

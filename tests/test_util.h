@@ -1,0 +1,61 @@
+// Shared helpers for mp's tests.
+#ifndef MP_TESTS_TEST_UTIL_H_
+#define MP_TESTS_TEST_UTIL_H_
+
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <functional>
+#include <memory>
+#include <vector>
+
+#include "mp/mp.h"
+
+namespace mp::testing {
+
+// One private manager server (a real mp-manager process) per test suite.
+class ManagerTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() { manager_ = new Manager(); }
+  static void TearDownTestSuite() {
+    delete manager_;
+    manager_ = nullptr;
+  }
+  static Manager& m() { return *manager_; }
+
+ private:
+  static inline Manager* manager_ = nullptr;
+};
+
+// list(range(n)) as a list Object.
+inline Object Range(int64_t n) {
+  Object::List items;
+  for (int64_t i = 0; i < n; ++i) items.push_back(i);
+  return Object::list(std::move(items));
+}
+
+inline Object L(std::initializer_list<Object> items) { return Object::list(items); }
+
+// Runs `body` in a fork()ed child and returns its exit status (the child
+// exits 0 if body returns, 1 if it throws).
+inline int RunInChild(const std::function<void()>& body) {
+  pid_t pid = fork();
+  if (pid == 0) {
+    int code = 0;
+    try {
+      body();
+    } catch (const std::exception& e) {
+      fprintf(stderr, "child: %s\n", e.what());
+      code = 1;
+    }
+    _exit(code);
+  }
+  int status = 0;
+  waitpid(pid, &status, 0);
+  return status;
+}
+
+}  // namespace mp::testing
+
+#endif  // MP_TESTS_TEST_UTIL_H_

@@ -5,7 +5,6 @@
 #include <charconv>
 #include <cmath>
 #include <compare>
-#include <cstdio>
 #include <functional>
 #include <mutex>
 #include <ostream>

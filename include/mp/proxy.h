@@ -48,6 +48,9 @@ class BaseProxy {
   // A proxy Object referring to the same server object, for storing in
   // containers.
   Object object() const;
+  // Proxies convert implicitly to Object, so they can be stored in dicts
+  // and lists directly: d["inner"] = other_dict.
+  operator Object() const { return object(); }
 
   friend bool operator==(const BaseProxy& a, const BaseProxy& b) {
     return a.handle_ == b.handle_ || (a.valid() && b.valid() && a.id() == b.id());

@@ -1,0 +1,195 @@
+// The server against bad input sent at the protocol level: unknown ids,
+// type confusion, malformed values, unauthenticated calls. Each must get a
+// clear error, change nothing, and leave the server serving.
+#include <grpcpp/grpcpp.h>
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "mp/mp.h"
+#include "mp/server.h"
+#include "mp/v1/session.grpc.pb.h"
+#include "proxy/connection.h"
+
+namespace mp {
+namespace {
+
+using internal::Connection;
+
+class ServerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    server_.start();
+    conn_ = Connection::Open(server_.address(), "k");
+  }
+
+  // Creates an object and returns its id.
+  uint64_t Create(v1::ObjectType type) {
+    v1::Call call;
+    call.mutable_create()->set_type(type);
+    v1::Reply reply = conn_->Call(call);
+    EXPECT_TRUE(reply.value().has_proxy());
+    return reply.value().proxy().id();
+  }
+
+  Server server_{ServerOptions{.authkey = "k"}};
+  std::shared_ptr<Connection> conn_;
+};
+
+TEST_F(ServerTest, UnknownIdIsReferenceError) {
+  v1::Call call;
+  call.set_object_id(0x1234567887654321ULL);
+  call.mutable_dict()->mutable_len();
+  EXPECT_THROW(conn_->Call(call), ReferenceError);
+  // The session still works.
+  EXPECT_NE(Create(v1::DICT), 0u);
+}
+
+TEST_F(ServerTest, ReleasedIdIsReferenceError) {
+  uint64_t id = Create(v1::LIST);
+  v1::Call release;
+  release.mutable_release()->add_ids(id);
+  conn_->Call(release);
+  v1::Call call;
+  call.set_object_id(id);
+  call.mutable_list()->mutable_len();
+  EXPECT_THROW(conn_->Call(call), ReferenceError);
+}
+
+TEST_F(ServerTest, AnotherSessionsObjectNeedsIncref) {
+  uint64_t id = Create(v1::DICT);
+  auto other = Connection::Open(server_.address(), "k");
+  v1::Call len;
+  len.set_object_id(id);
+  len.mutable_dict()->mutable_len();
+  EXPECT_THROW(other->Call(len), ReferenceError);
+  v1::Call incref;
+  incref.mutable_incref()->add_ids(id);
+  other->Call(incref);
+  EXPECT_EQ(other->Call(len).value().int_value(), 0);
+}
+
+TEST_F(ServerTest, TypeConfusionIsTypeErrorAndChangesNothing) {
+  uint64_t list_id = Create(v1::LIST);
+  v1::Call call;
+  call.set_object_id(list_id);
+  auto* set = call.mutable_dict()->mutable_set();
+  set->mutable_key()->set_int_value(1);
+  set->mutable_value()->set_int_value(2);
+  try {
+    conn_->Call(call);
+    FAIL() << "expected TypeError";
+  } catch (const TypeError& e) {
+    EXPECT_NE(std::string(e.what()).find("is a list, not a dict"),
+              std::string::npos)
+        << e.what();
+  }
+  v1::Call len;
+  len.set_object_id(list_id);
+  len.mutable_list()->mutable_len();
+  EXPECT_EQ(conn_->Call(len).value().int_value(), 0);
+}
+
+TEST_F(ServerTest, MalformedValuesAreValueErrors) {
+  uint64_t id = Create(v1::DICT);
+  {
+    v1::Call call;  // a value with no kind
+    call.set_object_id(id);
+    call.mutable_dict()->mutable_set()->mutable_key()->set_int_value(1);
+    call.mutable_dict()->mutable_set()->mutable_value();
+    EXPECT_THROW(conn_->Call(call), ValueError);
+  }
+  {
+    v1::Call call;  // a dict with more keys than values
+    call.set_object_id(id);
+    auto* set = call.mutable_dict()->mutable_set();
+    set->mutable_key()->set_int_value(1);
+    set->mutable_value()->mutable_dict_value()->add_keys()->set_int_value(1);
+    EXPECT_THROW(conn_->Call(call), ValueError);
+  }
+  {
+    v1::Call call;  // an unhashable key
+    call.set_object_id(id);
+    auto* set = call.mutable_dict()->mutable_set();
+    set->mutable_key()->mutable_list_value();
+    set->mutable_value()->set_int_value(1);
+    EXPECT_THROW(conn_->Call(call), TypeError);
+  }
+  {
+    v1::Call call;  // a proxy reference the session does not hold
+    call.set_object_id(id);
+    auto* set = call.mutable_dict()->mutable_set();
+    set->mutable_key()->set_int_value(1);
+    set->mutable_value()->mutable_proxy()->set_id(42);
+    EXPECT_THROW(conn_->Call(call), ReferenceError);
+  }
+  {
+    v1::Call call;  // no operation at all
+    call.set_object_id(id);
+    call.mutable_dict();
+    EXPECT_THROW(conn_->Call(call), ValueError);
+  }
+  {
+    v1::Call call;  // a bad typecode
+    call.mutable_create()->set_type(v1::VALUE);
+    call.mutable_create()->set_typecode("zz");
+    EXPECT_THROW(conn_->Call(call), ValueError);
+  }
+  v1::Call len;
+  len.set_object_id(id);
+  len.mutable_dict()->mutable_len();
+  EXPECT_EQ(conn_->Call(len).value().int_value(), 0);
+}
+
+TEST_F(ServerTest, CallsBeforeAuthenticationAreRefused) {
+  auto channel = grpc::CreateChannel(server_.address(),
+                                     grpc::InsecureChannelCredentials());
+  auto stub = v1::Manager::NewStub(channel);
+  grpc::ClientContext context;
+  auto stream = stub->Session(&context);
+  v1::ClientMessage message;
+  v1::Call* call = message.add_calls();
+  call->set_call_id(1);
+  call->mutable_create()->set_type(v1::DICT);
+  stream->Write(message);
+  v1::ServerMessage reply;
+  EXPECT_FALSE(stream->Read(&reply));
+  grpc::Status status = stream->Finish();
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_EQ(server_.object_count(), 0u);
+}
+
+TEST_F(ServerTest, ForgedProofIsRefused) {
+  auto channel = grpc::CreateChannel(server_.address(),
+                                     grpc::InsecureChannelCredentials());
+  auto stub = v1::Manager::NewStub(channel);
+  grpc::ClientContext context;
+  auto stream = stub->Session(&context);
+  v1::ClientMessage hello;
+  hello.mutable_hello()->set_client_nonce(std::string(32, 'n'));
+  hello.mutable_hello()->set_protocol_version(1);
+  ASSERT_TRUE(stream->Write(hello));
+  v1::ServerMessage challenge;
+  ASSERT_TRUE(stream->Read(&challenge));
+  EXPECT_EQ(challenge.challenge().server_nonce().size(), 32u);
+  v1::ClientMessage proof;
+  proof.mutable_auth()->set_client_proof(std::string(32, 'x'));
+  stream->Write(proof);
+  v1::ServerMessage welcome;
+  EXPECT_FALSE(stream->Read(&welcome));
+  EXPECT_EQ(stream->Finish().error_code(), grpc::StatusCode::UNAUTHENTICATED);
+}
+
+TEST_F(ServerTest, ProxyFromAnotherServerIsRefused) {
+  Server other(ServerOptions{.authkey = "k"});
+  other.start();
+  Manager a = server_.manager();
+  Manager b = other.manager();
+  DictProxy da = a.dict();
+  DictProxy db = b.dict();
+  EXPECT_THROW(da["x"] = db, TypeError);
+  EXPECT_EQ(da.size(), 0u);
+}
+
+}  // namespace
+}  // namespace mp

@@ -9,6 +9,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "mp/errors.h"
 #include "proxy/auth.h"
+#include "proxy/grpc_runtime.h"
 #include "proxy/proxy_handle.h"
 #include "proxy/wire_codec.h"
 
@@ -27,14 +28,6 @@ constexpr absl::Duration kHandshakeTimeout = absl::Seconds(10);
 constexpr size_t kMaxInFlight = 1 << 16;
 // Room for the envelope around a call inside a ClientMessage.
 constexpr size_t kEnvelopeBytes = 1024;
-
-// gRPC reads this when it initialises, so it must be set before the first
-// channel or server exists: with fork support, a child forked while the
-// parent holds an idle session can open its own.
-const bool kForkSupportConfigured = [] {
-  setenv("GRPC_ENABLE_FORK_SUPPORT", "true", /*overwrite=*/0);
-  return true;
-}();
 
 // This process's connections by address and key, for forked children.
 struct Registry {
@@ -66,9 +59,7 @@ Connection::Connection(std::string address, std::string authkey)
     : address_(std::move(address)),
       authkey_(std::move(authkey)),
       owner_pid_(getpid()),
-      grpc_(std::make_unique<Grpc>()) {
-  (void)kForkSupportConfigured;
-}
+      grpc_((ConfigureGrpcRuntime(), std::make_unique<Grpc>())) {}
 
 Connection::~Connection() {
   if (getpid() != owner_pid_) {

@@ -92,7 +92,8 @@ std::vector<std::pair<Object, Object>> DictProxy::items() const {
   ProxyOp op(*this);
   op.call().mutable_dict()->mutable_items();
   std::vector<std::pair<Object, Object>> out;
-  for (const Object& item : op.Run().as_list()) {
+  const Object result = op.Run();  // outlives the loop (C++20 range-for)
+  for (const Object& item : result.as_list()) {
     out.emplace_back(item.as_list()[0], item.as_list()[1]);
   }
   return out;

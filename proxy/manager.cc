@@ -15,9 +15,11 @@
 #include <thread>
 #include <vector>
 
+#include "absl/synchronization/mutex.h"
 #include "mp/errors.h"
 #include "proxy/auth.h"
 #include "proxy/connection.h"
+#include "proxy/grpc_runtime.h"
 #include "proxy/proxy_handle.h"
 #include "proxy/wire_codec.h"
 
@@ -77,9 +79,21 @@ struct Manager::Impl {
   int lifeline_fd = -1;
   std::string socket_dir;
 
+  // In a forked child: that process's own connection to the server.
+  mutable absl::Mutex child_mu;
+  mutable pid_t child_pid ABSL_GUARDED_BY(child_mu) = 0;
+  mutable std::shared_ptr<internal::Connection> child_conn
+      ABSL_GUARDED_BY(child_mu);
+
   internal::Connection& Conn() const {
-    if (conn->owner_pid() == getpid()) return *conn;
-    return *internal::Connection::ForCurrentProcess(conn);
+    pid_t pid = getpid();
+    if (conn->owner_pid() == pid) return *conn;
+    absl::MutexLock lock(&child_mu);
+    if (child_pid != pid) {
+      child_conn = internal::Connection::ForCurrentProcess(conn);
+      child_pid = pid;
+    }
+    return *child_conn;
   }
 
   void Start(ManagerOptions options);
@@ -112,6 +126,10 @@ void Manager::Impl::Start(ManagerOptions options) {
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
+  std::vector<std::string> env = internal::ServerEnvironment();
+  std::vector<char*> envp;
+  for (auto& e : env) envp.push_back(e.data());
+  envp.push_back(nullptr);
 
   pid_t pid = fork();
   if (pid < 0) throw RuntimeError(std::string("fork: ") + std::strerror(errno));
@@ -123,7 +141,7 @@ void Manager::Impl::Start(ManagerOptions options) {
     // Its own process group: a terminal's Ctrl-C goes to the user's program,
     // which then shuts the server down in order.
     setpgid(0, 0);
-    execv(argv[0], argv.data());
+    execve(argv[0], argv.data(), envp.data());
     _exit(127);
   }
   close(key_pipe[0]);

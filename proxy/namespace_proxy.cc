@@ -44,7 +44,8 @@ Object NamespaceProxy::copy() const {
 
 std::string NamespaceProxy::str() const {
   std::vector<std::string> parts;
-  for (const auto& [name, value] : copy().as_dict()) {
+  const Object attrs = copy();  // outlives the loop (C++20 range-for)
+  for (const auto& [name, value] : attrs.as_dict()) {
     const std::string& n = name.as_str();
     if (!n.empty() && n[0] == '_') continue;
     parts.push_back(n + "=" + value.repr());

@@ -9,6 +9,7 @@
 #include "absl/synchronization/mutex.h"
 #include "mp/errors.h"
 #include "proxy/auth.h"
+#include "proxy/grpc_runtime.h"
 #include "server/service.h"
 
 namespace mp {
@@ -23,6 +24,7 @@ struct Server::Impl {
 };
 
 Server::Server(ServerOptions options) : impl_(std::make_unique<Impl>()) {
+  internal::ConfigureGrpcRuntime();
   if (options.authkey.empty()) {
     options.authkey = internal::RandomBytes(internal::kAuthkeyBytes);
   }

@@ -87,7 +87,8 @@ TEST_F(ValueArrayTest, TwoProcessesFetchAddExactly) {
       int code = 0;
       try {
         for (int i = 0; i < kPerProcess; ++i) counter.fetch_add(1);
-      } catch (...) {
+      } catch (const std::exception& e) {
+        fprintf(stderr, "child: %s\n", e.what());
         code = 1;
       }
       _exit(code);
@@ -97,7 +98,8 @@ TEST_F(ValueArrayTest, TwoProcessesFetchAddExactly) {
   for (pid_t pid : children) {
     int status = 0;
     waitpid(pid, &status, 0);
-    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
+        << "child status " << status;
   }
   EXPECT_EQ(counter.get(), 2 * kPerProcess);
 }

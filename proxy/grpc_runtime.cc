@@ -1,0 +1,43 @@
+#include "proxy/grpc_runtime.h"
+
+#include <stdlib.h>
+
+#include <cstring>
+#include <mutex>
+
+extern char** environ;
+
+namespace mp::internal {
+namespace {
+
+bool g_set_poll_strategy = false;
+
+}  // namespace
+
+void ConfigureGrpcRuntime() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    if (getenv("GRPC_POLL_STRATEGY") == nullptr) {
+      setenv("GRPC_POLL_STRATEGY", "poll", 0);
+      g_set_poll_strategy = true;
+    }
+    setenv("GRPC_ENABLE_FORK_SUPPORT", "true", 0);
+  });
+}
+
+std::vector<std::string> ServerEnvironment() {
+  std::vector<std::string> env;
+  for (char** e = environ; *e != nullptr; ++e) {
+    if (g_set_poll_strategy && std::strncmp(*e, "GRPC_POLL_STRATEGY=", 19) == 0) {
+      continue;
+    }
+    env.emplace_back(*e);
+  }
+  return env;
+}
+
+// Also before main(), for programs that create gRPC objects of their own
+// before touching mp.
+const bool kConfiguredAtLoad = (ConfigureGrpcRuntime(), true);
+
+}  // namespace mp::internal

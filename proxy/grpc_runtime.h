@@ -1,0 +1,25 @@
+// Process-wide gRPC settings mp depends on.
+#ifndef MP_PROXY_GRPC_RUNTIME_H_
+#define MP_PROXY_GRPC_RUNTIME_H_
+
+#include <string>
+#include <vector>
+
+namespace mp::internal {
+
+// Makes gRPC usable in children fork()ed after the parent has talked to a
+// manager: the "poll" polling engine (with epoll1, a child shares the
+// parent's epoll set and runs the parent's callbacks - measured: children
+// crashed or hung) and gRPC's fork support. Must run before gRPC
+// initialises; every mp entry point that creates gRPC objects calls it.
+// Respects values the user has set in the environment.
+void ConfigureGrpcRuntime();
+
+// The environment for an exec()ed mp-manager: ours, minus the polling
+// engine set above (a server process never forks, so it keeps gRPC's
+// default engine).
+std::vector<std::string> ServerEnvironment();
+
+}  // namespace mp::internal
+
+#endif  // MP_PROXY_GRPC_RUNTIME_H_

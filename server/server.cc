@@ -64,6 +64,9 @@ void Server::start() {
   builder.AddChannelArgument(
       GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 1000);
   builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PING_STRIKES, 0);
+  // See the client: BDP pings cost a syscall per small call.
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_BDP_PROBE, 0);
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_STREAM_LOOKAHEAD_BYTES, 1 << 20);
   impl_->grpc_server = builder.BuildAndStart();
   if (!impl_->grpc_server) {
     throw RuntimeError("cannot listen on " + address);

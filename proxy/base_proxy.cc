@@ -55,6 +55,7 @@ void ProxyIterator::Fill() {
 }
 
 ProxyIterator& ProxyIterator::operator++() {
+  if (at_end()) return *this;  // incrementing the end stays at the end
   buffer_->pop_front();
   Fill();
   return *this;

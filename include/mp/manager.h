@@ -114,6 +114,12 @@ class Manager {
   ArrayProxy<T> Array(std::initializer_list<T> values) const {
     return Array(std::vector<T>(values));
   }
+  // Array<double>(1000): `size` zeros; the typecode follows T.
+  template <class T>
+  ArrayProxy<T> Array(size_t size) const {
+    return ArrayProxy<T>(MakeArray(internal::TypeCodeFor<T>(), Object(),
+                                   static_cast<int64_t>(size), ""));
+  }
   ArrayProxy<Object> Array(char typecode, size_t size) const;
   ArrayProxy<Object> Array(char typecode, const Object& values) const;
 

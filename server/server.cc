@@ -3,6 +3,8 @@
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/health_check_service_interface.h>
 
+#include <algorithm>
+#include <thread>
 #include <utility>
 
 #include "absl/strings/match.h"
@@ -11,6 +13,7 @@
 #include "proxy/auth.h"
 #include "proxy/grpc_runtime.h"
 #include "server/service.h"
+#include "server/session_stream.h"
 
 namespace mp {
 
@@ -18,6 +21,7 @@ struct Server::Impl {
   ServerOptions options;
   std::unique_ptr<server::ManagerService> service;
   std::unique_ptr<grpc::Server> grpc_server;
+  std::unique_ptr<server::SessionWorkers> workers;
   std::string bound_address;
   absl::Mutex shutdown_mu;
   bool shut_down ABSL_GUARDED_BY(shutdown_mu) = false;
@@ -51,7 +55,13 @@ void Server::start() {
   grpc::ServerBuilder builder;
   int port = 0;
   builder.AddListeningPort(address, grpc::InsecureServerCredentials(), &port);
-  builder.RegisterService(impl_->service.get());
+  builder.RegisterService(&impl_->service->grpc_service());
+  // One worker (and completion queue) per core, at least two so a slow
+  // operation in one session does not stall every other.
+  const int threads =
+      std::clamp(static_cast<int>(std::thread::hardware_concurrency()), 2, 16);
+  impl_->workers = std::make_unique<server::SessionWorkers>(
+      impl_->service.get(), builder, threads);
   // Room for the message envelope around a maximal payload.
   builder.SetMaxReceiveMessageSize(
       static_cast<int>(impl_->options.max_message_bytes + 4096));
@@ -71,6 +81,7 @@ void Server::start() {
   if (!impl_->grpc_server) {
     throw RuntimeError("cannot listen on " + address);
   }
+  impl_->workers->Start();
   if (absl::StartsWith(address, "unix:")) {
     impl_->bound_address = address;
   } else {
@@ -109,6 +120,7 @@ void Server::shutdown() {
   impl_->grpc_server->Shutdown(std::chrono::system_clock::now() +
                                std::chrono::milliseconds(200));
   impl_->grpc_server->Wait();
+  impl_->workers->Stop();
   impl_->service->RequestShutdown();
 }
 

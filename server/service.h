@@ -1,7 +1,5 @@
-// The gRPC Manager service: one ServerBidiReactor per session stream.
-// Operations run inline on the thread that delivered the read (no hand-off
-// to another thread: each hop costs a cross-core wakeup), and the replies to
-// one incoming batch leave as one outgoing message.
+// The manager's operations: runs calls for sessions against the object
+// store. Transport-free; server/session_stream.h carries calls to it.
 #ifndef MP_SERVER_SERVICE_H_
 #define MP_SERVER_SERVICE_H_
 
@@ -16,12 +14,13 @@
 
 namespace mp::server {
 
-class ManagerService final : public v1::Manager::CallbackService {
+// Thread-safe.
+class ManagerService {
  public:
   ManagerService(std::string authkey, size_t max_message_bytes);
 
-  grpc::ServerBidiReactor<v1::ClientMessage, v1::ServerMessage>* Session(
-      grpc::CallbackServerContext* context) override;
+  // The generated async service the sessions are served through.
+  v1::Manager::AsyncService& grpc_service() { return grpc_service_; }
 
   // Runs one call for `session`, filling `reply`. Never throws: failures
   // become the reply's error.
@@ -50,6 +49,7 @@ class ManagerService final : public v1::Manager::CallbackService {
   void Create(const v1::Create& create, server::Session& session,
               v1::Reply* reply);
 
+  v1::Manager::AsyncService grpc_service_;
   const std::string authkey_;
   const size_t max_message_bytes_;
   const uint64_t server_id_;

@@ -1,0 +1,300 @@
+#include "server/session_stream.h"
+
+#include <deque>
+#include <string>
+#include <utility>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
+#include "proxy/auth.h"
+#include "server/session.h"
+
+namespace mp::server {
+namespace {
+
+constexpr uint32_t kProtocolVersion = 1;
+// Replies are flushed in messages of about this size.
+constexpr size_t kFlushBytes = 1 << 20;
+
+class SessionStream;
+
+// A completion-queue tag: which stream, which operation.
+struct Tag {
+  enum Kind { kAccept, kRead, kWrite, kFinish };
+  SessionStream* stream;
+  Kind kind;
+};
+
+// One client's stream, from accept to the last completion. Owns itself:
+// deleted when no operation is outstanding any more.
+class SessionStream {
+ public:
+  SessionStream(ManagerService* service, grpc::ServerCompletionQueue* cq)
+      : service_(service),
+        cq_(cq),
+        stream_(&context_),
+        session_(service->NewSessionId()) {
+    service_->grpc_service().RequestSession(&context_, &stream_, cq_, cq_,
+                                            &accept_tag_);
+  }
+
+  ~SessionStream() {
+    if (accepted_) service_->SessionEnded();
+  }
+
+  // Runs on the worker of this stream's queue.
+  void Proceed(Tag::Kind kind, bool ok) {
+    switch (kind) {
+      case Tag::kAccept:
+        if (!ok) {  // the server is shutting down
+          delete this;
+          return;
+        }
+        new SessionStream(service_, cq_);  // keep accepting
+        accepted_ = true;
+        service_->SessionStarted();
+        StartRead();
+        return;
+      case Tag::kRead:
+        OnRead(ok);
+        break;
+      case Tag::kWrite:
+        OnWrite(ok);
+        break;
+      case Tag::kFinish: {
+        absl::MutexLock lock(&mu_);
+        finish_pending_ = false;
+        break;
+      }
+    }
+    MaybeDelete();
+  }
+
+ private:
+  enum class Stage { kHello, kProof, kReady };
+
+  void StartRead() {
+    absl::MutexLock lock(&mu_);
+    read_pending_ = true;
+    stream_.Read(&in_, &read_tag_);
+  }
+
+  void OnRead(bool ok) {
+    {
+      absl::MutexLock lock(&mu_);
+      read_pending_ = false;
+    }
+    if (!ok) return EndSession(grpc::Status::OK);
+    switch (stage_) {
+      case Stage::kHello:
+        return OnHello();
+      case Stage::kProof:
+        return OnProof();
+      case Stage::kReady:
+        break;
+    }
+    v1::ServerMessage out;
+    size_t out_bytes = 0;
+    std::vector<v1::ServerMessage> full;
+    for (const v1::Call& call : in_.calls()) {
+      if (call.call_id() == 0) {
+        // Fire-and-forget (Release): no reply wanted.
+        v1::Reply ignored;
+        service_->Execute(call, session_, &ignored);
+        continue;
+      }
+      v1::Reply* reply = out.add_replies();
+      service_->Execute(call, session_, reply);
+      size_t bytes = reply->ByteSizeLong();
+      if (bytes > service_->max_message_bytes()) {
+        // The client could not receive it; send an error in its place.
+        uint64_t id = reply->call_id();
+        reply->Clear();
+        reply->set_call_id(id);
+        reply->mutable_error()->set_type("ValueError");
+        reply->mutable_error()->set_message(
+            "reply of " + std::to_string(bytes) +
+            " bytes exceeds the message limit of " +
+            std::to_string(service_->max_message_bytes()) + " bytes");
+        bytes = reply->ByteSizeLong();
+      }
+      out_bytes += bytes;
+      if (out_bytes >= kFlushBytes) {
+        full.push_back(std::move(out));
+        out = v1::ServerMessage();
+        out_bytes = 0;
+      }
+    }
+    if (out.replies_size() > 0) full.push_back(std::move(out));
+    // Replies first, then the next read: the reply is on its way sooner.
+    Send(std::move(full));
+    StartRead();
+  }
+
+  void OnHello() {
+    const v1::Hello& hello = in_.hello();
+    if (!in_.has_hello() ||
+        hello.client_nonce().size() != internal::kNonceBytes) {
+      return EndSession(grpc::Status(grpc::StatusCode::UNAUTHENTICATED,
+                                     "AuthenticationError: expected Hello "
+                                     "with a 32-byte client nonce"));
+    }
+    if (hello.protocol_version() != kProtocolVersion) {
+      return EndSession(grpc::Status(
+          grpc::StatusCode::FAILED_PRECONDITION,
+          "protocol version " + std::to_string(hello.protocol_version()) +
+              " is not supported (server speaks " +
+              std::to_string(kProtocolVersion) + ")"));
+    }
+    client_nonce_ = hello.client_nonce();
+    server_nonce_ = internal::RandomBytes(internal::kNonceBytes);
+    v1::ServerMessage out;
+    out.mutable_challenge()->set_server_nonce(server_nonce_);
+    out.mutable_challenge()->set_server_proof(internal::ServerProof(
+        service_->authkey(), client_nonce_, server_nonce_));
+    stage_ = Stage::kProof;
+    Send({std::move(out)});
+    StartRead();
+  }
+
+  void OnProof() {
+    std::string expected = internal::ClientProof(service_->authkey(),
+                                                 server_nonce_, client_nonce_);
+    if (!in_.has_auth() ||
+        !internal::ProofsEqual(in_.auth().client_proof(), expected)) {
+      return EndSession(grpc::Status(grpc::StatusCode::UNAUTHENTICATED,
+                                     "AuthenticationError: digest mismatch "
+                                     "(wrong authkey)"));
+    }
+    stage_ = Stage::kReady;
+    v1::ServerMessage out;
+    v1::Welcome* welcome = out.mutable_welcome();
+    welcome->set_session_id(session_.id());
+    welcome->set_server_id(service_->server_id());
+    welcome->set_max_message_bytes(service_->max_message_bytes());
+    Send({std::move(out)});
+    StartRead();
+  }
+
+  void Send(std::vector<v1::ServerMessage> messages) {
+    if (messages.empty()) return;
+    absl::MutexLock lock(&mu_);
+    if (write_failed_ || ending_) return;
+    for (auto& m : messages) outbox_.push_back(std::move(m));
+    if (!write_pending_) StartNextWriteLocked();
+  }
+
+  void StartNextWriteLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    writing_ = std::move(outbox_.front());
+    outbox_.pop_front();
+    write_pending_ = true;
+    grpc::WriteOptions options;
+    // More replies are queued behind this one: let gRPC coalesce them.
+    if (!outbox_.empty()) options.set_buffer_hint();
+    stream_.Write(writing_, options, &write_tag_);
+  }
+
+  void OnWrite(bool ok) {
+    absl::MutexLock lock(&mu_);
+    write_pending_ = false;
+    if (!ok) {
+      write_failed_ = true;
+      outbox_.clear();
+    }
+    if (!outbox_.empty()) return StartNextWriteLocked();
+    if (ending_) StartFinishLocked();
+  }
+
+  // The client half-closed, the stream broke, or authentication failed:
+  // finish once queued replies are out.
+  void EndSession(grpc::Status status) {
+    absl::MutexLock lock(&mu_);
+    if (ending_) return;
+    ending_ = true;
+    finish_status_ = std::move(status);
+    if (!write_pending_) StartFinishLocked();
+  }
+
+  void StartFinishLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (finish_started_) return;
+    finish_started_ = true;
+    finish_pending_ = true;
+    stream_.Finish(finish_status_, &finish_tag_);
+  }
+
+  void MaybeDelete() {
+    {
+      absl::MutexLock lock(&mu_);
+      if (!finish_started_ || finish_pending_ || read_pending_ ||
+          write_pending_) {
+        return;
+      }
+    }
+    delete this;
+  }
+
+  ManagerService* const service_;
+  grpc::ServerCompletionQueue* const cq_;
+  grpc::ServerContext context_;
+  grpc::ServerAsyncReaderWriter<v1::ServerMessage, v1::ClientMessage> stream_;
+  server::Session session_;
+  Tag accept_tag_{this, Tag::kAccept};
+  Tag read_tag_{this, Tag::kRead};
+  Tag write_tag_{this, Tag::kWrite};
+  Tag finish_tag_{this, Tag::kFinish};
+  bool accepted_ = false;
+
+  // Touched only by the read chain (one read at a time).
+  Stage stage_ = Stage::kHello;
+  std::string client_nonce_;
+  std::string server_nonce_;
+  v1::ClientMessage in_;
+
+  absl::Mutex mu_;
+  std::deque<v1::ServerMessage> outbox_ ABSL_GUARDED_BY(mu_);
+  v1::ServerMessage writing_ ABSL_GUARDED_BY(mu_);
+  bool read_pending_ ABSL_GUARDED_BY(mu_) = false;
+  bool write_pending_ ABSL_GUARDED_BY(mu_) = false;
+  bool write_failed_ ABSL_GUARDED_BY(mu_) = false;
+  bool ending_ ABSL_GUARDED_BY(mu_) = false;
+  bool finish_started_ ABSL_GUARDED_BY(mu_) = false;
+  bool finish_pending_ ABSL_GUARDED_BY(mu_) = false;
+  grpc::Status finish_status_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace
+
+SessionWorkers::SessionWorkers(ManagerService* service,
+                               grpc::ServerBuilder& builder, int threads)
+    : service_(service) {
+  for (int i = 0; i < threads; ++i) {
+    queues_.push_back(builder.AddCompletionQueue());
+  }
+}
+
+SessionWorkers::~SessionWorkers() { Stop(); }
+
+void SessionWorkers::Start() {
+  for (auto& cq : queues_) {
+    new SessionStream(service_, cq.get());
+    threads_.emplace_back([this, q = cq.get()] { Run(q); });
+  }
+}
+
+void SessionWorkers::Stop() {
+  if (threads_.empty()) return;
+  for (auto& cq : queues_) cq->Shutdown();
+  for (auto& t : threads_) t.join();
+  threads_.clear();
+}
+
+void SessionWorkers::Run(grpc::ServerCompletionQueue* cq) {
+  void* raw;
+  bool ok;
+  while (cq->Next(&raw, &ok)) {
+    Tag* tag = static_cast<Tag*>(raw);
+    tag->stream->Proceed(tag->kind, ok);
+  }
+}
+
+}  // namespace mp::server

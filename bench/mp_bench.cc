@@ -56,17 +56,20 @@ void W5(mp::Manager& m, int n) {
 }
 
 void W6(mp::Manager& m, int n_doubles) {
-  mp::ArrayProxy<double> a = m.Array<double>(static_cast<size_t>(n_doubles));
+  // Created from n zeros, as Python's side does (m.Array('d', [0.0] * n)).
+  mp::ArrayProxy<double> a = m.Array<double>(std::vector<double>(n_doubles));
   const double mb = n_doubles * 8 / 1e6;
   std::vector<double> values(n_doubles);
   for (int i = 0; i < n_doubles; ++i) values[i] = i;
-  // Python's side creates its Array from an 8 MB list, so its connection
-  // has carried a message that size before the timed write. Give ours the
-  // same: one untimed transfer each way (the first large message on a
-  // connection pays for growing gRPC's buffers and windows).
-  a.assign(0, std::vector<double>(n_doubles));
-  (void)a.to_vector();
+  // One untimed write and read first. The first large write into an Array
+  // runs at ~120 MB/s here, almost all of it first-touch page faults on
+  // freshly allocated buffers in this VM (~25 us each); later ones at over
+  // 1 GB/s. bench/README.md reports both.
   auto t = Clock::now();
+  a.assign(0, std::vector<double>(n_doubles));
+  Emit("W6", "array_write_whole_cold", mb / Seconds(t), "MB/s");
+  (void)a.to_vector();
+  t = Clock::now();
   a.assign(0, values);
   Emit("W6", "array_write_whole", mb / Seconds(t), "MB/s");
   t = Clock::now();

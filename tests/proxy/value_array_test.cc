@@ -50,6 +50,29 @@ TEST_F(ValueArrayTest, Value) {
   }
 }
 
+// TestSyncManagerTypes.test_value and test_array.
+TEST_F(ValueArrayTest, SyncManagerTypesValue) {
+  ValueProxy<Object> o = m().Value('i', 1);
+  int status = testing::RunInChild([&] {
+    if (o.get() != Object(1)) throw ValueError("value == 1");
+    o.set(2);
+  });
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  EXPECT_EQ(o.get(), Object(2));
+}
+
+TEST_F(ValueArrayTest, SyncManagerTypesArray) {
+  ArrayProxy<Object> o = m().Array('i', L({0, 1}));
+  int status = testing::RunInChild([&] {
+    if (o[0].get() != Object(0) || o[1].get() != Object(1)) {
+      throw ValueError("items");
+    }
+    if (o.size() != 2) throw ValueError("len");
+    if (Object::list(o.to_vector()) != L({0, 1})) throw ValueError("list");
+  });
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
 TEST_F(ValueArrayTest, TypedValue) {
   ValueProxy<double> v = m().Value<double>(0.0);
   EXPECT_EQ(v.typecode(), 'd');

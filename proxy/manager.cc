@@ -96,6 +96,10 @@ struct Manager::Impl {
     return *child_conn;
   }
 
+  // Also when Start() fails part way: a started server never outlives
+  // its Manager.
+  ~Impl() { Stop(); }
+
   void Start(ManagerOptions options);
   void Stop();
 };
@@ -210,9 +214,7 @@ Manager Manager::connect(const std::string& address,
   return Manager(std::move(impl));
 }
 
-Manager::~Manager() {
-  if (impl_) impl_->Stop();
-}
+Manager::~Manager() = default;
 Manager::Manager(Manager&&) noexcept = default;
 Manager& Manager::operator=(Manager&&) noexcept = default;
 

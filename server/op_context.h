@@ -1,20 +1,68 @@
 // What an operation needs besides its object: the calling session (to
-// resolve proxy references it sends and to hand it the ones it receives).
+// resolve proxy references it sends and to hand it the ones it receives),
+// and, for calls that block, a way to park and answer later.
 #ifndef MP_SERVER_OP_CONTEXT_H_
 #define MP_SERVER_OP_CONTEXT_H_
 
 #include <memory>
 
+#include "absl/time/time.h"
+#include "mp/errors.h"
 #include "mp/object.h"
 #include "mp/v1/session.pb.h"
 #include "proxy/wire_codec.h"
 #include "server/session.h"
+#include "server/timer_queue.h"
 
 namespace mp::server {
 
+// Encodes values for `session`: each proxy reference in them gives the
+// session one reference.
+inline void EncodeFor(Session& session, const Object& value, v1::Value* out) {
+  internal::EncodeValue(value, out,
+                        [&session](const ObjectRef& ref, v1::ProxyRef* pb) {
+                          auto& object = static_cast<const ServerObject&>(ref);
+                          session.AddRef(std::const_pointer_cast<ServerObject>(
+                              object.shared_from_this()));
+                          pb->set_id(object.id());
+                          pb->set_type(object.type());
+                        });
+}
+
+// A call parked on an object, answered later from whichever thread
+// completes it. Copyable.
+struct Parked {
+  std::weak_ptr<Session> session;
+  uint64_t session_id = 0;
+  uint64_t call_id = 0;
+  TimerQueue::Id timer = 0;
+
+  // Each returns false when the session has ended: the caller must then
+  // undo whatever the reply would have granted.
+  bool Complete(const Object& value) const {
+    auto s = session.lock();
+    if (s == nullptr || s->ended()) return false;
+    v1::Reply reply;
+    reply.set_call_id(call_id);
+    EncodeFor(*s, value, reply.mutable_value());
+    return s->Deliver(std::move(reply));
+  }
+  bool Fail(const Error& error) const {
+    auto s = session.lock();
+    if (s == nullptr || s->ended()) return false;
+    v1::Reply reply;
+    reply.set_call_id(call_id);
+    reply.mutable_error()->set_type(error.type_name());
+    reply.mutable_error()->set_message(error.message());
+    return s->Deliver(std::move(reply));
+  }
+};
+
 class OpContext {
  public:
-  explicit OpContext(Session* session) : session_(session) {}
+  OpContext(Session* session, uint64_t call_id = 0,
+            TimerQueue* timers = nullptr)
+      : session_(session), call_id_(call_id), timers_(timers) {}
 
   // Decodes a value from the caller. A proxy reference must name an object
   // the caller holds (mp::ReferenceError otherwise).
@@ -24,18 +72,8 @@ class OpContext {
     });
   }
 
-  // Encodes a value for the caller; each proxy reference in it gives the
-  // caller one reference.
   void Encode(const Object& value, v1::Value* out) const {
-    internal::EncodeValue(value, out,
-                          [this](const ObjectRef& ref, v1::ProxyRef* pb) {
-                            auto& object =
-                                static_cast<const ServerObject&>(ref);
-                            session_->AddRef(std::const_pointer_cast<ServerObject>(
-                                object.shared_from_this()));
-                            pb->set_id(object.id());
-                            pb->set_type(object.type());
-                          });
+    EncodeFor(*session_, value, out);
   }
 
   void Return(const Object& value, v1::Reply* reply) const {
@@ -43,11 +81,36 @@ class OpContext {
   }
   void ReturnNone(v1::Reply* reply) const { reply->mutable_value()->mutable_none(); }
 
+  // Parks the call: no reply now; the returned handle answers it later.
+  // `object` gets a lease on the session, so the call is cancelled
+  // (OnSessionEnd) if the session ends first.
+  Parked Park(const std::shared_ptr<ServerObject>& object) const {
+    deferred_ = true;
+    session_->AddLease(object);
+    Parked p;
+    p.session = session_->weak_from_this();
+    p.session_id = session_->id();
+    p.call_id = call_id_;
+    return p;
+  }
+  bool deferred() const { return deferred_; }
+
   Session* session() const { return session_; }
+  TimerQueue* timers() const { return timers_; }
 
  private:
   Session* session_;
+  uint64_t call_id_;
+  TimerQueue* timers_;
+  mutable bool deferred_ = false;
 };
+
+// A wire timeout as a deadline (InfiniteFuture when absent).
+template <class TimeoutMessage>
+absl::Time DeadlineOf(bool has_timeout, const TimeoutMessage& timeout) {
+  if (!has_timeout) return absl::InfiniteFuture();
+  return absl::Now() + absl::Microseconds(std::max<int64_t>(0, timeout.micros()));
+}
 
 }  // namespace mp::server
 

@@ -12,6 +12,7 @@
 namespace mp::server {
 
 class ObjectStore;
+class Session;
 
 // Lifetime: shared_ptr owned by the sessions that hold references, by
 // containers that store it, and by the named registry. The store only keeps
@@ -31,6 +32,10 @@ class ServerObject : public ObjectRef,
   uint64_t id() const override { return id_; }
   std::string_view type_name() const override;
   v1::ObjectType type() const { return type_; }
+
+  // `session` ended: give back what it held here (lock permits), cancel its
+  // parked calls. Called once per lease the session took (Session::AddLease).
+  virtual void OnSessionEnd(Session& /*session*/) {}
 
  private:
   const v1::ObjectType type_;

@@ -14,6 +14,11 @@
 #include "proxy/typecode.h"
 #include "proxy/wire_codec.h"
 #include "server/array_object.h"
+#include "server/barrier_object.h"
+#include "server/condition_object.h"
+#include "server/event_object.h"
+#include "server/queue_object.h"
+#include "server/semaphore_object.h"
 #include "server/dict_object.h"
 #include "server/iterator_object.h"
 #include "server/list_object.h"
@@ -57,11 +62,13 @@ ManagerService::ManagerService(std::string authkey, size_t max_message_bytes)
       max_message_bytes_(max_message_bytes),
       server_id_(RandomId()) {}
 
-void ManagerService::Execute(const v1::Call& call, server::Session& session,
+bool ManagerService::Execute(const v1::Call& call, server::Session& session,
                              v1::Reply* reply) {
   reply->set_call_id(call.call_id());
+  OpContext ctx(&session, call.call_id(), &timers_);
   try {
-    ExecuteOrThrow(call, session, reply);
+    ExecuteOrThrow(call, ctx, reply);
+    return !ctx.deferred();
   } catch (const Error& e) {
     reply->clear_result();
     reply->mutable_error()->set_type(e.type_name());
@@ -71,12 +78,12 @@ void ManagerService::Execute(const v1::Call& call, server::Session& session,
     reply->mutable_error()->set_type("RuntimeError");
     reply->mutable_error()->set_message(e.what());
   }
+  return true;
 }
 
 void ManagerService::ExecuteOrThrow(const v1::Call& call,
-                                    server::Session& session,
-                                    v1::Reply* reply) {
-  OpContext ctx(&session);
+                                    const OpContext& ctx, v1::Reply* reply) {
+  server::Session& session = *ctx.session();
   const uint64_t id = call.object_id();
   switch (call.op_case()) {
     case v1::Call::kCreate:
@@ -143,6 +150,38 @@ void ManagerService::ExecuteOrThrow(const v1::Call& call,
     case v1::Call::kIterator:
       return Typed<IteratorObject>(session, id, v1::ITERATOR)
           ->Apply(call.iterator(), ctx, reply);
+    case v1::Call::kAcquirer: {
+      std::shared_ptr<ServerObject> object = session.Lookup(id);
+      switch (object->type()) {
+        case v1::LOCK:
+        case v1::RLOCK:
+        case v1::SEMAPHORE:
+        case v1::BOUNDED_SEMAPHORE:
+          return static_cast<SemaphoreObject&>(*object).Apply(call.acquirer(),
+                                                              ctx, reply);
+        default:
+          throw TypeError("object " + Hex(id) + " is a " +
+                          std::string(object->type_name()) +
+                          ", not a Lock, RLock or Semaphore");
+      }
+    }
+    case v1::Call::kCondition:
+      return Typed<ConditionObject>(session, id, v1::CONDITION)
+          ->Apply(call.condition(), ctx, reply);
+    case v1::Call::kEvent:
+      return Typed<EventObject>(session, id, v1::EVENT)
+          ->Apply(call.event(), ctx, reply);
+    case v1::Call::kBarrier:
+      return Typed<BarrierObject>(session, id, v1::BARRIER)
+          ->Apply(call.barrier(), ctx, reply);
+    case v1::Call::kQueue: {
+      std::shared_ptr<ServerObject> object = session.Lookup(id);
+      if (object->type() != v1::QUEUE && object->type() != v1::JOINABLE_QUEUE) {
+        throw TypeError("object " + Hex(id) + " is a " +
+                        std::string(object->type_name()) + ", not a Queue");
+      }
+      return static_cast<QueueObject&>(*object).Apply(call.queue(), ctx, reply);
+    }
     case v1::Call::OP_NOT_SET:
       break;
   }
@@ -231,6 +270,78 @@ void ManagerService::Create(const v1::Create& create, server::Session& session,
       }
       make = [&, packed = std::move(packed)](uint64_t new_id) {
         return std::make_shared<ArrayObject>(new_id, &store_, tc, packed);
+      };
+      break;
+    }
+    case v1::LOCK:
+    case v1::RLOCK:
+    case v1::SEMAPHORE:
+    case v1::BOUNDED_SEMAPHORE: {
+      const v1::ObjectType type = create.type();
+      int64_t value = (type == v1::LOCK || type == v1::RLOCK) ? 1 : create.size();
+      if (value < 0) {
+        throw ValueError("semaphore initial value must be >= 0, not " +
+                         std::to_string(value));
+      }
+      make = [&, type, value](uint64_t new_id) {
+        return std::make_shared<SemaphoreObject>(type, new_id, &store_,
+                                                 &timers_, value);
+      };
+      break;
+    }
+    case v1::CONDITION: {
+      std::shared_ptr<SemaphoreObject> lock;
+      if (has_init) {
+        if (!init.is_proxy()) {
+          throw TypeError(std::string("Condition needs a Lock or RLock, not ") +
+                          init.type_name());
+        }
+        auto object = std::const_pointer_cast<ServerObject>(
+            std::static_pointer_cast<const ServerObject>(init.as_proxy()));
+        if (object->type() != v1::LOCK && object->type() != v1::RLOCK) {
+          throw TypeError("Condition needs a Lock or RLock, not a " +
+                          std::string(object->type_name()));
+        }
+        lock = std::static_pointer_cast<SemaphoreObject>(object);
+      } else {
+        lock = std::static_pointer_cast<SemaphoreObject>(
+            store_.Add([&](uint64_t new_id) {
+              return std::make_shared<SemaphoreObject>(v1::RLOCK, new_id,
+                                                       &store_, &timers_, 1);
+            }));
+      }
+      make = [&, lock](uint64_t new_id) {
+        return std::make_shared<ConditionObject>(new_id, &store_, &timers_,
+                                                 lock);
+      };
+      break;
+    }
+    case v1::EVENT:
+      make = [&](uint64_t new_id) {
+        return std::make_shared<EventObject>(new_id, &store_, &timers_);
+      };
+      break;
+    case v1::BARRIER: {
+      int64_t parties = create.size();
+      if (parties < 1) {
+        throw ValueError("Barrier parties must be >= 1, not " +
+                         std::to_string(parties));
+      }
+      absl::Duration timeout =
+          absl::Microseconds(std::max<int64_t>(0, create.barrier_timeout_micros()));
+      make = [&, parties, timeout](uint64_t new_id) {
+        return std::make_shared<BarrierObject>(new_id, &store_, &timers_,
+                                               parties, timeout);
+      };
+      break;
+    }
+    case v1::QUEUE:
+    case v1::JOINABLE_QUEUE: {
+      const v1::ObjectType type = create.type();
+      int64_t maxsize = create.size();
+      make = [&, type, maxsize](uint64_t new_id) {
+        return std::make_shared<QueueObject>(type, new_id, &store_, &timers_,
+                                             maxsize);
       };
       break;
     }

@@ -10,6 +10,8 @@
 #include "absl/synchronization/notification.h"
 #include "mp/v1/session.grpc.pb.h"
 #include "server/object_store.h"
+#include "server/op_context.h"
+#include "server/timer_queue.h"
 #include "server/session.h"
 
 namespace mp::server {
@@ -23,8 +25,9 @@ class ManagerService {
   v1::Manager::AsyncService& grpc_service() { return grpc_service_; }
 
   // Runs one call for `session`, filling `reply`. Never throws: failures
-  // become the reply's error.
-  void Execute(const v1::Call& call, server::Session& session, v1::Reply* reply);
+  // become the reply's error. Returns false when the call was parked: its
+  // reply will be delivered later through the session.
+  bool Execute(const v1::Call& call, server::Session& session, v1::Reply* reply);
 
   const std::string& authkey() const { return authkey_; }
   size_t max_message_bytes() const { return max_message_bytes_; }
@@ -44,7 +47,7 @@ class ManagerService {
   absl::Notification& shutdown_requested() { return shutdown_requested_; }
 
  private:
-  void ExecuteOrThrow(const v1::Call& call, server::Session& session,
+  void ExecuteOrThrow(const v1::Call& call, const OpContext& ctx,
                       v1::Reply* reply);
   void Create(const v1::Create& create, server::Session& session,
               v1::Reply* reply);
@@ -53,6 +56,7 @@ class ManagerService {
   const std::string authkey_;
   const size_t max_message_bytes_;
   const uint64_t server_id_;
+  TimerQueue timers_;
   ObjectStore store_;
   std::atomic<size_t> sessions_{0};
   std::atomic<uint64_t> next_session_id_{1};

@@ -2,10 +2,13 @@
 
 #include <sstream>
 #include <utility>
+#include <vector>
 
 #include "mp/errors.h"
 
 namespace mp::server {
+
+Session::~Session() { End(); }
 
 std::shared_ptr<ServerObject> Session::Lookup(uint64_t id) const {
   {
@@ -40,12 +43,49 @@ bool Session::Release(uint64_t id) {
   return true;
 }
 
-void Session::ReleaseAll() {
-  absl::flat_hash_map<uint64_t, Held> dropped;
+void Session::AddLease(const std::shared_ptr<ServerObject>& object) {
+  absl::MutexLock lock(&mu_);
+  leases_.emplace(object->id(), object);
+}
+
+bool Session::Deliver(v1::Reply reply) {
+  absl::MutexLock lock(&sink_mu_);
+  return sink_ != nullptr && sink_->Deliver(std::move(reply));
+}
+
+void Session::Attach(ReplySink* sink) {
+  absl::MutexLock lock(&sink_mu_);
+  sink_ = sink;
+}
+
+void Session::Detach() {
+  absl::MutexLock lock(&sink_mu_);
+  sink_ = nullptr;
+}
+
+void Session::End() {
+  Detach();
+  absl::flat_hash_map<uint64_t, std::weak_ptr<ServerObject>> leases;
+  absl::flat_hash_map<uint64_t, Held> held;
   {
     absl::MutexLock lock(&mu_);
-    dropped.swap(held_);
+    if (ended_) return;
+    ended_ = true;
+    leases.swap(leases_);
   }
+  for (auto& [id, weak] : leases) {
+    if (auto object = weak.lock()) object->OnSessionEnd(*this);
+  }
+  {
+    absl::MutexLock lock(&mu_);
+    held.swap(held_);
+  }
+  // `held` dies here, outside the lock.
+}
+
+bool Session::ended() const {
+  absl::MutexLock lock(&mu_);
+  return ended_;
 }
 
 size_t Session::held_objects() const {

@@ -1,5 +1,7 @@
-// A client's session: the references it holds. The session is the lease:
-// when its stream ends, for whatever reason, everything it held is dropped.
+// A client's session: the references it holds, the objects it has leases
+// on (locks held, parked calls), and the way back to its stream for replies
+// that complete later. The session is the lease: when its stream ends, for
+// whatever reason, everything it held is given back.
 #ifndef MP_SERVER_SESSION_H_
 #define MP_SERVER_SESSION_H_
 
@@ -9,15 +11,25 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/synchronization/mutex.h"
+#include "mp/v1/session.pb.h"
 #include "server/server_object.h"
 
 namespace mp::server {
 
-// Thread-safe.
-class Session {
+// Where a session's late replies go (its stream). Implementations must be
+// thread-safe; Deliver returns false once the stream can take no more.
+class ReplySink {
+ public:
+  virtual ~ReplySink() = default;
+  virtual bool Deliver(v1::Reply reply) = 0;
+};
+
+// Thread-safe. Owned by its stream through a shared_ptr; parked calls hold
+// weak_ptrs, so a session that ended simply fails to lock.
+class Session : public std::enable_shared_from_this<Session> {
  public:
   explicit Session(uint64_t id) : id_(id) {}
-  ~Session() { ReleaseAll(); }
+  ~Session();
 
   uint64_t id() const { return id_; }
 
@@ -30,8 +42,22 @@ class Session {
   void AddRef(std::shared_ptr<ServerObject> object);
   // Drops one reference; false if the session held none.
   bool Release(uint64_t id);
-  // Drops every reference (the session ended).
-  void ReleaseAll();
+
+  // Records that `object` holds state for this session (a lock permit, a
+  // parked call) to be given back by ServerObject::OnSessionEnd.
+  void AddLease(const std::shared_ptr<ServerObject>& object);
+
+  // Sends a reply that completes later than its call. False if the session
+  // has ended (the caller must then undo whatever the reply granted).
+  bool Deliver(v1::Reply reply);
+  void Attach(ReplySink* sink);
+  // Waits for in-flight Deliver calls; none reach the sink afterwards.
+  void Detach();
+
+  // The stream is gone: stop delivering, give back every lease, drop every
+  // reference. Idempotent.
+  void End();
+  bool ended() const;
 
   size_t held_objects() const;
 
@@ -43,6 +69,14 @@ class Session {
   const uint64_t id_;
   mutable absl::Mutex mu_;
   absl::flat_hash_map<uint64_t, Held> held_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<uint64_t, std::weak_ptr<ServerObject>> leases_
+      ABSL_GUARDED_BY(mu_);
+  bool ended_ ABSL_GUARDED_BY(mu_) = false;
+
+  // Separate from mu_: delivering happens under object locks, and must not
+  // wait for a session operation in progress.
+  mutable absl::Mutex sink_mu_;
+  ReplySink* sink_ ABSL_GUARDED_BY(sink_mu_) = nullptr;
 };
 
 }  // namespace mp::server

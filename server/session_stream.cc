@@ -27,19 +27,34 @@ struct Tag {
 
 // One client's stream, from accept to the last completion. Owns itself:
 // deleted when no operation is outstanding any more.
-class SessionStream {
+class SessionStream final : public ReplySink {
  public:
   SessionStream(ManagerService* service, grpc::ServerCompletionQueue* cq)
       : service_(service),
         cq_(cq),
         stream_(&context_),
-        session_(service->NewSessionId()) {
+        session_(std::make_shared<server::Session>(service->NewSessionId())) {
+    session_->Attach(this);
     service_->grpc_service().RequestSession(&context_, &stream_, cq_, cq_,
                                             &accept_tag_);
   }
 
-  ~SessionStream() {
+  ~SessionStream() override {
+    // Waits for replies other threads are delivering right now.
+    session_->Detach();
+    session_->End();
     if (accepted_) service_->SessionEnded();
+  }
+
+  // Replies to parked calls, from any thread.
+  bool Deliver(v1::Reply reply) override {
+    v1::ServerMessage message;
+    *message.add_replies() = std::move(reply);
+    absl::MutexLock lock(&mu_);
+    if (write_failed_ || ending_) return false;
+    outbox_.push_back(std::move(message));
+    if (!write_pending_) StartNextWriteLocked();
+    return true;
   }
 
   // Runs on the worker of this stream's queue.
@@ -100,11 +115,14 @@ class SessionStream {
       if (call.call_id() == 0) {
         // Fire-and-forget (Release): no reply wanted.
         v1::Reply ignored;
-        service_->Execute(call, session_, &ignored);
+        service_->Execute(call, *session_, &ignored);
         continue;
       }
       v1::Reply* reply = out.add_replies();
-      service_->Execute(call, session_, reply);
+      if (!service_->Execute(call, *session_, reply)) {
+        out.mutable_replies()->RemoveLast();  // parked: answered later
+        continue;
+      }
       size_t bytes = reply->ByteSizeLong();
       if (bytes > service_->max_message_bytes()) {
         // The client could not receive it; send an error in its place.
@@ -169,7 +187,7 @@ class SessionStream {
     stage_ = Stage::kReady;
     v1::ServerMessage out;
     v1::Welcome* welcome = out.mutable_welcome();
-    welcome->set_session_id(session_.id());
+    welcome->set_session_id(session_->id());
     welcome->set_server_id(service_->server_id());
     welcome->set_max_message_bytes(service_->max_message_bytes());
     Send({std::move(out)});
@@ -208,11 +226,18 @@ class SessionStream {
   // The client half-closed, the stream broke, or authentication failed:
   // finish once queued replies are out.
   void EndSession(grpc::Status status) {
-    absl::MutexLock lock(&mu_);
-    if (ending_) return;
-    ending_ = true;
-    finish_status_ = std::move(status);
-    if (!write_pending_) StartFinishLocked();
+    {
+      absl::MutexLock lock(&mu_);
+      if (ending_) return;
+      ending_ = true;
+      finish_status_ = std::move(status);
+      if (!write_pending_) StartFinishLocked();
+    }
+    // The lease ends with the stream: locks held are given back, parked
+    // calls cancelled, references dropped - now, not when the last
+    // completion trickles in.
+    session_->Detach();
+    session_->End();
   }
 
   void StartFinishLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
@@ -237,7 +262,7 @@ class SessionStream {
   grpc::ServerCompletionQueue* const cq_;
   grpc::ServerContext context_;
   grpc::ServerAsyncReaderWriter<v1::ServerMessage, v1::ClientMessage> stream_;
-  server::Session session_;
+  std::shared_ptr<server::Session> session_;
   Tag accept_tag_{this, Tag::kAccept};
   Tag read_tag_{this, Tag::kRead};
   Tag write_tag_{this, Tag::kWrite};

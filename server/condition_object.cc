@@ -1,0 +1,77 @@
+#include "server/condition_object.h"
+
+#include <list>
+
+#include "mp/errors.h"
+
+namespace mp::server {
+
+void ConditionObject::Reacquire(WaiterList<Saved>::Waiter w, bool result) {
+  Parked parked = w.parked;
+  lock_->AcquireAsync(w.extra.holder, w.extra.levels,
+                      [parked, result](bool) { return parked.Complete(Object(result)); });
+}
+
+void ConditionObject::Apply(const v1::ConditionOp& op, const OpContext& ctx,
+                            v1::Reply* reply) {
+  const uint64_t session = ctx.session()->id();
+  switch (op.op_case()) {
+    case v1::ConditionOp::kAcquire: {
+      v1::AcquirerOp a;
+      *a.mutable_acquire() = op.acquire();
+      return lock_->Apply(a, ctx, reply);
+    }
+    case v1::ConditionOp::kRelease: {
+      v1::AcquirerOp a;
+      *a.mutable_release() = op.release();
+      return lock_->Apply(a, ctx, reply);
+    }
+    case v1::ConditionOp::kWait: {
+      const auto& w = op.wait();
+      Holder holder{session, w.owner()};
+      if (!lock_->IsOwned(holder)) {
+        throw RuntimeError("cannot wait on un-acquired lock");
+      }
+      absl::Time deadline = DeadlineOf(w.has_timeout(), w.timeout());
+      absl::MutexLock lock(&mu_);
+      Parked parked = ctx.Park(shared_from_this());
+      int64_t levels = lock_->ReleaseAll(holder);
+      std::weak_ptr<ServerObject> weak = shared_from_this();
+      uint64_t call_id = parked.call_id;
+      waiters_.Add(parked, Saved{holder, levels}, deadline,
+                   [weak, session, call_id] {
+                     if (auto self = weak.lock()) {
+                       static_cast<ConditionObject&>(*self).TimeOut(session,
+                                                                    call_id);
+                     }
+                   });
+      return;
+    }
+    case v1::ConditionOp::kNotify:
+    case v1::ConditionOp::kNotifyAll: {
+      // Python requires the caller to hold the lock; mp does not check
+      // (a Lock cannot tell which thread holds it).
+      absl::MutexLock lock(&mu_);
+      int64_t n = op.has_notify_all() ? static_cast<int64_t>(waiters_.size())
+                                      : op.notify().n();
+      while (n-- > 0 && !waiters_.empty()) Reacquire(waiters_.PopFront(), true);
+      return ctx.ReturnNone(reply);
+    }
+    case v1::ConditionOp::OP_NOT_SET:
+      break;
+  }
+  throw ValueError("malformed Condition operation: no operation set");
+}
+
+void ConditionObject::TimeOut(uint64_t session, uint64_t call_id) {
+  absl::MutexLock lock(&mu_);
+  WaiterList<Saved>::Waiter w;
+  if (waiters_.Take(session, call_id, &w)) Reacquire(std::move(w), false);
+}
+
+void ConditionObject::OnSessionEnd(Session& session) {
+  absl::MutexLock lock(&mu_);
+  waiters_.TakeSession(session.id());
+}
+
+}  // namespace mp::server

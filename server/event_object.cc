@@ -1,0 +1,67 @@
+#include "server/event_object.h"
+
+#include <list>
+
+namespace mp::server {
+
+void EventObject::Apply(const v1::EventOp& op, const OpContext& ctx,
+                        v1::Reply* reply) {
+  switch (op.op_case()) {
+    case v1::EventOp::kIsSet: {
+      absl::MutexLock lock(&mu_);
+      return ctx.Return(Object(flag_), reply);
+    }
+    case v1::EventOp::kSet: {
+      std::list<WaiterList<>::Waiter> woken;
+      {
+        absl::MutexLock lock(&mu_);
+        flag_ = true;
+        woken = waiters_.TakeAll();
+      }
+      // Answered outside the lock: a thousand waiters do not hold up the
+      // Event's other users.
+      for (auto& w : woken) w.parked.Complete(Object(true));
+      return ctx.ReturnNone(reply);
+    }
+    case v1::EventOp::kClear: {
+      absl::MutexLock lock(&mu_);
+      flag_ = false;
+      return ctx.ReturnNone(reply);
+    }
+    case v1::EventOp::kWait: {
+      const auto& w = op.wait();
+      absl::Time deadline = DeadlineOf(w.has_timeout(), w.timeout());
+      absl::MutexLock lock(&mu_);
+      if (flag_) return ctx.Return(Object(true), reply);
+      if (deadline <= absl::Now()) return ctx.Return(Object(false), reply);
+      Parked parked = ctx.Park(shared_from_this());
+      std::weak_ptr<ServerObject> weak = shared_from_this();
+      uint64_t session = parked.session_id, call_id = parked.call_id;
+      waiters_.Add(parked, 0, deadline, [weak, session, call_id] {
+        if (auto self = weak.lock()) {
+          static_cast<EventObject&>(*self).TimeOut(session, call_id);
+        }
+      });
+      return;
+    }
+    case v1::EventOp::OP_NOT_SET:
+      break;
+  }
+  throw ValueError("malformed Event operation: no operation set");
+}
+
+void EventObject::TimeOut(uint64_t session, uint64_t call_id) {
+  WaiterList<>::Waiter w;
+  {
+    absl::MutexLock lock(&mu_);
+    if (!waiters_.Take(session, call_id, &w)) return;
+  }
+  w.parked.Complete(Object(false));
+}
+
+void EventObject::OnSessionEnd(Session& session) {
+  absl::MutexLock lock(&mu_);
+  waiters_.TakeSession(session.id());
+}
+
+}  // namespace mp::server

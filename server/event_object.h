@@ -1,0 +1,32 @@
+// Event: a flag; wait() parks until it is set.
+#ifndef MP_SERVER_EVENT_OBJECT_H_
+#define MP_SERVER_EVENT_OBJECT_H_
+
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
+#include "server/op_context.h"
+#include "server/server_object.h"
+#include "server/waiter_list.h"
+
+namespace mp::server {
+
+class EventObject : public ServerObject {
+ public:
+  EventObject(uint64_t id, ObjectStore* store, TimerQueue* timers)
+      : ServerObject(v1::EVENT, id, store), timers_(timers), waiters_(timers) {}
+
+  void Apply(const v1::EventOp& op, const OpContext& ctx, v1::Reply* reply);
+  void OnSessionEnd(Session& session) override;
+
+ private:
+  void TimeOut(uint64_t session, uint64_t call_id);
+
+  TimerQueue* const timers_;
+  absl::Mutex mu_;
+  bool flag_ ABSL_GUARDED_BY(mu_) = false;
+  WaiterList<> waiters_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace mp::server
+
+#endif  // MP_SERVER_EVENT_OBJECT_H_

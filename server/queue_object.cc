@@ -1,0 +1,186 @@
+#include "server/queue_object.h"
+
+#include <algorithm>
+#include <list>
+#include <utility>
+
+#include "mp/errors.h"
+
+namespace mp::server {
+
+void QueueObject::AcceptLocked(Object item) {
+  if (type() == v1::JOINABLE_QUEUE) ++unfinished_;
+  while (!getters_.empty()) {
+    auto getter = getters_.PopFront();
+    Object reply = getter.extra.max_items == 0 ? item : Object::list({item});
+    if (getter.parked.Complete(reply)) return;
+    // That consumer is gone; the item goes to the next one or the queue.
+  }
+  items_.push_back(std::move(item));
+}
+
+void QueueObject::AdmitPuttersLocked() {
+  while (!putters_.empty() && HasRoomLocked()) {
+    auto& front = putters_.all().front();
+    while (!front.extra.items.empty() && HasRoomLocked()) {
+      Object item = std::move(front.extra.items.front());
+      front.extra.items.erase(front.extra.items.begin());
+      AcceptLocked(std::move(item));
+    }
+    if (!front.extra.items.empty()) break;
+    putters_.PopFront().parked.Complete(Object());
+  }
+}
+
+void QueueObject::Apply(const v1::QueueOp& op, const OpContext& ctx,
+                        v1::Reply* reply) {
+  std::weak_ptr<ServerObject> weak = shared_from_this();
+  auto on_timeout = [weak](uint64_t session, uint64_t call_id) {
+    return [weak, session, call_id] {
+      if (auto self = weak.lock()) {
+        static_cast<QueueObject&>(*self).TimeOut(session, call_id);
+      }
+    };
+  };
+  switch (op.op_case()) {
+    case v1::QueueOp::kPut:
+    case v1::QueueOp::kPutMany: {
+      Object::List items;
+      bool block;
+      absl::Time deadline;
+      if (op.has_put()) {
+        items.push_back(ctx.Decode(op.put().value()));
+        block = op.put().block();
+        deadline = DeadlineOf(op.put().has_timeout(), op.put().timeout());
+      } else {
+        for (const auto& v : op.put_many().values().items()) {
+          items.push_back(ctx.Decode(v));
+        }
+        block = op.put_many().block();
+        deadline =
+            DeadlineOf(op.put_many().has_timeout(), op.put_many().timeout());
+      }
+      absl::MutexLock lock(&mu_);
+      const bool room_for_all =
+          maxsize_ <= 0 || (putters_.empty() &&
+                            static_cast<int64_t>(items_.size() + items.size()) <=
+                                maxsize_);
+      if (room_for_all) {
+        for (Object& item : items) AcceptLocked(std::move(item));
+        return ctx.ReturnNone(reply);
+      }
+      if (!block || deadline <= absl::Now()) throw Full("queue is full");
+      // Whatever fits goes in now, in order; the rest waits its turn.
+      if (putters_.empty()) {
+        size_t n = 0;
+        while (n < items.size() && HasRoomLocked()) {
+          AcceptLocked(std::move(items[n++]));
+        }
+        items.erase(items.begin(), items.begin() + n);
+      }
+      Parked parked = ctx.Park(shared_from_this());
+      putters_.Add(parked, Putter{std::move(items)}, deadline,
+                   on_timeout(parked.session_id, parked.call_id));
+      return;
+    }
+    case v1::QueueOp::kGet:
+    case v1::QueueOp::kGetMany: {
+      const bool many = op.has_get_many();
+      const uint32_t max_items =
+          many ? std::max<uint32_t>(1, op.get_many().max_items()) : 0;
+      const bool block = many ? op.get_many().block() : op.get().block();
+      const absl::Time deadline =
+          many ? DeadlineOf(op.get_many().has_timeout(), op.get_many().timeout())
+               : DeadlineOf(op.get().has_timeout(), op.get().timeout());
+      absl::MutexLock lock(&mu_);
+      if (!items_.empty()) {
+        if (!many) {
+          Object item = std::move(items_.front());
+          items_.pop_front();
+          AdmitPuttersLocked();
+          return ctx.Return(item, reply);
+        }
+        Object::List out;
+        while (!items_.empty() && out.size() < max_items) {
+          out.push_back(std::move(items_.front()));
+          items_.pop_front();
+        }
+        AdmitPuttersLocked();
+        return ctx.Return(Object::list(std::move(out)), reply);
+      }
+      if (!block || deadline <= absl::Now()) throw Empty("queue is empty");
+      Parked parked = ctx.Park(shared_from_this());
+      getters_.Add(parked, Getter{max_items}, deadline,
+                   on_timeout(parked.session_id, parked.call_id));
+      return;
+    }
+    case v1::QueueOp::kQsize: {
+      absl::MutexLock lock(&mu_);
+      return ctx.Return(Object(static_cast<int64_t>(items_.size())), reply);
+    }
+    case v1::QueueOp::kEmpty: {
+      absl::MutexLock lock(&mu_);
+      return ctx.Return(Object(items_.empty()), reply);
+    }
+    case v1::QueueOp::kFull: {
+      absl::MutexLock lock(&mu_);
+      return ctx.Return(Object(!HasRoomLocked()), reply);
+    }
+    case v1::QueueOp::kTaskDone: {
+      if (type() != v1::JOINABLE_QUEUE) {
+        throw TypeError("task_done() needs a JoinableQueue");
+      }
+      absl::MutexLock lock(&mu_);
+      if (unfinished_ <= 0) throw ValueError("task_done() called too many times");
+      if (--unfinished_ == 0) {
+        for (auto& j : joiners_.TakeAll()) j.parked.Complete(Object(true));
+      }
+      return ctx.ReturnNone(reply);
+    }
+    case v1::QueueOp::kJoin: {
+      if (type() != v1::JOINABLE_QUEUE) {
+        throw TypeError("join() needs a JoinableQueue");
+      }
+      absl::Time deadline =
+          DeadlineOf(op.join().has_timeout(), op.join().timeout());
+      absl::MutexLock lock(&mu_);
+      if (unfinished_ == 0) return ctx.Return(Object(true), reply);
+      if (deadline <= absl::Now()) return ctx.Return(Object(false), reply);
+      Parked parked = ctx.Park(shared_from_this());
+      joiners_.Add(parked, 0, deadline,
+                   on_timeout(parked.session_id, parked.call_id));
+      return;
+    }
+    case v1::QueueOp::OP_NOT_SET:
+      break;
+  }
+  throw ValueError("malformed Queue operation: no operation set");
+}
+
+void QueueObject::TimeOut(uint64_t session, uint64_t call_id) {
+  absl::MutexLock lock(&mu_);
+  WaiterList<Getter>::Waiter g;
+  if (getters_.Take(session, call_id, &g)) {
+    g.parked.Fail(Empty("queue is empty"));
+    return;
+  }
+  WaiterList<Putter>::Waiter p;
+  if (putters_.Take(session, call_id, &p)) {
+    p.parked.Fail(Full("queue is full"));
+    return;
+  }
+  WaiterList<>::Waiter j;
+  if (joiners_.Take(session, call_id, &j)) j.parked.Complete(Object(false));
+}
+
+void QueueObject::OnSessionEnd(Session& session) {
+  absl::MutexLock lock(&mu_);
+  // Its parked gets will never take an item, its parked puts never add
+  // theirs (they were never acknowledged), its joins are dropped.
+  getters_.TakeSession(session.id());
+  putters_.TakeSession(session.id());
+  joiners_.TakeSession(session.id());
+  AdmitPuttersLocked();
+}
+
+}  // namespace mp::server

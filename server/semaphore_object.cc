@@ -1,0 +1,239 @@
+#include "server/semaphore_object.h"
+
+#include <utility>
+#include <vector>
+
+#include "mp/errors.h"
+
+namespace mp::server {
+
+SemaphoreObject::SemaphoreObject(v1::ObjectType type, uint64_t id,
+                                 ObjectStore* store, TimerQueue* timers,
+                                 int64_t initial)
+    : ServerObject(type, id, store),
+      timers_(timers),
+      initial_(initial),
+      value_(initial) {}
+
+SemaphoreObject::~SemaphoreObject() {
+  for (Waiter& w : waiters_) {
+    if (w.timer != 0) timers_->Cancel(w.timer);
+  }
+}
+
+bool SemaphoreObject::AvailableLocked(const Holder& h) const {
+  if (IsRLock()) return !rlock_owner_ || *rlock_owner_ == h;
+  return value_ > 0;
+}
+
+bool SemaphoreObject::TakeLocked(const Holder& h, int64_t count) {
+  if (IsRLock()) {
+    rlock_owner_ = h;
+    rlock_count_ += count;
+  } else {
+    --value_;
+    ++held_by_session_[h.session];
+  }
+  return std::exchange(owner_died_, false);
+}
+
+void SemaphoreObject::ReleaseLocked(const Holder& h) {
+  if (IsRLock()) {
+    if (!rlock_owner_ || !(*rlock_owner_ == h)) {
+      throw RuntimeError("cannot release un-acquired lock");
+    }
+    if (--rlock_count_ == 0) rlock_owner_.reset();
+  } else {
+    if (type() == v1::LOCK && value_ >= 1) {
+      throw RuntimeError("release unlocked lock");
+    }
+    if (type() == v1::BOUNDED_SEMAPHORE && value_ >= initial_) {
+      throw ValueError("Semaphore released too many times");
+    }
+    ++value_;
+    // Python lets any thread release a Lock or Semaphore: charge the
+    // releasing session if it holds a permit, otherwise any holder.
+    auto it = held_by_session_.find(h.session);
+    if (it == held_by_session_.end()) it = held_by_session_.begin();
+    if (it != held_by_session_.end() && --it->second == 0) {
+      held_by_session_.erase(it);
+    }
+  }
+  GrantLocked();
+}
+
+void SemaphoreObject::GrantLocked() {
+  while (!waiters_.empty() && AvailableLocked(waiters_.front().holder)) {
+    Waiter w = std::move(waiters_.front());
+    waiters_.pop_front();
+    if (w.timer != 0) timers_->Cancel(w.timer);
+    bool died = TakeLocked(w.holder, w.count);
+    if (!w.granted(died)) {
+      // Its session ended on the way: give the permit back, keep the flag.
+      owner_died_ = died;
+      if (IsRLock()) {
+        rlock_count_ -= w.count;
+        if (rlock_count_ == 0) rlock_owner_.reset();
+      } else {
+        ++value_;
+        auto it = held_by_session_.find(w.holder.session);
+        if (it != held_by_session_.end() && --it->second == 0) {
+          held_by_session_.erase(it);
+        }
+      }
+    }
+  }
+}
+
+void SemaphoreObject::Apply(const v1::AcquirerOp& op, const OpContext& ctx,
+                            v1::Reply* reply) {
+  const uint64_t session = ctx.session()->id();
+  switch (op.op_case()) {
+    case v1::AcquirerOp::kAcquire: {
+      const auto& a = op.acquire();
+      Holder h{session, a.owner()};
+      absl::MutexLock lock(&mu_);
+      // FIFO: a free permit goes to the longest waiter first.
+      if (AvailableLocked(h) && (waiters_.empty() || (IsRLock() && rlock_owner_ &&
+                                                        *rlock_owner_ == h))) {
+        bool died = TakeLocked(h, 1);
+        ctx.session()->AddLease(shared_from_this());
+        return ctx.Return(Object::tuple({true, died}), reply);
+      }
+      absl::Time deadline = DeadlineOf(a.has_timeout(), a.timeout());
+      if (!a.blocking() || deadline <= absl::Now()) {
+        return ctx.Return(Object::tuple({false, false}), reply);
+      }
+      Parked parked = ctx.Park(shared_from_this());
+      Waiter w;
+      w.holder = h;
+      w.call_id = parked.call_id;
+      w.granted = [parked](bool died) {
+        return parked.Complete(Object::tuple({true, died}));
+      };
+      w.timed_out = [parked] { parked.Complete(Object::tuple({false, false})); };
+      if (deadline != absl::InfiniteFuture()) {
+        auto self = std::static_pointer_cast<SemaphoreObject>(shared_from_this());
+        std::weak_ptr<SemaphoreObject> weak = self;
+        uint64_t call_id = parked.call_id;
+        w.timer = timers_->Schedule(deadline, [weak, session, call_id] {
+          if (auto s = weak.lock()) s->TimeOut(session, call_id);
+        });
+      }
+      waiters_.push_back(std::move(w));
+      return;
+    }
+    case v1::AcquirerOp::kRelease: {
+      absl::MutexLock lock(&mu_);
+      ReleaseLocked(Holder{session, op.release().owner()});
+      return ctx.ReturnNone(reply);
+    }
+    case v1::AcquirerOp::kState: {
+      absl::MutexLock lock(&mu_);
+      int64_t value = IsRLock() ? (rlock_owner_ ? 0 : 1) : value_;
+      return ctx.Return(
+          Object::dict({{"value", value},
+                        {"waiters", static_cast<int64_t>(waiters_.size())}}),
+          reply);
+    }
+    case v1::AcquirerOp::OP_NOT_SET:
+      break;
+  }
+  throw ValueError("malformed acquirer operation: no operation set");
+}
+
+void SemaphoreObject::TimeOut(uint64_t session, uint64_t call_id) {
+  std::function<void()> timed_out;
+  {
+    absl::MutexLock lock(&mu_);
+    for (auto it = waiters_.begin(); it != waiters_.end(); ++it) {
+      if (it->holder.session == session && it->call_id == call_id) {
+        timed_out = std::move(it->timed_out);
+        waiters_.erase(it);
+        break;
+      }
+    }
+  }
+  if (timed_out) timed_out();
+}
+
+void SemaphoreObject::AcquireAsync(Holder holder, int64_t count,
+                                   std::function<bool(bool)> granted) {
+  absl::MutexLock lock(&mu_);
+  if (AvailableLocked(holder) && waiters_.empty()) {
+    bool died = TakeLocked(holder, count);
+    if (!granted(died)) {
+      owner_died_ = died;
+      if (IsRLock()) {
+        rlock_count_ -= count;
+        if (rlock_count_ == 0) rlock_owner_.reset();
+      } else {
+        ++value_;
+        auto it = held_by_session_.find(holder.session);
+        if (it != held_by_session_.end() && --it->second == 0) {
+          held_by_session_.erase(it);
+        }
+      }
+    }
+    return;
+  }
+  Waiter w;
+  w.holder = holder;
+  w.count = count;
+  w.granted = std::move(granted);
+  waiters_.push_back(std::move(w));
+}
+
+int64_t SemaphoreObject::ReleaseAll(Holder holder) {
+  absl::MutexLock lock(&mu_);
+  if (IsRLock()) {
+    if (!rlock_owner_ || !(*rlock_owner_ == holder)) {
+      throw RuntimeError("cannot release un-acquired lock");
+    }
+    int64_t levels = rlock_count_;
+    rlock_count_ = 0;
+    rlock_owner_.reset();
+    GrantLocked();
+    return levels;
+  }
+  ReleaseLocked(holder);
+  return 1;
+}
+
+bool SemaphoreObject::IsOwned(Holder holder) const {
+  absl::MutexLock lock(&mu_);
+  if (IsRLock()) return rlock_owner_ && *rlock_owner_ == holder;
+  return value_ < initial_;
+}
+
+void SemaphoreObject::OnSessionEnd(Session& session) {
+  absl::MutexLock lock(&mu_);
+  const uint64_t id = session.id();
+  // Its parked acquires are cancelled: they will never take a permit.
+  for (auto it = waiters_.begin(); it != waiters_.end();) {
+    if (it->holder.session == id) {
+      if (it->timer != 0) timers_->Cancel(it->timer);
+      it = waiters_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  // What it held is given back, and the next acquirer is told.
+  if (IsRLock()) {
+    if (rlock_owner_ && rlock_owner_->session == id) {
+      rlock_owner_.reset();
+      rlock_count_ = 0;
+      owner_died_ = true;
+    }
+  } else {
+    auto it = held_by_session_.find(id);
+    if (it != held_by_session_.end()) {
+      value_ += it->second;
+      held_by_session_.erase(it);
+      owner_died_ = true;
+    }
+  }
+  GrantLocked();
+}
+
+}  // namespace mp::server

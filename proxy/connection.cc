@@ -327,13 +327,22 @@ void Connection::PollOnce(absl::Time deadline) {
     }
     {
       absl::MutexLock lock(&mu_);
+      v1::Call ack;  // call_id 0: no reply
       for (v1::Reply& reply : *read_buf_.mutable_replies()) {
         auto it = pending_.find(reply.call_id());
-        if (it == pending_.end()) continue;  // timed out meanwhile
+        // Its caller gave up waiting. What the reply handed over (a queue
+        // item) stays unacknowledged, so the server takes it back when the
+        // session ends rather than it being lost here.
+        if (it == pending_.end()) continue;
+        // Received: the server may forget what this reply handed over.
+        if (reply.ack_required()) {
+          ack.mutable_ack()->add_call_ids(reply.call_id());
+        }
         it->second->reply = std::move(reply);
         it->second->done = true;
         pending_.erase(it);
       }
+      if (ack.has_ack() && !broken_) Enqueue(std::move(ack));
       cv_.SignalAll();
     }
     read_buf_.Clear();

@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -232,13 +233,16 @@ void Manager::shutdown() {
 }
 
 std::shared_ptr<const internal::ProxyHandle> Manager::Make(
-    internal::Kind kind, const Object& init, const std::string& name) const {
+    internal::Kind kind, const Object& init, const std::string& name,
+    int64_t size, int64_t barrier_timeout_micros) const {
   internal::Connection& conn = impl_->Conn();
   v1::Call call;
   v1::Create* create = call.mutable_create();
   create->set_type(static_cast<v1::ObjectType>(kind));
   if (!init.is_none()) conn.Encode(init, create->mutable_init());
   create->set_name(name);
+  create->set_size(size);
+  create->set_barrier_timeout_micros(barrier_timeout_micros);
   v1::Reply reply = conn.Call(std::move(call));
   return internal::HandleOf(conn.Decode(reply.value()),
                             static_cast<v1::ObjectType>(kind));
@@ -307,6 +311,71 @@ ArrayProxy<Object> Manager::Array(char typecode, size_t size) const {
 }
 ArrayProxy<Object> Manager::Array(char typecode, const Object& values) const {
   return ArrayProxy<Object>(MakeArray(typecode, values, 0, ""));
+}
+
+LockProxy Manager::Lock() const {
+  return LockProxy(Make(internal::Kind::kLock, Object(), ""));
+}
+RLockProxy Manager::RLock() const {
+  return RLockProxy(Make(internal::Kind::kRLock, Object(), ""));
+}
+SemaphoreProxy Manager::Semaphore(int64_t value) const {
+  return SemaphoreProxy(Make(internal::Kind::kSemaphore, Object(), "", value));
+}
+BoundedSemaphoreProxy Manager::BoundedSemaphore(int64_t value) const {
+  return BoundedSemaphoreProxy(
+      Make(internal::Kind::kBoundedSemaphore, Object(), "", value));
+}
+ConditionProxy Manager::Condition() const {
+  return ConditionProxy(Make(internal::Kind::kCondition, Object(), ""));
+}
+ConditionProxy Manager::Condition(const LockProxy& lock) const {
+  return ConditionProxy(Make(internal::Kind::kCondition, lock.object(), ""));
+}
+ConditionProxy Manager::Condition(const RLockProxy& lock) const {
+  return ConditionProxy(Make(internal::Kind::kCondition, lock.object(), ""));
+}
+EventProxy Manager::Event() const {
+  return EventProxy(Make(internal::Kind::kEvent, Object(), ""));
+}
+BarrierProxy Manager::Barrier(int64_t parties, Timeout timeout) const {
+  int64_t micros =
+      timeout ? std::max<int64_t>(1, static_cast<int64_t>(timeout->count() * 1e6))
+              : 0;
+  return BarrierProxy(
+      Make(internal::Kind::kBarrier, Object(), "", parties, micros));
+}
+QueueProxy Manager::Queue(int64_t maxsize) const {
+  return QueueProxy(Make(internal::Kind::kQueue, Object(), "", maxsize));
+}
+JoinableQueueProxy Manager::JoinableQueue(int64_t maxsize) const {
+  return JoinableQueueProxy(
+      Make(internal::Kind::kJoinableQueue, Object(), "", maxsize));
+}
+
+LockProxy NamedObjects::Lock() const {
+  return LockProxy(m_.Make(internal::Kind::kLock, Object(), name_));
+}
+RLockProxy NamedObjects::RLock() const {
+  return RLockProxy(m_.Make(internal::Kind::kRLock, Object(), name_));
+}
+SemaphoreProxy NamedObjects::Semaphore(int64_t value) const {
+  return SemaphoreProxy(
+      m_.Make(internal::Kind::kSemaphore, Object(), name_, value));
+}
+EventProxy NamedObjects::Event() const {
+  return EventProxy(m_.Make(internal::Kind::kEvent, Object(), name_));
+}
+BarrierProxy NamedObjects::Barrier(int64_t parties) const {
+  return BarrierProxy(
+      m_.Make(internal::Kind::kBarrier, Object(), name_, parties));
+}
+QueueProxy NamedObjects::Queue(int64_t maxsize) const {
+  return QueueProxy(m_.Make(internal::Kind::kQueue, Object(), name_, maxsize));
+}
+JoinableQueueProxy NamedObjects::JoinableQueue(int64_t maxsize) const {
+  return JoinableQueueProxy(
+      m_.Make(internal::Kind::kJoinableQueue, Object(), name_, maxsize));
 }
 
 Object Manager::stats() const {

@@ -4,6 +4,7 @@
 #ifndef MP_SERVER_OP_CONTEXT_H_
 #define MP_SERVER_OP_CONTEXT_H_
 
+#include <functional>
 #include <memory>
 
 #include "absl/time/time.h"
@@ -47,6 +48,21 @@ struct Parked {
     EncodeFor(*s, value, reply.mutable_value());
     return s->Deliver(std::move(reply));
   }
+  // Like Complete, for a reply the client must acknowledge; `on_lost`
+  // takes back what it carried if the session ends before the ack.
+  bool CompleteWithAck(const Object& value,
+                       std::function<void()> on_lost) const {
+    auto s = session.lock();
+    if (s == nullptr || s->ended()) return false;
+    v1::Reply reply;
+    reply.set_call_id(call_id);
+    reply.set_ack_required(true);
+    EncodeFor(*s, value, reply.mutable_value());
+    s->ExpectAck(call_id, std::move(on_lost));
+    if (s->Deliver(std::move(reply))) return true;
+    s->Acked(call_id);  // never sent: the caller keeps the item
+    return false;
+  }
   bool Fail(const Error& error) const {
     auto s = session.lock();
     if (s == nullptr || s->ended()) return false;
@@ -80,6 +96,13 @@ class OpContext {
     Encode(value, reply->mutable_value());
   }
   void ReturnNone(v1::Reply* reply) const { reply->mutable_value()->mutable_none(); }
+  // Return for a reply the client must acknowledge (see Reply.ack_required).
+  void ReturnWithAck(const Object& value, v1::Reply* reply,
+                     std::function<void()> on_lost) const {
+    Return(value, reply);
+    reply->set_ack_required(true);
+    session_->ExpectAck(call_id_, std::move(on_lost));
+  }
 
   // Parks the call: no reply now; the returned handle answers it later.
   // `object` gets a lease on the session, so the call is cancelled

@@ -8,12 +8,35 @@
 
 namespace mp::server {
 
+std::function<void()> QueueObject::ReturnToHead(Object::List items) {
+  std::weak_ptr<ServerObject> weak = shared_from_this();
+  return [weak, items = std::move(items)] {
+    auto self = weak.lock();
+    if (self == nullptr) return;
+    auto& q = static_cast<QueueObject&>(*self);
+    absl::MutexLock lock(&q.mu_);
+    for (auto it = items.rbegin(); it != items.rend(); ++it) {
+      q.items_.push_front(*it);
+    }
+    // A parked getter may be waiting for exactly these.
+    while (!q.getters_.empty() && !q.items_.empty()) {
+      auto getter = q.getters_.PopFront();
+      Object item = q.items_.front();
+      Object reply =
+          getter.extra.max_items == 0 ? item : Object::list({item});
+      if (getter.parked.CompleteWithAck(reply, q.ReturnToHead({item}))) {
+        q.items_.pop_front();
+      }
+    }
+  };
+}
+
 void QueueObject::AcceptLocked(Object item) {
   if (type() == v1::JOINABLE_QUEUE) ++unfinished_;
   while (!getters_.empty()) {
     auto getter = getters_.PopFront();
     Object reply = getter.extra.max_items == 0 ? item : Object::list({item});
-    if (getter.parked.Complete(reply)) return;
+    if (getter.parked.CompleteWithAck(reply, ReturnToHead({item}))) return;
     // That consumer is gone; the item goes to the next one or the queue.
   }
   items_.push_back(std::move(item));
@@ -98,7 +121,7 @@ void QueueObject::Apply(const v1::QueueOp& op, const OpContext& ctx,
           Object item = std::move(items_.front());
           items_.pop_front();
           AdmitPuttersLocked();
-          return ctx.Return(item, reply);
+          return ctx.ReturnWithAck(item, reply, ReturnToHead({item}));
         }
         Object::List out;
         while (!items_.empty() && out.size() < max_items) {
@@ -106,7 +129,8 @@ void QueueObject::Apply(const v1::QueueOp& op, const OpContext& ctx,
           items_.pop_front();
         }
         AdmitPuttersLocked();
-        return ctx.Return(Object::list(std::move(out)), reply);
+        Object batch = Object::list(out);
+        return ctx.ReturnWithAck(batch, reply, ReturnToHead(std::move(out)));
       }
       if (!block || deadline <= absl::Now()) throw Empty("queue is empty");
       Parked parked = ctx.Park(shared_from_this());

@@ -6,6 +6,7 @@
 #define MP_SERVER_QUEUE_OBJECT_H_
 
 #include <deque>
+#include <functional>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
@@ -44,6 +45,8 @@ class QueueObject : public ServerObject {
   // Moves parked putters' items in while there is room.
   void AdmitPuttersLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void TimeOut(uint64_t session, uint64_t call_id);
+  // Puts items a consumer never acknowledged back at the head.
+  std::function<void()> ReturnToHead(Object::List items);
 
   const int64_t maxsize_;
   absl::Mutex mu_;

@@ -105,6 +105,9 @@ void ManagerService::ExecuteOrThrow(const v1::Call& call,
     case v1::Call::kRelease:
       for (uint64_t ref : call.release().ids()) session.Release(ref);
       return ctx.ReturnNone(reply);
+    case v1::Call::kAck:
+      for (uint64_t acked : call.ack().call_ids()) session.Acked(acked);
+      return ctx.ReturnNone(reply);
     case v1::Call::kDeleteName:
       return ctx.Return(Object(store_.DeleteName(call.delete_name().name())),
                         reply);

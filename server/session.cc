@@ -63,16 +63,35 @@ void Session::Detach() {
   sink_ = nullptr;
 }
 
+void Session::ExpectAck(uint64_t call_id, std::function<void()> on_lost) {
+  absl::MutexLock lock(&mu_);
+  unacked_[call_id] = std::move(on_lost);
+}
+
+void Session::Acked(uint64_t call_id) {
+  std::function<void()> dropped;
+  absl::MutexLock lock(&mu_);
+  auto it = unacked_.find(call_id);
+  if (it == unacked_.end()) return;
+  dropped = std::move(it->second);
+  unacked_.erase(it);
+}
+
 void Session::End() {
   Detach();
   absl::flat_hash_map<uint64_t, std::weak_ptr<ServerObject>> leases;
   absl::flat_hash_map<uint64_t, Held> held;
+  std::map<uint64_t, std::function<void()>> unacked;
   {
     absl::MutexLock lock(&mu_);
     if (ended_) return;
     ended_ = true;
     leases.swap(leases_);
+    unacked.swap(unacked_);
   }
+  // Newest first: each goes back to the head of its queue, so the oldest
+  // ends up in front.
+  for (auto it = unacked.rbegin(); it != unacked.rend(); ++it) it->second();
   for (auto& [id, weak] : leases) {
     if (auto object = weak.lock()) object->OnSessionEnd(*this);
   }

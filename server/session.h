@@ -6,6 +6,8 @@
 #define MP_SERVER_SESSION_H_
 
 #include <cstdint>
+#include <functional>
+#include <map>
 #include <memory>
 
 #include "absl/base/thread_annotations.h"
@@ -54,8 +56,13 @@ class Session : public std::enable_shared_from_this<Session> {
   // Waits for in-flight Deliver calls; none reach the sink afterwards.
   void Detach();
 
-  // The stream is gone: stop delivering, give back every lease, drop every
-  // reference. Idempotent.
+  // The reply to `call_id` hands over something that `on_lost` takes back
+  // unless the client acknowledges receipt before the session ends.
+  void ExpectAck(uint64_t call_id, std::function<void()> on_lost);
+  void Acked(uint64_t call_id);
+
+  // The stream is gone: stop delivering, take back unacknowledged replies,
+  // give back every lease, drop every reference. Idempotent.
   void End();
   bool ended() const;
 
@@ -72,6 +79,8 @@ class Session : public std::enable_shared_from_this<Session> {
   absl::flat_hash_map<uint64_t, std::weak_ptr<ServerObject>> leases_
       ABSL_GUARDED_BY(mu_);
   bool ended_ ABSL_GUARDED_BY(mu_) = false;
+  // In call order, so lost items return to their queue in order.
+  std::map<uint64_t, std::function<void()>> unacked_ ABSL_GUARDED_BY(mu_);
 
   // Separate from mu_: delivering happens under object locks, and must not
   // wait for a session operation in progress.

@@ -24,6 +24,8 @@
 #include "mp/list_proxy.h"
 #include "mp/namespace_proxy.h"
 #include "mp/object.h"
+#include "mp/queue_proxy.h"
+#include "mp/sync_proxy.h"
 #include "mp/value_proxy.h"
 
 namespace mp {
@@ -47,6 +49,13 @@ class NamedObjects {
   DictProxy dict() const;
   ListProxy list() const;
   NamespaceProxy Namespace() const;
+  LockProxy Lock() const;
+  RLockProxy RLock() const;
+  SemaphoreProxy Semaphore(int64_t value = 1) const;
+  EventProxy Event() const;
+  BarrierProxy Barrier(int64_t parties) const;
+  QueueProxy Queue(int64_t maxsize = 0) const;
+  JoinableQueueProxy JoinableQueue(int64_t maxsize = 0) const;
   template <class T>
   ValueProxy<T> Value(T initial = T()) const;
   template <class T>
@@ -96,6 +105,20 @@ class Manager {
   }
   NamespaceProxy Namespace() const;
 
+  LockProxy Lock() const;
+  RLockProxy RLock() const;
+  SemaphoreProxy Semaphore(int64_t value = 1) const;
+  BoundedSemaphoreProxy BoundedSemaphore(int64_t value = 1) const;
+  ConditionProxy Condition() const;  // with its own RLock
+  ConditionProxy Condition(const LockProxy& lock) const;
+  ConditionProxy Condition(const RLockProxy& lock) const;
+  EventProxy Event() const;
+  // `timeout`: the default for wait() (none if nullopt).
+  BarrierProxy Barrier(int64_t parties, Timeout timeout = std::nullopt) const;
+  // maxsize <= 0: unbounded.
+  QueueProxy Queue(int64_t maxsize = 0) const;
+  JoinableQueueProxy JoinableQueue(int64_t maxsize = 0) const;
+
   // Value<double>(0.0): the typecode follows T.
   template <class T>
   ValueProxy<T> Value(T initial) const {
@@ -134,9 +157,9 @@ class Manager {
   friend class NamedObjects;
   struct Impl;
   explicit Manager(std::unique_ptr<Impl> impl);
-  std::shared_ptr<const internal::ProxyHandle> Make(internal::Kind kind,
-                                                    const Object& init,
-                                                    const std::string& name) const;
+  std::shared_ptr<const internal::ProxyHandle> Make(
+      internal::Kind kind, const Object& init, const std::string& name,
+      int64_t size = 0, int64_t barrier_timeout_micros = 0) const;
   std::shared_ptr<const internal::ProxyHandle> MakeValue(
       char typecode, const Object& init, const std::string& name) const;
   std::shared_ptr<const internal::ProxyHandle> MakeArray(

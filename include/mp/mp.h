@@ -13,6 +13,8 @@
 #include "mp/namespace_proxy.h"
 #include "mp/object.h"
 #include "mp/proxy.h"
+#include "mp/queue_proxy.h"
+#include "mp/sync_proxy.h"
 #include "mp/value_proxy.h"
 
 #endif  // MP_MP_H_

@@ -14,6 +14,8 @@
 #include <ostream>
 #include <string>
 #include <string_view>
+#include <chrono>
+#include <optional>
 
 #include "mp/object.h"
 
@@ -30,11 +32,24 @@ enum class Kind : int {
   kValue = 4,
   kArray = 5,
   kIterator = 6,
+  kLock = 7,
+  kRLock = 8,
+  kSemaphore = 9,
+  kBoundedSemaphore = 10,
+  kCondition = 11,
+  kEvent = 12,
+  kBarrier = 13,
+  kQueue = 14,
+  kJoinableQueue = 15,
 };
 // The handle inside `object`, checked to be a proxy of `kind`
 // (mp::TypeError otherwise).
 std::shared_ptr<const ProxyHandle> HandleOfKind(const Object& object, Kind kind);
 }  // namespace internal
+
+// How long a blocking call may wait; std::nullopt waits as long as it
+// takes. Any std::chrono duration converts: std::chrono::milliseconds(50).
+using Timeout = std::optional<std::chrono::duration<double>>;
 
 class BaseProxy {
  public:

@@ -1,0 +1,58 @@
+// QueueProxy and JoinableQueueProxy: FIFO queues held by a manager
+// (queue.Queue semantics). Blocked puts and gets are parked on the server
+// and cancelled if the calling process dies, so a dead consumer never
+// swallows an item it did not receive.
+#ifndef MP_QUEUE_PROXY_H_
+#define MP_QUEUE_PROXY_H_
+
+#include <cstdint>
+#include <vector>
+
+#include "mp/object.h"
+#include "mp/proxy.h"
+
+namespace mp {
+
+class QueueProxy : public BaseProxy {
+ public:
+  QueueProxy() = default;
+  using BaseProxy::BaseProxy;
+
+  // Full when not blocking (or on timeout) and the queue is at maxsize.
+  void put(const Object& value, bool block = true,
+           Timeout timeout = std::nullopt) const;
+  void put_nowait(const Object& value) const { put(value, false); }
+  // Empty when not blocking (or on timeout) and nothing arrives.
+  Object get(bool block = true, Timeout timeout = std::nullopt) const;
+  Object get_nowait() const { return get(false); }
+  // Batch forms: one round trip for many items. put_many puts in order
+  // (waiting for room as needed); get_many returns 1..max_items items,
+  // waiting only for the first.
+  void put_many(const std::vector<Object>& values, bool block = true,
+                Timeout timeout = std::nullopt) const;
+  std::vector<Object> get_many(size_t max_items, bool block = true,
+                               Timeout timeout = std::nullopt) const;
+  int64_t qsize() const;
+  bool empty() const;
+  bool full() const;
+};
+
+class JoinableQueueProxy : public QueueProxy {
+ public:
+  JoinableQueueProxy() = default;
+  using QueueProxy::QueueProxy;
+
+  // ValueError when called more times than items were put.
+  void task_done() const;
+  // Waits until every item put has been marked done; false on timeout.
+  bool join(Timeout timeout = std::nullopt) const;
+};
+
+Object to_object(const QueueProxy& proxy);
+void from_object(const Object& object, QueueProxy& proxy);
+Object to_object(const JoinableQueueProxy& proxy);
+void from_object(const Object& object, JoinableQueueProxy& proxy);
+
+}  // namespace mp
+
+#endif  // MP_QUEUE_PROXY_H_

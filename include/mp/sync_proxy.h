@@ -1,0 +1,137 @@
+// Proxies for the synchronisation types: Lock, RLock, Semaphore,
+// BoundedSemaphore, Condition, Event, Barrier.
+//
+// Blocking calls are parked on the server, so waiting costs no server
+// thread; every one takes a Timeout. Locks are held by the calling
+// process's session: if the process dies, the server gives its permits
+// back within moments, and the next acquire_ex() reports
+// previous_owner_died (like EOWNERDEAD for robust mutexes).
+//
+// lock()/unlock()/try_lock() make these usable with std::lock_guard,
+// std::unique_lock and std::scoped_lock.
+#ifndef MP_SYNC_PROXY_H_
+#define MP_SYNC_PROXY_H_
+
+#include <cstdint>
+#include <functional>
+
+#include "mp/object.h"
+#include "mp/proxy.h"
+
+namespace mp {
+
+struct AcquireResult {
+  bool acquired = false;
+  // The previous holder's session ended (its process died) while holding
+  // it; whatever it protected may be inconsistent.
+  bool previous_owner_died = false;
+  explicit operator bool() const { return acquired; }
+};
+
+// The common surface of Lock, RLock, Semaphore and BoundedSemaphore.
+class AcquirerProxy : public BaseProxy {
+ public:
+  using BaseProxy::BaseProxy;
+
+  // False when not blocking and unavailable, or on timeout.
+  bool acquire(bool blocking = true, Timeout timeout = std::nullopt) const {
+    return acquire_ex(blocking, timeout).acquired;
+  }
+  AcquireResult acquire_ex(bool blocking = true,
+                           Timeout timeout = std::nullopt) const;
+  // RuntimeError: releasing an unheld Lock or another thread's RLock;
+  // ValueError: a BoundedSemaphore released above its initial value.
+  void release() const;
+
+  void lock() const { acquire(); }
+  void unlock() const { release(); }
+  bool try_lock() const { return acquire(false); }
+
+ protected:
+  AcquirerProxy() = default;
+};
+
+class LockProxy : public AcquirerProxy {
+ public:
+  LockProxy() = default;
+  using AcquirerProxy::AcquirerProxy;
+};
+// Reentrant; owned by the acquiring thread of the acquiring process.
+class RLockProxy : public AcquirerProxy {
+ public:
+  RLockProxy() = default;
+  using AcquirerProxy::AcquirerProxy;
+};
+class SemaphoreProxy : public AcquirerProxy {
+ public:
+  SemaphoreProxy() = default;
+  using AcquirerProxy::AcquirerProxy;
+};
+class BoundedSemaphoreProxy : public AcquirerProxy {
+ public:
+  BoundedSemaphoreProxy() = default;
+  using AcquirerProxy::AcquirerProxy;
+};
+
+class ConditionProxy : public BaseProxy {
+ public:
+  ConditionProxy() = default;
+  using BaseProxy::BaseProxy;
+
+  bool acquire(bool blocking = true, Timeout timeout = std::nullopt) const;
+  void release() const;
+  void lock() const { acquire(); }
+  void unlock() const { release(); }
+  bool try_lock() const { return acquire(false); }
+
+  // Releases the lock, waits for a notify (or the timeout), reacquires.
+  // False on timeout. RuntimeError if the caller does not hold the lock.
+  bool wait(Timeout timeout = std::nullopt) const;
+  // Waits until `predicate()` holds; returns its last value.
+  bool wait_for(const std::function<bool()>& predicate,
+                Timeout timeout = std::nullopt) const;
+  void notify(int64_t n = 1) const;
+  void notify_all() const;
+};
+
+class EventProxy : public BaseProxy {
+ public:
+  EventProxy() = default;
+  using BaseProxy::BaseProxy;
+
+  bool is_set() const;
+  void set() const;
+  void clear() const;
+  // True once set; false on timeout.
+  bool wait(Timeout timeout = std::nullopt) const;
+};
+
+class BarrierProxy : public BaseProxy {
+ public:
+  BarrierProxy() = default;
+  using BaseProxy::BaseProxy;
+
+  // A distinct index in 0..parties-1. BrokenBarrierError if the barrier is
+  // or becomes broken (abort, a timeout, a waiting party's process died).
+  int64_t wait(Timeout timeout = std::nullopt) const;
+  void abort() const;
+  void reset() const;
+  int64_t parties() const;
+  int64_t n_waiting() const;
+  bool broken() const;
+};
+
+#define MP_PROXY_CONVERSIONS_(Proxy)                  \
+  Object to_object(const Proxy& proxy);               \
+  void from_object(const Object& object, Proxy& proxy)
+MP_PROXY_CONVERSIONS_(LockProxy);
+MP_PROXY_CONVERSIONS_(RLockProxy);
+MP_PROXY_CONVERSIONS_(SemaphoreProxy);
+MP_PROXY_CONVERSIONS_(BoundedSemaphoreProxy);
+MP_PROXY_CONVERSIONS_(ConditionProxy);
+MP_PROXY_CONVERSIONS_(EventProxy);
+MP_PROXY_CONVERSIONS_(BarrierProxy);
+
+}  // namespace mp
+
+#endif  // MP_SYNC_PROXY_H_

@@ -1,0 +1,404 @@
+// Locks, Condition, Event, Barrier and Queue: CPython's behaviour
+// (_TestLock, _TestSemaphore, _TestCondition, _TestEvent, _TestBarrier,
+// _TestQueue in manager flavour) and the session leases Python lacks, with
+// real processes and real SIGKILLs.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <mutex>
+#include <set>
+#include <thread>
+#include <vector>
+
+#include "mp/mp.h"
+#include "tests/test_util.h"
+
+namespace mp {
+namespace {
+
+using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
+
+class SyncTest : public testing::ManagerTest {};
+
+// Forks a child that runs `body` and then signals readiness on a pipe
+// (`body` returning means "I am now blocked or holding"); the child then
+// sleeps until killed. Returns the child's pid after it signalled.
+pid_t ForkHolder(const std::function<void(int ready_fd)>& body) {
+  int fds[2];
+  EXPECT_EQ(pipe(fds), 0);
+  pid_t pid = fork();
+  if (pid == 0) {
+    close(fds[0]);
+    try {
+      body(fds[1]);
+    } catch (const std::exception& e) {
+      fprintf(stderr, "child: %s\n", e.what());
+      _exit(1);
+    }
+    for (;;) pause();
+  }
+  close(fds[1]);
+  char c;
+  EXPECT_EQ(read(fds[0], &c, 1), 1);
+  close(fds[0]);
+  return pid;
+}
+
+void Signal(int fd) { (void)!write(fd, "r", 1); }
+
+void Kill(pid_t pid) {
+  kill(pid, SIGKILL);
+  waitpid(pid, nullptr, 0);
+}
+
+TEST_F(SyncTest, Lock) {
+  LockProxy lock = m().Lock();
+  EXPECT_TRUE(lock.acquire());
+  EXPECT_FALSE(lock.acquire(false));
+  EXPECT_FALSE(lock.acquire(true, 50ms));
+  lock.release();
+  EXPECT_THROW(lock.release(), RuntimeError);
+  {
+    std::lock_guard<LockProxy> guard(lock);
+    EXPECT_FALSE(lock.try_lock());
+  }
+  EXPECT_TRUE(lock.try_lock());
+  lock.unlock();
+}
+
+TEST_F(SyncTest, LockTimeoutIsHonoured) {
+  LockProxy lock = m().Lock();
+  lock.acquire();
+  auto start = Clock::now();
+  EXPECT_FALSE(lock.acquire(true, 200ms));
+  auto waited = Clock::now() - start;
+  EXPECT_GE(waited, 190ms);
+  EXPECT_LT(waited, 5s);
+  lock.release();
+}
+
+TEST_F(SyncTest, RLockIsReentrantAndOwnedByItsThread) {
+  RLockProxy lock = m().RLock();
+  EXPECT_TRUE(lock.acquire());
+  EXPECT_TRUE(lock.acquire());
+  std::thread other([&] {
+    EXPECT_FALSE(lock.acquire(false));
+    EXPECT_THROW(lock.release(), RuntimeError);
+  });
+  other.join();
+  lock.release();
+  lock.release();
+  EXPECT_THROW(lock.release(), RuntimeError);
+  std::thread taker([&] {
+    EXPECT_TRUE(lock.acquire(false));
+    lock.release();
+  });
+  taker.join();
+}
+
+TEST_F(SyncTest, Semaphore) {
+  SemaphoreProxy sem = m().Semaphore(2);
+  EXPECT_TRUE(sem.acquire());
+  EXPECT_TRUE(sem.acquire());
+  EXPECT_FALSE(sem.acquire(false));
+  EXPECT_FALSE(sem.acquire(true, 20ms));
+  sem.release();
+  sem.release();
+  sem.release();  // a plain Semaphore may go above its initial value
+  EXPECT_TRUE(sem.acquire(false));
+  EXPECT_TRUE(sem.acquire(false));
+  EXPECT_TRUE(sem.acquire(false));
+  EXPECT_FALSE(sem.acquire(false));
+}
+
+TEST_F(SyncTest, BoundedSemaphore) {
+  BoundedSemaphoreProxy sem = m().BoundedSemaphore(2);
+  sem.acquire();
+  sem.release();
+  EXPECT_THROW(sem.release(), ValueError);
+}
+
+TEST_F(SyncTest, BlockedAcquireIsWokenByRelease) {
+  LockProxy lock = m().Lock();
+  lock.acquire();
+  std::atomic<bool> got{false};
+  std::thread waiter([&] {
+    got = lock.acquire();
+    lock.release();
+  });
+  // The waiter is parked on the server: check it is queued there.
+  std::this_thread::sleep_for(50ms);
+  EXPECT_FALSE(got.load());
+  lock.release();
+  waiter.join();
+  EXPECT_TRUE(got.load());
+}
+
+TEST_F(SyncTest, DeadHoldersLockIsReleasedAndReported) {
+  LockProxy lock = m().Lock();
+  RLockProxy rlock = m().RLock();
+  SemaphoreProxy sem = m().Semaphore(1);
+  pid_t pid = ForkHolder([&](int ready) {
+    lock.acquire();
+    rlock.acquire();
+    sem.acquire();
+    Signal(ready);
+  });
+  EXPECT_FALSE(lock.acquire(false));
+  Kill(pid);
+  auto start = Clock::now();
+  AcquireResult r = lock.acquire_ex(true, 2s);
+  EXPECT_TRUE(r.acquired);
+  EXPECT_TRUE(r.previous_owner_died);
+  EXPECT_LT(Clock::now() - start, 2s);
+  EXPECT_TRUE(rlock.acquire_ex(true, 2s).previous_owner_died);
+  EXPECT_TRUE(sem.acquire_ex(true, 2s).previous_owner_died);
+  // Reported once: the next holder after a clean release is told nothing.
+  lock.release();
+  EXPECT_FALSE(lock.acquire_ex().previous_owner_died);
+  lock.release();
+}
+
+TEST_F(SyncTest, KilledWaiterNeverSwallowsTheLock) {
+  LockProxy lock = m().Lock();
+  lock.acquire();
+  pid_t pid = ForkHolder([&](int ready) {
+    Signal(ready);
+    lock.acquire();  // parks on the server; the child is killed here
+    _exit(3);
+  });
+  // Wait until the child's acquire is parked on the server.
+  for (int i = 0; i < 200; ++i) {
+    if (m().stats().is_dict()) {
+    }
+    std::this_thread::sleep_for(5ms);
+  }
+  Kill(pid);
+  lock.release();
+  // Python's orphaned server thread would now take the lock for the dead
+  // waiter; here the release leaves it free.
+  EXPECT_TRUE(lock.acquire(false));
+  lock.release();
+}
+
+TEST_F(SyncTest, Event) {
+  EventProxy ev = m().Event();
+  EXPECT_FALSE(ev.is_set());
+  EXPECT_FALSE(ev.wait(20ms));
+  std::vector<std::thread> waiters;
+  std::atomic<int> woken{0};
+  for (int i = 0; i < 5; ++i) {
+    waiters.emplace_back([&] {
+      if (ev.wait(10s)) ++woken;
+    });
+  }
+  ev.set();
+  for (auto& t : waiters) t.join();
+  EXPECT_EQ(woken.load(), 5);
+  EXPECT_TRUE(ev.is_set());
+  EXPECT_TRUE(ev.wait(0s));
+  ev.clear();
+  EXPECT_FALSE(ev.wait(0s));
+}
+
+TEST_F(SyncTest, ConditionNotify) {
+  ConditionProxy cond = m().Condition();
+  ListProxy state = m().list();
+  std::vector<std::thread> waiters;
+  std::atomic<int> done{0};
+  for (int i = 0; i < 3; ++i) {
+    waiters.emplace_back([&] {
+      std::unique_lock<ConditionProxy> hold(cond);
+      state.append(1);
+      EXPECT_TRUE(cond.wait(10s));
+      ++done;
+    });
+  }
+  // Everyone is waiting once all three appended (they append under the
+  // lock, and only release it by waiting).
+  while (state.size() < 3) std::this_thread::sleep_for(5ms);
+  {
+    std::unique_lock<ConditionProxy> hold(cond);
+    cond.notify();
+  }
+  while (done.load() < 1) std::this_thread::sleep_for(5ms);
+  EXPECT_EQ(done.load(), 1);
+  {
+    std::unique_lock<ConditionProxy> hold(cond);
+    cond.notify_all();
+  }
+  for (auto& t : waiters) t.join();
+  EXPECT_EQ(done.load(), 3);
+}
+
+TEST_F(SyncTest, ConditionWaitTimeoutReacquires) {
+  ConditionProxy cond = m().Condition(m().Lock());
+  cond.acquire();
+  EXPECT_FALSE(cond.wait(50ms));
+  // The lock is held again after a timed-out wait.
+  cond.release();
+  EXPECT_THROW(cond.wait(10ms), RuntimeError);  // not held
+}
+
+TEST_F(SyncTest, ConditionWaitFor) {
+  ConditionProxy cond = m().Condition();
+  ValueProxy<int64_t> v = m().Value<int64_t>(0);
+  std::thread setter([&] {
+    for (int i = 0; i < 3; ++i) {
+      std::unique_lock<ConditionProxy> hold(cond);
+      v.fetch_add(1);
+      cond.notify_all();
+    }
+  });
+  std::unique_lock<ConditionProxy> hold(cond);
+  EXPECT_TRUE(cond.wait_for([&] { return v.get() == 3; }, 10s));
+  hold.unlock();
+  setter.join();
+  std::unique_lock<ConditionProxy> again(cond);
+  EXPECT_FALSE(cond.wait_for([&] { return v.get() == 4; }, 50ms));
+}
+
+TEST_F(SyncTest, Barrier) {
+  BarrierProxy barrier = m().Barrier(3);
+  EXPECT_EQ(barrier.parties(), 3);
+  std::vector<std::thread> parties;
+  std::mutex mu;
+  std::multiset<int64_t> indices;
+  for (int round = 0; round < 3; ++round) {
+    for (int i = 0; i < 3; ++i) {
+      parties.emplace_back([&] {
+        int64_t index = barrier.wait(10s);
+        std::lock_guard<std::mutex> lock(mu);
+        indices.insert(index);
+      });
+    }
+    for (auto& t : parties) t.join();
+    parties.clear();
+  }
+  EXPECT_EQ(indices, (std::multiset<int64_t>{0, 0, 0, 1, 1, 1, 2, 2, 2}));
+  EXPECT_FALSE(barrier.broken());
+}
+
+TEST_F(SyncTest, BarrierTimeoutAbortReset) {
+  BarrierProxy barrier = m().Barrier(2);
+  EXPECT_THROW(barrier.wait(50ms), BrokenBarrierError);
+  EXPECT_TRUE(barrier.broken());
+  EXPECT_THROW(barrier.wait(), BrokenBarrierError);
+  barrier.reset();
+  EXPECT_FALSE(barrier.broken());
+  std::thread waiter([&] { EXPECT_THROW(barrier.wait(10s), BrokenBarrierError); });
+  while (barrier.n_waiting() < 1) std::this_thread::sleep_for(5ms);
+  barrier.abort();
+  waiter.join();
+}
+
+TEST_F(SyncTest, BarrierWithDeadPartyBreaks) {
+  BarrierProxy barrier = m().Barrier(3);
+  pid_t pid = ForkHolder([&](int ready) {
+    Signal(ready);
+    barrier.wait();
+  });
+  while (barrier.n_waiting() < 1) std::this_thread::sleep_for(5ms);
+  std::thread other([&] { EXPECT_THROW(barrier.wait(30s), BrokenBarrierError); });
+  while (barrier.n_waiting() < 2) std::this_thread::sleep_for(5ms);
+  Kill(pid);
+  other.join();  // broken, not hanging for the dead party
+  EXPECT_TRUE(barrier.broken());
+}
+
+TEST_F(SyncTest, QueueBasics) {
+  QueueProxy q = m().Queue(3);
+  EXPECT_TRUE(q.empty());
+  q.put(1);
+  q.put("two");
+  q.put_nowait(3.0);
+  EXPECT_TRUE(q.full());
+  EXPECT_THROW(q.put_nowait(4), Full);
+  EXPECT_THROW(q.put(4, true, 30ms), Full);
+  EXPECT_EQ(q.qsize(), 3);
+  EXPECT_EQ(q.get(), Object(1));
+  EXPECT_EQ(q.get(), Object("two"));
+  EXPECT_EQ(q.get_nowait(), Object(3.0));
+  EXPECT_THROW(q.get_nowait(), Empty);
+  auto start = Clock::now();
+  EXPECT_THROW(q.get(true, 100ms), Empty);
+  EXPECT_GE(Clock::now() - start, 90ms);
+}
+
+TEST_F(SyncTest, QueueBlockedPutAndGetAreHandedOver) {
+  QueueProxy q = m().Queue(1);
+  q.put(0);
+  std::thread producer([&] { q.put(1, true, 10s); });  // parks: full
+  EXPECT_EQ(q.get(true, 10s), Object(0));
+  EXPECT_EQ(q.get(true, 10s), Object(1));
+  producer.join();
+  std::thread consumer([&] { EXPECT_EQ(q.get(true, 10s), Object("x")); });
+  std::this_thread::sleep_for(20ms);
+  q.put("x");
+  consumer.join();
+}
+
+TEST_F(SyncTest, QueueBatches) {
+  QueueProxy q = m().Queue();
+  std::vector<Object> items;
+  for (int i = 0; i < 1000; ++i) items.push_back(i);
+  q.put_many(items);
+  EXPECT_EQ(q.qsize(), 1000);
+  std::vector<Object> got;
+  while (got.size() < 1000) {
+    auto batch = q.get_many(300);
+    EXPECT_LE(batch.size(), 300u);
+    got.insert(got.end(), batch.begin(), batch.end());
+  }
+  EXPECT_EQ(got, items);
+}
+
+TEST_F(SyncTest, JoinableQueue) {
+  JoinableQueueProxy q = m().JoinableQueue();
+  EXPECT_TRUE(q.join(0s));
+  q.put(1);
+  q.put(2);
+  EXPECT_FALSE(q.join(20ms));
+  std::thread worker([&] {
+    for (int i = 0; i < 2; ++i) {
+      q.get();
+      q.task_done();
+    }
+  });
+  EXPECT_TRUE(q.join(10s));
+  worker.join();
+  EXPECT_THROW(q.task_done(), ValueError);
+}
+
+TEST_F(SyncTest, KilledConsumerNeverSwallowsAnItem) {
+  QueueProxy q = m().Queue();
+  pid_t pid = ForkHolder([&](int ready) {
+    Signal(ready);
+    q.get();  // parks on the server; the child is killed here
+    _exit(3);
+  });
+  std::this_thread::sleep_for(100ms);  // let the child's get reach the server
+  Kill(pid);
+  q.put("item");
+  EXPECT_EQ(q.get(true, 2s), Object("item"));
+}
+
+TEST_F(SyncTest, ProxiesTravelInsideContainers) {
+  // CPython test_nested_queue.
+  ListProxy a = m().list();
+  a.append(m().Queue());
+  a[0].as<QueueProxy>().put(123);
+  EXPECT_EQ(a[0].as<QueueProxy>().get(), Object(123));
+  DictProxy b = m().dict();
+  b[0] = m().Queue();
+  b[0].as<QueueProxy>().put(456);
+  EXPECT_EQ(b[0].as<QueueProxy>().get(), Object(456));
+}
+
+}  // namespace
+}  // namespace mp

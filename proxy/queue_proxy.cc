@@ -64,6 +64,17 @@ bool QueueProxy::full() const {
   return op.Run().as_bool();
 }
 
+namespace {
+int64_t Waiters(const QueueProxy& q, const char* which) {
+  ProxyOp op(q);
+  op.call().mutable_queue()->mutable_waiters();
+  return op.Run().as_dict().find(which)->as_int();
+}
+}  // namespace
+
+int64_t QueueProxy::waiting_getters() const { return Waiters(*this, "getters"); }
+int64_t QueueProxy::waiting_putters() const { return Waiters(*this, "putters"); }
+
 void JoinableQueueProxy::task_done() const {
   ProxyOp op(*this);
   op.call().mutable_queue()->mutable_task_done();

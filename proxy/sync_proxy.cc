@@ -50,6 +50,12 @@ void AcquirerProxy::release() const {
   op.RunRaw();
 }
 
+int64_t AcquirerProxy::n_waiting() const {
+  ProxyOp op(*this);
+  op.call().mutable_acquirer()->mutable_state();
+  return op.Run().as_dict().find("waiters")->as_int();
+}
+
 bool ConditionProxy::acquire(bool blocking, Timeout timeout) const {
   ProxyOp op(*this);
   FillAcquire(blocking, timeout, op.call().mutable_condition()->mutable_acquire());

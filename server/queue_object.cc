@@ -175,6 +175,15 @@ void QueueObject::Apply(const v1::QueueOp& op, const OpContext& ctx,
                    on_timeout(parked.session_id, parked.call_id));
       return;
     }
+    case v1::QueueOp::kWaiters: {
+      absl::MutexLock lock(&mu_);
+      return ctx.Return(
+          Object::dict(
+              {{"getters", static_cast<int64_t>(getters_.size())},
+               {"putters", static_cast<int64_t>(putters_.size())},
+               {"joiners", static_cast<int64_t>(joiners_.size())}}),
+          reply);
+    }
     case v1::QueueOp::OP_NOT_SET:
       break;
   }

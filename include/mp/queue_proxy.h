@@ -35,6 +35,10 @@ class QueueProxy : public BaseProxy {
   int64_t qsize() const;
   bool empty() const;
   bool full() const;
+  // Calls parked on the queue right now: blocked gets and puts (for
+  // monitoring and tests).
+  int64_t waiting_getters() const;
+  int64_t waiting_putters() const;
 };
 
 class JoinableQueueProxy : public QueueProxy {

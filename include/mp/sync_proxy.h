@@ -47,6 +47,9 @@ class AcquirerProxy : public BaseProxy {
   void unlock() const { release(); }
   bool try_lock() const { return acquire(false); }
 
+  // Acquires parked on it right now (for monitoring and tests).
+  int64_t n_waiting() const;
+
  protected:
   AcquirerProxy() = default;
 };

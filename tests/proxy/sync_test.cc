@@ -51,6 +51,17 @@ pid_t ForkHolder(const std::function<void(int ready_fd)>& body) {
 
 void Signal(int fd) { (void)!write(fd, "r", 1); }
 
+// Polls server-side state another process or thread changes (there is no
+// event to await for "a call is parked"); fails the test after 10 s.
+template <class Cond>
+void WaitUntil(Cond cond) {
+  auto deadline = Clock::now() + 10s;
+  while (!cond()) {
+    ASSERT_LT(Clock::now(), deadline) << "condition never became true";
+    std::this_thread::sleep_for(2ms);
+  }
+}
+
 void Kill(pid_t pid) {
   kill(pid, SIGKILL);
   waitpid(pid, nullptr, 0);
@@ -131,8 +142,7 @@ TEST_F(SyncTest, BlockedAcquireIsWokenByRelease) {
     got = lock.acquire();
     lock.release();
   });
-  // The waiter is parked on the server: check it is queued there.
-  std::this_thread::sleep_for(50ms);
+  WaitUntil([&] { return lock.n_waiting() == 1; });
   EXPECT_FALSE(got.load());
   lock.release();
   waiter.join();
@@ -172,13 +182,9 @@ TEST_F(SyncTest, KilledWaiterNeverSwallowsTheLock) {
     lock.acquire();  // parks on the server; the child is killed here
     _exit(3);
   });
-  // Wait until the child's acquire is parked on the server.
-  for (int i = 0; i < 200; ++i) {
-    if (m().stats().is_dict()) {
-    }
-    std::this_thread::sleep_for(5ms);
-  }
+  WaitUntil([&] { return lock.n_waiting() == 1; });  // parked on the server
   Kill(pid);
+  WaitUntil([&] { return lock.n_waiting() == 0; });  // cancelled with the session
   lock.release();
   // Python's orphaned server thread would now take the lock for the dead
   // waiter; here the release leaves it free.
@@ -221,12 +227,12 @@ TEST_F(SyncTest, ConditionNotify) {
   }
   // Everyone is waiting once all three appended (they append under the
   // lock, and only release it by waiting).
-  while (state.size() < 3) std::this_thread::sleep_for(5ms);
+  WaitUntil([&] { return state.size() == 3; });
   {
     std::unique_lock<ConditionProxy> hold(cond);
     cond.notify();
   }
-  while (done.load() < 1) std::this_thread::sleep_for(5ms);
+  WaitUntil([&] { return done.load() >= 1; });
   EXPECT_EQ(done.load(), 1);
   {
     std::unique_lock<ConditionProxy> hold(cond);
@@ -292,7 +298,7 @@ TEST_F(SyncTest, BarrierTimeoutAbortReset) {
   barrier.reset();
   EXPECT_FALSE(barrier.broken());
   std::thread waiter([&] { EXPECT_THROW(barrier.wait(10s), BrokenBarrierError); });
-  while (barrier.n_waiting() < 1) std::this_thread::sleep_for(5ms);
+  WaitUntil([&] { return barrier.n_waiting() == 1; });
   barrier.abort();
   waiter.join();
 }
@@ -303,9 +309,9 @@ TEST_F(SyncTest, BarrierWithDeadPartyBreaks) {
     Signal(ready);
     barrier.wait();
   });
-  while (barrier.n_waiting() < 1) std::this_thread::sleep_for(5ms);
+  WaitUntil([&] { return barrier.n_waiting() == 1; });
   std::thread other([&] { EXPECT_THROW(barrier.wait(30s), BrokenBarrierError); });
-  while (barrier.n_waiting() < 2) std::this_thread::sleep_for(5ms);
+  WaitUntil([&] { return barrier.n_waiting() == 2; });
   Kill(pid);
   other.join();  // broken, not hanging for the dead party
   EXPECT_TRUE(barrier.broken());
@@ -338,7 +344,7 @@ TEST_F(SyncTest, QueueBlockedPutAndGetAreHandedOver) {
   EXPECT_EQ(q.get(true, 10s), Object(1));
   producer.join();
   std::thread consumer([&] { EXPECT_EQ(q.get(true, 10s), Object("x")); });
-  std::this_thread::sleep_for(20ms);
+  WaitUntil([&] { return q.waiting_getters() == 1; });
   q.put("x");
   consumer.join();
 }
@@ -382,8 +388,10 @@ TEST_F(SyncTest, KilledConsumerNeverSwallowsAnItem) {
     q.get();  // parks on the server; the child is killed here
     _exit(3);
   });
-  std::this_thread::sleep_for(100ms);  // let the child's get reach the server
+  WaitUntil([&] { return q.waiting_getters() == 1; });
   Kill(pid);
+  // Even if the server hands the item to the dead consumer before it
+  // notices the death, the unacknowledged item comes back.
   q.put("item");
   EXPECT_EQ(q.get(true, 2s), Object("item"));
 }

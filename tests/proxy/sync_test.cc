@@ -290,6 +290,42 @@ TEST_F(SyncTest, Barrier) {
   EXPECT_FALSE(barrier.broken());
 }
 
+// CPython _TestBarrier.test_thousand: parties in separate processes pass
+// the same barrier a thousand times; every pass hands out each index once.
+TEST_F(SyncTest, BarrierThousandPasses) {
+  constexpr int kParties = 5, kPasses = 1000;
+  BarrierProxy barrier = m().Barrier(kParties);
+  ListProxy indices = m().list();
+  std::vector<pid_t> pids;
+  for (int p = 0; p < kParties; ++p) {
+    pid_t pid = fork();
+    if (pid == 0) {
+      int64_t sum = 0;
+      try {
+        for (int i = 0; i < kPasses; ++i) sum += barrier.wait(60s);
+        indices.append(sum);
+      } catch (const std::exception& e) {
+        fprintf(stderr, "party: %s\n", e.what());
+        _exit(1);
+      }
+      _exit(0);
+    }
+    pids.push_back(pid);
+  }
+  for (pid_t pid : pids) {
+    int status = 0;
+    waitpid(pid, &status, 0);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  }
+  // Each pass hands out 0..parties-1 once: the sums over all parties add
+  // up to kPasses * (0 + 1 + ... + parties-1).
+  int64_t total = 0;
+  for (const Object& s : indices) total += s.as_int();
+  EXPECT_EQ(indices.size(), static_cast<size_t>(kParties));
+  EXPECT_EQ(total, int64_t{kPasses} * kParties * (kParties - 1) / 2);
+  EXPECT_FALSE(barrier.broken());
+}
+
 TEST_F(SyncTest, BarrierTimeoutAbortReset) {
   BarrierProxy barrier = m().Barrier(2);
   EXPECT_THROW(barrier.wait(50ms), BrokenBarrierError);

@@ -1,6 +1,9 @@
 // mp's side of the benchmark workloads (DESIGN.md, "Benchmarks"). Prints
 // one JSON object per line, in the format of python_reference.py, so
 // bench/run.py can put both side by side. Run through bench/run.py.
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -9,6 +12,7 @@
 #include <set>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "mp/mp.h"
@@ -39,6 +43,66 @@ void W1(mp::Manager& m, int n) {
   t = Clock::now();
   for (int i = 0; i < n; ++i) (void)d.getitem(i % 100);
   Emit("W1", "dict_get", Seconds(t) / n * 1e6, "us/op");
+}
+
+void W2(mp::Manager& m, int n) {
+  mp::LockProxy lock = m.Lock();
+  for (int i = 0; i < 100; ++i) {
+    lock.acquire();
+    lock.release();
+  }
+  auto t = Clock::now();
+  for (int i = 0; i < n; ++i) {
+    lock.acquire();
+    lock.release();
+  }
+  Emit("W2", "lock_acquire_release", Seconds(t) / n * 1e6, "us/pair");
+}
+
+void W3(mp::Manager& m, int n) {
+  mp::QueueProxy q_in = m.Queue(), q_out = m.Queue();
+  pid_t pid = fork();  // the echo process (mp::Process lands with issue 4)
+  if (pid == 0) {
+    try {
+      for (int i = 0; i < n + 10; ++i) q_out.put(q_in.get());
+    } catch (...) {
+      _exit(1);
+    }
+    _exit(0);
+  }
+  for (int i = 0; i < 10; ++i) {
+    q_in.put(i);
+    q_out.get();
+  }
+  auto t = Clock::now();
+  for (int i = 0; i < n; ++i) {
+    q_in.put(i);
+    q_out.get();
+  }
+  Emit("W3", "queue_handoff_roundtrip", Seconds(t) / n * 1e6, "us/roundtrip");
+  waitpid(pid, nullptr, 0);
+}
+
+void W8(mp::Manager& m, int waiters) {
+  mp::EventProxy ev = m.Event();
+  std::vector<std::thread> threads;
+  for (int i = 0; i < waiters; ++i) {
+    threads.emplace_back([&ev] { ev.wait(std::chrono::seconds(120)); });
+  }
+  auto deadline = Clock::now() + std::chrono::seconds(60);
+  while (ev.n_waiting() < waiters && Clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  mp::Object stats = m.stats();
+  auto t = Clock::now();
+  ev.set();
+  for (auto& th : threads) th.join();
+  Emit("W8", "event_wake_1000_waiters", Seconds(t) * 1e3, "ms");
+  Emit("W8", "server_threads_with_1000_waiters",
+       static_cast<double>(stats.as_dict().find("threads")->as_int()),
+       "threads");
+  Emit("W8", "server_rss_with_1000_waiters",
+       stats.as_dict().find("rss_bytes")->as_int() / 1048576.0, "MB");
 }
 
 void W5(mp::Manager& m, int n) {
@@ -81,7 +145,7 @@ void W6(mp::Manager& m, int n_doubles) {
   }
 }
 
-constexpr char kUsage[] = R"(usage: mp_bench [--only W1,W5,W6] [--scale S]
+constexpr char kUsage[] = R"(usage: mp_bench [--only W1,W2,W3,W5,W6,W8] [--scale S]
 
 mp's side of the benchmark workloads; prints JSON lines. Use bench/run.py
 to run it beside Python's reference and print the comparison table.
@@ -90,7 +154,7 @@ to run it beside Python's reference and print the comparison table.
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::set<std::string> want = {"W1", "W5", "W6"};
+  std::set<std::string> want = {"W1", "W2", "W3", "W5", "W6", "W8"};
   double scale = 1.0;
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
@@ -116,8 +180,11 @@ int main(int argc, char** argv) {
   try {
     mp::Manager m;
     if (want.count("W1")) W1(m, k(20000));
+    if (want.count("W2")) W2(m, k(10000));
+    if (want.count("W3")) W3(m, k(5000));
     if (want.count("W5")) W5(m, k(100000));
     if (want.count("W6")) W6(m, std::max(1000, static_cast<int>(1000000 * scale)));
+    if (want.count("W8")) W8(m, 1000);
   } catch (const mp::Error& e) {
     std::cerr << "mp_bench: " << e.what() << "\n";
     return 1;

@@ -132,6 +132,12 @@ bool EventProxy::wait(Timeout timeout) const {
   return op.Run(internal::ClientWait(timeout)).as_bool();
 }
 
+int64_t EventProxy::n_waiting() const {
+  ProxyOp op(*this);
+  op.call().mutable_event()->mutable_waiters();
+  return op.Run().as_int();
+}
+
 int64_t BarrierProxy::wait(Timeout timeout) const {
   ProxyOp op(*this);
   internal::SetTimeout(timeout, op.call().mutable_barrier()->mutable_wait());

@@ -44,6 +44,10 @@ void EventObject::Apply(const v1::EventOp& op, const OpContext& ctx,
       });
       return;
     }
+    case v1::EventOp::kWaiters: {
+      absl::MutexLock lock(&mu_);
+      return ctx.Return(Object(static_cast<int64_t>(waiters_.size())), reply);
+    }
     case v1::EventOp::OP_NOT_SET:
       break;
   }

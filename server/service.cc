@@ -1,6 +1,9 @@
 #include "server/service.h"
 
+#include <unistd.h>
+
 #include <cstring>
+#include <fstream>
 #include <deque>
 #include <memory>
 #include <sstream>
@@ -111,12 +114,24 @@ void ManagerService::ExecuteOrThrow(const v1::Call& call,
     case v1::Call::kDeleteName:
       return ctx.Return(Object(store_.DeleteName(call.delete_name().name())),
                         reply);
-    case v1::Call::kStats:
-      return ctx.Return(
-          Object::dict({{"objects", static_cast<int64_t>(store_.object_count())},
-                        {"sessions", static_cast<int64_t>(session_count())},
-                        {"named", static_cast<int64_t>(store_.named_count())}}),
-          reply);
+    case v1::Call::kStats: {
+      Dict stats;
+      stats.set("objects", static_cast<int64_t>(store_.object_count()));
+      stats.set("sessions", static_cast<int64_t>(session_count()));
+      stats.set("named", static_cast<int64_t>(store_.named_count()));
+      stats.set("pid", static_cast<int64_t>(getpid()));
+      // From /proc/self/status: what a monitor (or the benchmark) wants to
+      // know about the server process itself.
+      std::ifstream status("/proc/self/status");
+      for (std::string line; std::getline(status, line);) {
+        if (line.rfind("Threads:", 0) == 0) {
+          stats.set("threads", std::stoll(line.substr(8)));
+        } else if (line.rfind("VmRSS:", 0) == 0) {
+          stats.set("rss_bytes", std::stoll(line.substr(6)) * 1024);
+        }
+      }
+      return ctx.Return(Object::dict(std::move(stats)), reply);
+    }
     case v1::Call::kShutdown:
       RequestShutdown();
       return ctx.ReturnNone(reply);

@@ -150,7 +150,8 @@ class Manager {
     return NamedObjects(*this, std::move(name));
   }
 
-  // Server statistics: {"objects": n, "sessions": n, "named": n}.
+  // Server statistics: {"objects": n, "sessions": n, "named": n, "pid": n,
+  // "threads": n, "rss_bytes": n}.
   Object stats() const;
 
  private:

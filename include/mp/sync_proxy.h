@@ -107,6 +107,8 @@ class EventProxy : public BaseProxy {
   void clear() const;
   // True once set; false on timeout.
   bool wait(Timeout timeout = std::nullopt) const;
+  // Waits parked on it right now (for monitoring and tests).
+  int64_t n_waiting() const;
 };
 
 class BarrierProxy : public BaseProxy {

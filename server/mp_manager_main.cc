@@ -35,6 +35,8 @@ through it.
   --authkey-file FILE       read the authkey from FILE (all of its bytes)
                             (default: the MP_AUTHKEY environment variable)
   --max-message-bytes N     largest request/reply in bytes (default 67108864)
+  --lease-timeout-ms N      an unresponsive client's session (and the locks
+                            it holds) ends after N ms (default 2000)
   --help                    this text
 
 Used by mp::Manager when it starts a private server:
@@ -112,6 +114,13 @@ int main(int argc, char** argv) {
       ready_fd = ParseFd(arg, value());
     } else if (arg == "--lifeline-fd") {
       lifeline_fd = ParseFd(arg, value());
+    } else if (arg == "--lease-timeout-ms") {
+      std::string v = value();
+      int64_t ms = 0;
+      if (!absl::SimpleAtoi(v, &ms) || ms < 200) {
+        UsageError("--lease-timeout-ms needs a number >= 200, got '" + v + "'");
+      }
+      options.lease_timeout = std::chrono::milliseconds(ms);
     } else if (arg == "--max-message-bytes") {
       std::string v = value();
       if (!absl::SimpleAtoi(v, &options.max_message_bytes)) {

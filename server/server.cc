@@ -66,10 +66,12 @@ void Server::start() {
   builder.SetMaxReceiveMessageSize(
       static_cast<int>(impl_->options.max_message_bytes + 4096));
   builder.SetMaxSendMessageSize(-1);
-  // Detect dead clients (and so end their leases) within seconds even when
-  // the connection carries no traffic.
-  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, 10000);
-  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 5000);
+  // Ping every client half a lease period and give it the other half to
+  // answer: an unresponsive client's session ends within lease_timeout.
+  const int lease_ms = static_cast<int>(
+      std::max<int64_t>(200, impl_->options.lease_timeout.count()));
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, lease_ms / 2);
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, lease_ms / 2);
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
   builder.AddChannelArgument(
       GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 1000);

@@ -29,6 +29,11 @@ struct ServerOptions {
   // sends; larger requests fail with ValueError on the client, larger
   // replies are replaced by a ValueError.
   size_t max_message_bytes = size_t{64} << 20;
+  // How long a client may be unresponsive (process frozen, network lost)
+  // before its session ends and its leases - locks held, parked calls,
+  // references - are given back. A client that exits or is killed ends its
+  // session at once; this bounds the silent cases. At least 200 ms.
+  std::chrono::milliseconds lease_timeout{2000};
 };
 
 // Thread-safe. Move-only. The destructor shuts the server down; clients'

@@ -174,6 +174,26 @@ TEST_F(SyncTest, DeadHoldersLockIsReleasedAndReported) {
   lock.release();
 }
 
+TEST_F(SyncTest, FrozenHoldersLockIsReleasedWithinTheLeaseTimeout) {
+  // SIGSTOP keeps the process's socket open but stops it answering the
+  // server's keepalive pings: only the lease timeout (2 s) can free the
+  // lock.
+  LockProxy lock = m().Lock();
+  pid_t pid = ForkHolder([&](int ready) {
+    lock.acquire();
+    Signal(ready);
+  });
+  kill(pid, SIGSTOP);
+  auto start = Clock::now();
+  AcquireResult r = lock.acquire_ex(true, 10s);
+  auto waited = Clock::now() - start;
+  EXPECT_TRUE(r.acquired);
+  EXPECT_TRUE(r.previous_owner_died);
+  EXPECT_LT(waited, 4s);
+  Kill(pid);
+  lock.release();
+}
+
 TEST_F(SyncTest, KilledWaiterNeverSwallowsTheLock) {
   LockProxy lock = m().Lock();
   lock.acquire();

@@ -262,6 +262,47 @@ TEST_F(SyncTest, ConditionNotify) {
   EXPECT_EQ(done.load(), 3);
 }
 
+// CPython _TestCondition.test_notify_n: notify(2) wakes exactly two.
+TEST_F(SyncTest, ConditionNotifyN) {
+  ConditionProxy cond = m().Condition();
+  ValueProxy<int64_t> sleeping = m().Value<int64_t>(0);
+  ValueProxy<int64_t> woken = m().Value<int64_t>(0);
+  std::vector<std::thread> waiters;
+  for (int i = 0; i < 4; ++i) {
+    waiters.emplace_back([&] {
+      std::unique_lock<ConditionProxy> hold(cond);
+      sleeping.fetch_add(1);
+      cond.wait(10s);
+      woken.fetch_add(1);
+    });
+  }
+  WaitUntil([&] { return sleeping.get() == 4; });
+  {
+    std::unique_lock<ConditionProxy> hold(cond);
+    cond.notify(2);
+  }
+  WaitUntil([&] { return woken.get() == 2; });
+  {
+    std::unique_lock<ConditionProxy> hold(cond);
+    cond.notify(5);  // more than are waiting: wakes the rest
+  }
+  for (auto& t : waiters) t.join();
+  EXPECT_EQ(woken.get(), 4);
+}
+
+TEST_F(SyncTest, ScopedLockTakesTwoLocks) {
+  LockProxy a = m().Lock(), b = m().Lock();
+  {
+    std::scoped_lock both(a, b);
+    EXPECT_FALSE(a.try_lock());
+    EXPECT_FALSE(b.try_lock());
+  }
+  EXPECT_TRUE(a.try_lock());
+  EXPECT_TRUE(b.try_lock());
+  a.unlock();
+  b.unlock();
+}
+
 TEST_F(SyncTest, ConditionWaitTimeoutReacquires) {
   ConditionProxy cond = m().Condition(m().Lock());
   cond.acquire();
@@ -403,6 +444,18 @@ TEST_F(SyncTest, QueueBlockedPutAndGetAreHandedOver) {
   WaitUntil([&] { return q.waiting_getters() == 1; });
   q.put("x");
   consumer.join();
+}
+
+// CPython _TestQueue.test_fork: a child process fills the queue, the
+// parent drains it.
+TEST_F(SyncTest, QueueFilledByAnotherProcess) {
+  QueueProxy q = m().Queue();
+  int status = testing::RunInChild([&] {
+    for (int i = 0; i < 10; ++i) q.put(i);
+  });
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  for (int i = 0; i < 10; ++i) EXPECT_EQ(q.get(true, 5s), Object(i));
+  EXPECT_THROW(q.get(false), Empty);
 }
 
 TEST_F(SyncTest, QueueBatches) {

@@ -371,6 +371,26 @@ void Connection::Release(uint64_t id) noexcept {
   }
 }
 
+void Connection::Send(v1::Call call) {
+  call.set_call_id(0);
+  absl::MutexLock lock(&mu_);
+  if (broken_) ThrowBrokenLocked();
+  Enqueue(std::move(call));
+}
+
+void Connection::NoteAcquired(uint64_t id, uint64_t thread) {
+  absl::MutexLock lock(&held_mu_);
+  ++held_[{id, thread}];
+}
+
+bool Connection::TakeAcquired(uint64_t id, uint64_t thread) {
+  absl::MutexLock lock(&held_mu_);
+  auto it = held_.find({id, thread});
+  if (it == held_.end()) return false;
+  if (--it->second == 0) held_.erase(it);
+  return true;
+}
+
 Object Connection::Decode(const v1::Value& value) {
   return DecodeValue(value, [this](const v1::ProxyRef& ref) {
     return Object::proxy(

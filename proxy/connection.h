@@ -61,6 +61,16 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // it runs from destructors.
   void Release(uint64_t id) noexcept;
 
+  // Sends `call` without a reply (call_id 0): for operations whose success
+  // the client already knows (releasing a lock it holds).
+  void Send(v1::Call call);
+
+  // Lock permits this process's `thread` holds on object `id`, as far as
+  // the client knows: an acquire it saw succeed, not yet released.
+  void NoteAcquired(uint64_t id, uint64_t thread);
+  // Takes one such permit; false if none is known.
+  bool TakeAcquired(uint64_t id, uint64_t thread);
+
   // Decodes a value from the server: proxy references become handles that
   // own the reference the server handed over.
   Object Decode(const v1::Value& value);
@@ -110,6 +120,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool write_in_flight_ ABSL_GUARDED_BY(mu_) = false;
   v1::ClientMessage write_buf_ ABSL_GUARDED_BY(mu_);
   v1::ServerMessage read_buf_;  // owned by the current leader
+  absl::Mutex held_mu_;
+  absl::flat_hash_map<std::pair<uint64_t, uint64_t>, int64_t> held_
+      ABSL_GUARDED_BY(held_mu_);
 };
 
 struct PendingCall {

@@ -57,6 +57,14 @@ class ProxyOp {
   std::shared_ptr<PendingCall> RunAsync() {
     return handle_.CallAsync(std::move(call_));
   }
+  // Sends without waiting for (or getting) a reply.
+  void RunNoReply() {
+    call_.set_object_id(handle_.id());
+    conn_.Send(std::move(call_));
+  }
+
+  Connection& conn() { return conn_; }
+  uint64_t id() const { return handle_.id(); }
 
  private:
   const ProxyHandle& handle_;

@@ -94,22 +94,25 @@ std::shared_ptr<Connection> Connection::Open(const std::string& address,
   return conn;
 }
 
-std::shared_ptr<Connection> Connection::ForCurrentProcess(
-    const std::shared_ptr<Connection>& existing) {
-  if (existing->owner_pid() == getpid()) return existing;
+std::shared_ptr<Connection> Connection::Get(const std::string& address,
+                                            const std::string& authkey) {
   Registry& registry = GetRegistry();
   {
     absl::MutexLock lock(&registry.mu);
     if (registry.pid == getpid()) {
-      auto it = registry.by_key.find(existing->address_ + '\0' +
-                                     existing->authkey_);
+      auto it = registry.by_key.find(address + '\0' + authkey);
       if (it != registry.by_key.end()) {
         if (auto conn = it->second.lock()) return conn;
       }
     }
   }
-  std::shared_ptr<Connection> conn =
-      Open(existing->address_, existing->authkey_);
+  return Open(address, authkey);
+}
+
+std::shared_ptr<Connection> Connection::ForCurrentProcess(
+    const std::shared_ptr<Connection>& existing) {
+  if (existing->owner_pid() == getpid()) return existing;
+  std::shared_ptr<Connection> conn = Get(existing->address_, existing->authkey_);
   if (conn->server_id() != existing->server_id()) {
     throw ConnectionError("the manager at " + existing->address_ +
                           " was restarted; its old proxies are invalid");

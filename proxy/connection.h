@@ -35,6 +35,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
   static std::shared_ptr<Connection> Open(const std::string& address,
                                           const std::string& authkey);
 
+  // This process's connection to `address`, opened on first use.
+  static std::shared_ptr<Connection> Get(const std::string& address,
+                                         const std::string& authkey);
+
   // The connection this process should use for `address`: `existing` if it
   // was opened by this process, otherwise this process's own (opened on
   // first use). How a forked child stops using its parent's session.

@@ -1,0 +1,428 @@
+#include "mp/process.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <mutex>
+#include <thread>
+
+#include "absl/synchronization/mutex.h"
+#include "process/task_codec.h"
+
+extern char** environ;
+
+namespace mp {
+namespace {
+
+constexpr char kTaskFdEnv[] = "MP_TASK_FD";
+constexpr char kReadyFdEnv[] = "MP_READY_FD";
+constexpr char kDaemonEnv[] = "MP_DAEMON";
+
+// Process-wide state. Leaked on purpose: children may run during static
+// destruction of the parent's objects.
+struct State {
+  absl::Mutex mu;
+  bool initialized = false;
+  bool bootstrapping = false;  // a spawned child before mp::init ran
+  std::vector<std::string> argv;
+  std::string start_method = "forkserver";
+  std::string name = "MainProcess";
+  pid_t parent_pid = 0;
+  std::string parent_name;
+  std::atomic<int> counter{0};
+  // Started children not yet reaped through their Process object.
+  std::vector<pid_t> children;
+  std::vector<pid_t> daemons;
+};
+
+State& GetState() {
+  static State* state = [] {
+    auto* s = new State;
+    s->bootstrapping = std::getenv(kTaskFdEnv) != nullptr;
+    return s;
+  }();
+  return *state;
+}
+
+std::string ReadAll(int fd) {
+  std::string out;
+  char buf[65536];
+  for (;;) {
+    ssize_t n = read(fd, buf, sizeof buf);
+    if (n > 0) {
+      out.append(buf, n);
+    } else if (n == 0 || errno != EINTR) {
+      break;
+    }
+  }
+  return out;
+}
+
+void WriteAll(int fd, const std::string& data) {
+  size_t done = 0;
+  while (done < data.size()) {
+    ssize_t n = write(fd, data.data() + done, data.size() - done);
+    if (n > 0) {
+      done += n;
+    } else if (n < 0 && errno != EINTR) {
+      break;
+    }
+  }
+}
+
+int PidFd(pid_t pid) {
+  return static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
+}
+
+void TerminateDaemonsAtExit() {
+  State& s = GetState();
+  std::vector<pid_t> daemons;
+  {
+    absl::MutexLock lock(&s.mu);
+    daemons.swap(s.daemons);
+  }
+  for (pid_t pid : daemons) ::kill(pid, SIGTERM);
+  for (pid_t pid : daemons) waitpid(pid, nullptr, 0);
+}
+
+void ValidateMethod(const std::string& method) {
+  if (method != "fork" && method != "spawn" && method != "forkserver") {
+    throw ValueError("cannot find context for '" + method +
+                     "' (start methods: fork, spawn, forkserver)");
+  }
+}
+
+}  // namespace
+
+namespace internal {
+
+void SetProcessIdentity(const std::string& name, pid_t parent_pid,
+                        const std::string& parent_name) {
+  State& s = GetState();
+  absl::MutexLock lock(&s.mu);
+  s.name = name;
+  s.parent_pid = parent_pid;
+  s.parent_name = parent_name;
+  s.children.clear();
+  s.daemons.clear();
+}
+
+}  // namespace internal
+
+void init(int argc, char** argv) {
+  State& s = GetState();
+  {
+    absl::MutexLock lock(&s.mu);
+    s.initialized = true;
+    s.argv.assign(argv, argv + argc);
+  }
+  const char* task_fd = std::getenv(kTaskFdEnv);
+  if (task_fd == nullptr) return;
+  // A process started with spawn: run the task, never return to main().
+  const int fd = std::atoi(task_fd);
+  const char* ready = std::getenv(kReadyFdEnv);
+  const int ready_fd = ready ? std::atoi(ready) : -1;
+  if (std::getenv(kDaemonEnv) != nullptr) prctl(PR_SET_PDEATHSIG, SIGKILL);
+  unsetenv(kTaskFdEnv);
+  unsetenv(kReadyFdEnv);
+  unsetenv(kDaemonEnv);
+  std::string spec = ReadAll(fd);
+  ::close(fd);
+  {
+    absl::MutexLock lock(&s.mu);
+    s.bootstrapping = false;
+  }
+  int code = internal::RunEncodedTask(spec, ready_fd);
+  std::fflush(nullptr);
+  _exit(code);
+}
+
+struct Process::Impl {
+  ProcessOptions options;
+  internal::Task task;
+  bool daemon = false;
+  bool started = false;
+  bool closed = false;
+  pid_t pid = 0;
+  int sentinel = -1;
+  std::optional<int> exitcode;
+
+  // Reaps the child if it has exited (blocking when `block`).
+  bool Reap(bool block) {
+    if (exitcode) return true;
+    if (pid <= 0) return false;
+    int status = 0;
+    pid_t r = waitpid(pid, &status, block ? 0 : WNOHANG);
+    if (r == pid) {
+      exitcode = WIFSIGNALED(status) ? -WTERMSIG(status) : WEXITSTATUS(status);
+      State& s = GetState();
+      absl::MutexLock lock(&s.mu);
+      std::erase(s.children, pid);
+      std::erase(s.daemons, pid);
+      return true;
+    }
+    return false;
+  }
+
+  void StartFork(int ready_w);
+  void StartSpawn(int ready_w);
+};
+
+Process::Process(ProcessOptions options, internal::Task task)
+    : impl_(std::make_unique<Impl>()) {
+  State& s = GetState();
+  if (options.name.empty()) {
+    options.name = "Process-" + std::to_string(++s.counter);
+  }
+  impl_->daemon = options.daemon.value_or(false);
+  impl_->options = std::move(options);
+  impl_->task = std::move(task);
+}
+
+Process::~Process() {
+  if (!impl_) return;
+  if (impl_->sentinel >= 0) ::close(impl_->sentinel);
+}
+
+Process::Process(Process&&) noexcept = default;
+Process& Process::operator=(Process&&) noexcept = default;
+
+void Process::Impl::StartFork(int ready_w) {
+  std::cout.flush();
+  std::fflush(nullptr);
+  pid_t child = fork();
+  if (child < 0) throw ProcessError(std::string("fork: ") + std::strerror(errno));
+  if (child == 0) {
+    if (daemon) prctl(PR_SET_PDEATHSIG, SIGKILL);
+    internal::SetProcessIdentity(options.name, getppid(),
+                                 "MainProcess");
+    int code = internal::RunTaskInChild(task, ready_w);
+    std::fflush(nullptr);
+    _exit(code);
+  }
+  pid = child;
+}
+
+void Process::Impl::StartSpawn(int ready_w) {
+  State& s = GetState();
+  std::vector<std::string> argv;
+  {
+    absl::MutexLock lock(&s.mu);
+    argv = s.argv;
+  }
+  const std::string spec = internal::EncodeTask(task, options.name);
+  int task_pipe[2];
+  if (pipe2(task_pipe, O_CLOEXEC) != 0) {
+    throw ProcessError(std::string("pipe: ") + std::strerror(errno));
+  }
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_adddup2(&actions, task_pipe[0], 3);
+  posix_spawn_file_actions_adddup2(&actions, ready_w, 4);
+  std::vector<std::string> env;
+  for (char** e = environ; *e; ++e) env.emplace_back(*e);
+  env.push_back(std::string(kTaskFdEnv) + "=3");
+  env.push_back(std::string(kReadyFdEnv) + "=4");
+  if (daemon) env.push_back(std::string(kDaemonEnv) + "=1");
+  std::vector<char*> argp, envp;
+  for (auto& a : argv) argp.push_back(a.data());
+  argp.push_back(nullptr);
+  for (auto& e : env) envp.push_back(e.data());
+  envp.push_back(nullptr);
+  pid_t child = 0;
+  int rc = posix_spawn(&child, "/proc/self/exe", &actions, nullptr,
+                       argp.data(), envp.data());
+  posix_spawn_file_actions_destroy(&actions);
+  ::close(task_pipe[0]);
+  if (rc != 0) {
+    ::close(task_pipe[1]);
+    throw ProcessError(std::string("spawn: ") + std::strerror(rc));
+  }
+  pid = child;
+  WriteAll(task_pipe[1], spec);
+  ::close(task_pipe[1]);
+}
+
+void Process::start() {
+  Impl& p = *impl_;
+  if (p.closed) throw ValueError("process object is closed");
+  if (p.started) throw ProcessError("cannot start a process twice");
+  State& s = GetState();
+  std::string method = p.options.start_method;
+  {
+    absl::MutexLock lock(&s.mu);
+    if (s.bootstrapping) {
+      throw RuntimeError(
+          "An attempt has been made to start a new process before the current "
+          "process has finished its bootstrapping phase: call mp::init(argc, "
+          "argv) as the first statement of main()");
+    }
+    if (method.empty()) method = s.start_method;
+  }
+  ValidateMethod(method);
+  if (method != "fork") {
+    if (p.task.closure) {
+      throw ProcessError("a callable with captures can only be started with "
+                         "the 'fork' start method, not '" + method + "'");
+    }
+    absl::MutexLock lock(&s.mu);
+    if (!s.initialized) {
+      throw ProcessError("the '" + method + "' start method needs "
+                         "mp::init(argc, argv) as the first statement of "
+                         "main()");
+    }
+  }
+  int ready[2];
+  if (pipe2(ready, O_CLOEXEC) != 0) {
+    throw ProcessError(std::string("pipe: ") + std::strerror(errno));
+  }
+  try {
+    if (method == "fork") {
+      p.StartFork(ready[1]);
+    } else {
+      // forkserver: until its server lands, children are spawned (they
+      // inherit no threads either way).
+      p.StartSpawn(ready[1]);
+    }
+  } catch (...) {
+    ::close(ready[0]);
+    ::close(ready[1]);
+    throw;
+  }
+  ::close(ready[1]);
+  p.started = true;
+  p.sentinel = PidFd(p.pid);
+  {
+    absl::MutexLock lock(&s.mu);
+    s.children.push_back(p.pid);
+    if (p.daemon) {
+      static std::once_flag once;
+      std::call_once(once, [] { std::atexit(TerminateDaemonsAtExit); });
+      s.daemons.push_back(p.pid);
+    }
+  }
+  // Proxy arguments: keep our references until the child holds its own
+  // (CPython's spawn loses objects the parent drops meanwhile). The child
+  // signals, or exits (EOF); give up after 60 s.
+  if (internal::ContainsProxy(p.task.args)) {
+    pollfd pfd{ready[0], POLLIN, 0};
+    poll(&pfd, 1, 60000);
+  }
+  ::close(ready[0]);
+}
+
+void Process::join() { impl_->Reap(true); }
+
+bool Process::join(std::chrono::duration<double> timeout) {
+  if (!impl_->started) throw ProcessError("can only join a started process");
+  if (impl_->Reap(false)) return true;
+  pollfd pfd{impl_->sentinel, POLLIN, 0};
+  int ms = static_cast<int>(std::max(0.0, timeout.count() * 1000));
+  if (impl_->sentinel >= 0) poll(&pfd, 1, ms);
+  return impl_->Reap(false);
+}
+
+bool Process::is_alive() const {
+  if (!impl_->started || impl_->exitcode) return false;
+  return !impl_->Reap(false);
+}
+
+void Process::terminate() {
+  if (impl_->started && !impl_->exitcode) ::kill(impl_->pid, SIGTERM);
+}
+
+void Process::kill() {
+  if (impl_->started && !impl_->exitcode) ::kill(impl_->pid, SIGKILL);
+}
+
+void Process::close() {
+  if (impl_->started && !impl_->Reap(false)) {
+    throw ValueError("Cannot close a process while it is still running. You "
+                     "should first call join() or terminate().");
+  }
+  if (impl_->sentinel >= 0) ::close(impl_->sentinel);
+  impl_->sentinel = -1;
+  impl_->closed = true;
+}
+
+pid_t Process::pid() const { return impl_->pid; }
+const std::string& Process::name() const { return impl_->options.name; }
+bool Process::daemon() const { return impl_->daemon; }
+void Process::set_daemon(bool daemon) {
+  if (impl_->started) throw ProcessError("process has already started");
+  impl_->daemon = daemon;
+}
+std::optional<int> Process::exitcode() const {
+  if (impl_->started) impl_->Reap(false);
+  return impl_->exitcode;
+}
+int Process::sentinel() const { return impl_->sentinel; }
+
+ProcessInfo current_process() {
+  State& s = GetState();
+  absl::MutexLock lock(&s.mu);
+  return ProcessInfo{s.name, getpid()};
+}
+
+std::optional<ProcessInfo> parent_process() {
+  State& s = GetState();
+  absl::MutexLock lock(&s.mu);
+  if (s.parent_pid == 0) return std::nullopt;
+  return ProcessInfo{s.parent_name, s.parent_pid};
+}
+
+std::vector<pid_t> active_children() {
+  State& s = GetState();
+  absl::MutexLock lock(&s.mu);
+  std::vector<pid_t> alive;
+  for (pid_t pid : s.children) {
+    // Alive unless it has exited (a zombie is not alive; Process::join
+    // still collects its status).
+    siginfo_t info{};
+    if (waitid(P_PID, pid, &info, WEXITED | WNOHANG | WNOWAIT) == 0 &&
+        info.si_pid == 0) {
+      alive.push_back(pid);
+    }
+  }
+  return alive;
+}
+
+int cpu_count() {
+  unsigned n = std::thread::hardware_concurrency();
+  return n == 0 ? 1 : static_cast<int>(n);
+}
+
+void set_start_method(const std::string& method) {
+  ValidateMethod(method);
+  State& s = GetState();
+  absl::MutexLock lock(&s.mu);
+  s.start_method = method;
+}
+
+std::string get_start_method() {
+  State& s = GetState();
+  absl::MutexLock lock(&s.mu);
+  return s.start_method;
+}
+
+std::vector<std::string> get_all_start_methods() {
+  return {"forkserver", "spawn", "fork"};
+}
+
+Context get_context(const std::string& method) {
+  if (method.empty()) return Context(get_start_method());
+  ValidateMethod(method);
+  return Context(method);
+}
+
+}  // namespace mp

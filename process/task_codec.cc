@@ -1,0 +1,184 @@
+#include "process/task_codec.h"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <iostream>
+
+#include "absl/container/flat_hash_map.h"
+#include "mp/errors.h"
+#include "mp/v1/process.pb.h"
+#include "process/code_location.h"
+#include "proxy/connection.h"
+#include "proxy/proxy_handle.h"
+#include "proxy/wire_codec.h"
+
+namespace mp::internal {
+
+bool ContainsProxy(const Object& value) {
+  switch (value.type()) {
+    case Object::Type::kProxy:
+      return true;
+    case Object::Type::kList:
+    case Object::Type::kTuple:
+      for (const Object& item : value.as_list()) {
+        if (ContainsProxy(item)) return true;
+      }
+      return false;
+    case Object::Type::kDict:
+      for (const auto& [k, v] : value.as_dict()) {
+        if (ContainsProxy(k) || ContainsProxy(v)) return true;
+      }
+      return false;
+    default:
+      return false;
+  }
+}
+
+namespace {
+
+// Uses every proxy in `value` once from this process, which attaches it to
+// this process's own session.
+void AttachProxies(const Object& value) {
+  switch (value.type()) {
+    case Object::Type::kProxy:
+      if (auto h = std::dynamic_pointer_cast<const ProxyHandle>(value.as_proxy())) {
+        h->conn();
+      }
+      return;
+    case Object::Type::kList:
+    case Object::Type::kTuple:
+      for (const Object& item : value.as_list()) AttachProxies(item);
+      return;
+    case Object::Type::kDict:
+      for (const auto& [k, v] : value.as_dict()) {
+        AttachProxies(k);
+        AttachProxies(v);
+      }
+      return;
+    default:
+      return;
+  }
+}
+
+void SignalReady(int ready_fd) {
+  if (ready_fd < 0) return;
+  // The parent may have stopped listening (it only waits when there are
+  // proxies to attach): that must not kill us with SIGPIPE.
+  struct sigaction ignore {}, old {};
+  ignore.sa_handler = SIG_IGN;
+  sigaction(SIGPIPE, &ignore, &old);
+  (void)!write(ready_fd, "r", 1);
+  sigaction(SIGPIPE, &old, nullptr);
+  close(ready_fd);
+}
+
+// What Python's child bootstrap prints for an uncaught exception.
+int ReportFailure(const char* type, const std::string& message) {
+  std::cout.flush();
+  std::fprintf(stderr, "Process %s:\nTraceback (most recent call last):\n%s: %s\n",
+               current_process().name.c_str(), type, message.c_str());
+  std::fflush(stderr);
+  return 1;
+}
+
+template <class Body>
+int Guarded(Body body) {
+  try {
+    body();
+    std::cout.flush();
+    std::fflush(stdout);
+    return 0;
+  } catch (const Error& e) {
+    return ReportFailure(e.type_name().c_str(), e.message());
+  } catch (const std::exception& e) {
+    return ReportFailure("Exception", e.what());
+  }
+}
+
+}  // namespace
+
+std::string EncodeTask(const Task& task, const std::string& name) {
+  v1::TaskSpec spec;
+  CodeLocation fn = Locate(task.fn);
+  CodeLocation trampoline = Locate(reinterpret_cast<const void*>(task.trampoline));
+  if (fn.object_path != trampoline.object_path) {
+    // The trampoline is instantiated where the Process is constructed; both
+    // live in the same object in practice. Keep the contract simple.
+    throw ProcessError("the task function and its caller are in different "
+                       "loaded objects; start it with the fork method");
+  }
+  spec.set_object_path(fn.object_path);
+  spec.set_fn_offset(fn.offset);
+  spec.set_trampoline_offset(trampoline.offset);
+  spec.set_name(name);
+  spec.set_parent_pid(getpid());
+  spec.set_parent_name(current_process().name);
+  absl::flat_hash_map<uint64_t, bool> seen;
+  EncodeValue(task.args, spec.mutable_args(),
+              [&](const ObjectRef& ref, v1::ProxyRef* pb) {
+                auto* handle = dynamic_cast<const ProxyHandle*>(&ref);
+                if (handle == nullptr) throw TypeError("not a client proxy");
+                Connection& conn = handle->conn();
+                pb->set_id(handle->id());
+                pb->set_type(handle->type());
+                pb->set_server_id(conn.server_id());
+                if (!seen[conn.server_id()]) {
+                  seen[conn.server_id()] = true;
+                  v1::ManagerRef* m = spec.add_managers();
+                  m->set_server_id(conn.server_id());
+                  m->set_address(conn.address());
+                  m->set_authkey(conn.authkey());
+                }
+              });
+  return spec.SerializeAsString();
+}
+
+int RunEncodedTask(const std::string& bytes, int ready_fd) {
+  v1::TaskSpec spec;
+  if (!spec.ParseFromString(bytes)) {
+    SignalReady(ready_fd);
+    return ReportFailure("ProcessError", "malformed task from the parent");
+  }
+  SetProcessIdentity(spec.name(), static_cast<pid_t>(spec.parent_pid()),
+                     spec.parent_name());
+  Object args;
+  Trampoline trampoline = nullptr;
+  void* fn = nullptr;
+  int code = Guarded([&] {
+    fn = Resolve({spec.object_path(), spec.fn_offset()});
+    trampoline = reinterpret_cast<Trampoline>(
+        Resolve({spec.object_path(), spec.trampoline_offset()}));
+    args = DecodeValue(spec.args(), [&](const v1::ProxyRef& ref) {
+      for (const v1::ManagerRef& m : spec.managers()) {
+        if (m.server_id() != ref.server_id()) continue;
+        std::shared_ptr<Connection> conn = Connection::Get(m.address(), m.authkey());
+        v1::Call incref;
+        incref.mutable_incref()->add_ids(ref.id());
+        conn->Call(std::move(incref));
+        return Object::proxy(
+            std::make_shared<ProxyHandle>(conn, ref.id(), ref.type()));
+      }
+      throw ProcessError("a proxy argument names an unknown manager");
+    });
+  });
+  SignalReady(ready_fd);
+  if (code != 0) return code;
+  return Guarded([&] { trampoline(fn, args); });
+}
+
+int RunTaskInChild(const Task& task, int ready_fd) {
+  int code = Guarded([&] { AttachProxies(task.args); });
+  SignalReady(ready_fd);
+  if (code != 0) return code;
+  return Guarded([&] {
+    if (task.closure) {
+      task.closure();
+    } else {
+      task.trampoline(task.fn, task.args);
+    }
+  });
+}
+
+}  // namespace mp::internal

@@ -1,0 +1,37 @@
+// Moving a task to a process started with spawn or forkserver, and running
+// it there.
+#ifndef MP_PROCESS_TASK_CODEC_H_
+#define MP_PROCESS_TASK_CODEC_H_
+
+#include <string>
+
+#include "mp/process.h"
+
+namespace mp::internal {
+
+// Serialises `task` (a plain function and its arguments) as a TaskSpec.
+// Proxies in the arguments carry their manager's address and key, so the
+// child can attach them through a session of its own.
+std::string EncodeTask(const Task& task, const std::string& name);
+
+// In the new process: decodes the task, attaches its proxies, writes one
+// byte to `ready_fd` (if >= 0) so the parent may drop its own references,
+// runs the function and returns the exit code (1 after printing an
+// exception, like Python's child bootstrap).
+int RunEncodedTask(const std::string& spec, int ready_fd);
+
+// Runs a task already in this process (fork): attaches proxies found in
+// the arguments, signals `ready_fd`, runs, returns the exit code.
+int RunTaskInChild(const Task& task, int ready_fd);
+
+// Whether any proxy appears in `value` (the parent then waits for the
+// child to attach before start() returns).
+bool ContainsProxy(const Object& value);
+
+// Identity of the running process for current_process()/parent_process().
+void SetProcessIdentity(const std::string& name, pid_t parent_pid,
+                        const std::string& parent_name);
+
+}  // namespace mp::internal
+
+#endif  // MP_PROCESS_TASK_CODEC_H_

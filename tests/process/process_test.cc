@@ -1,0 +1,184 @@
+// mp::Process under each start method: real children, real signals.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <string>
+#include <thread>
+#include <algorithm>
+#include <optional>
+#include <poll.h>
+
+#include "mp/mp.h"
+
+namespace mp {
+namespace {
+
+using namespace std::chrono_literals;
+
+Manager* g_manager = nullptr;
+
+void SetKey(DictProxy d, std::string key, int64_t value) { d[key] = value; }
+
+void RecordIdentity(DictProxy d) {
+  d["name"] = current_process().name;
+  d["pid"] = static_cast<int64_t>(getpid());
+  auto parent = parent_process();
+  d["parent_pid"] = parent ? static_cast<int64_t>(parent->pid) : int64_t{-1};
+}
+
+void Fail(std::string message) { throw ValueError(message); }
+
+void SleepForever() {
+  for (;;) pause();
+}
+
+void CopyInto(DictProxy from, ListProxy into) { into.append(from["x"].get()); }
+
+class ProcessTest : public ::testing::TestWithParam<std::string> {
+ protected:
+  Manager& m() { return *g_manager; }
+  ProcessOptions Options(std::string name = "") {
+    ProcessOptions o;
+    o.name = std::move(name);
+    o.start_method = GetParam();
+    return o;
+  }
+};
+
+TEST_P(ProcessTest, RunsAPlainFunctionWithProxyArguments) {
+  DictProxy d = m().dict();
+  Process p(Options(), SetKey, d, "answer", 42);
+  p.start();
+  p.join();
+  EXPECT_EQ(p.exitcode(), 0);
+  EXPECT_EQ(d["answer"].get(), Object(42));
+  EXPECT_FALSE(p.is_alive());
+}
+
+TEST_P(ProcessTest, ChildKnowsItsNameAndParent) {
+  DictProxy d = m().dict();
+  Process p(Options("worker-7"), RecordIdentity, d);
+  p.start();
+  p.join();
+  ASSERT_EQ(p.exitcode(), 0);
+  EXPECT_EQ(d["name"].get(), Object("worker-7"));
+  EXPECT_EQ(d["pid"].get(), Object(static_cast<int64_t>(p.pid())));
+  EXPECT_EQ(d["parent_pid"].get(), Object(static_cast<int64_t>(getpid())));
+}
+
+TEST_P(ProcessTest, ExceptionInChildGivesExitCode1) {
+  Process p(Options(), Fail, "boom");
+  p.start();
+  p.join();
+  EXPECT_EQ(p.exitcode(), 1);
+}
+
+TEST_P(ProcessTest, TerminateAndKillGiveNegativeSignal) {
+  Process p(Options(), SleepForever);
+  p.start();
+  EXPECT_TRUE(p.is_alive());
+  EXPECT_FALSE(p.join(100ms));
+  EXPECT_EQ(p.exitcode(), std::nullopt);
+  p.terminate();
+  EXPECT_TRUE(p.join(10s));
+  EXPECT_EQ(p.exitcode(), -SIGTERM);
+  Process q(Options(), SleepForever);
+  q.start();
+  q.kill();
+  q.join();
+  EXPECT_EQ(q.exitcode(), -SIGKILL);
+  EXPECT_THROW(q.start(), ProcessError);
+  q.close();
+  EXPECT_THROW(q.start(), ValueError);
+}
+
+TEST_P(ProcessTest, ParentMayDropItsProxyRightAfterStart) {
+  // CPython's spawn loses the object here (RebuildProxy skips the incref).
+  ListProxy out = m().list();
+  std::optional<Process> p;
+  {
+    DictProxy temp = m().dict({{"x", "kept alive"}});
+    p.emplace(Options(), CopyInto, temp, out);
+    p->start();
+  }  // the parent's last reference to `temp` is gone
+  p->join();
+  EXPECT_EQ(p->exitcode(), 0);
+  EXPECT_EQ(out.copy(), Object::list({"kept alive"}));
+}
+
+TEST_P(ProcessTest, SentinelBecomesReadableOnExit) {
+  Process p(Options(), SetKey, m().dict(), "k", 1);
+  p.start();
+  pollfd pfd{p.sentinel(), POLLIN, 0};
+  ASSERT_GE(p.sentinel(), 0);
+  EXPECT_EQ(poll(&pfd, 1, 10000), 1);
+  p.join();
+  EXPECT_EQ(p.exitcode(), 0);
+}
+
+INSTANTIATE_TEST_SUITE_P(StartMethods, ProcessTest,
+                         ::testing::Values("fork", "spawn", "forkserver"));
+
+TEST(ProcessFork, LambdaWithCapturesUnderForkOnly) {
+  DictProxy d = g_manager->dict();
+  int captured = 5;
+  ProcessOptions fork_options;
+  fork_options.start_method = "fork";
+  Process p(fork_options, [d, captured] { d["c"] = captured; });
+  p.start();
+  p.join();
+  EXPECT_EQ(d["c"].get(), Object(5));
+  ProcessOptions spawn_options;
+  spawn_options.start_method = "spawn";
+  Process q(spawn_options, [d, captured] { d["c"] = captured; });
+  EXPECT_THROW(q.start(), ProcessError);
+}
+
+TEST(ProcessFork, CapturelessLambdaWorksWithSpawn) {
+  DictProxy d = g_manager->dict();
+  ProcessOptions o;
+  o.start_method = "spawn";
+  Process p(o, [](DictProxy dict) { dict["lambda"] = true; }, d);
+  p.start();
+  p.join();
+  EXPECT_EQ(d["lambda"].get(), Object(true));
+}
+
+TEST(StartMethod, Names) {
+  EXPECT_EQ(get_start_method(), "forkserver");
+  EXPECT_EQ(get_all_start_methods().size(), 3u);
+  EXPECT_THROW(set_start_method("bogus"), ValueError);
+  EXPECT_THROW(get_context("bogus"), ValueError);
+  EXPECT_EQ(get_context("spawn").start_method(), "spawn");
+  EXPECT_EQ(current_process().name, "MainProcess");
+  EXPECT_FALSE(parent_process().has_value());
+  EXPECT_GE(cpu_count(), 1);
+}
+
+TEST(ActiveChildren, ListsRunningChildren) {
+  ProcessOptions o;
+  o.start_method = "fork";
+  Process p(o, SleepForever);
+  p.start();
+  auto alive = active_children();
+  EXPECT_NE(std::find(alive.begin(), alive.end(), p.pid()), alive.end());
+  p.kill();
+  p.join();
+  alive = active_children();
+  EXPECT_EQ(std::find(alive.begin(), alive.end(), p.pid()), alive.end());
+}
+
+}  // namespace
+}  // namespace mp
+
+int main(int argc, char** argv) {
+  mp::init(argc, argv);  // a spawned child runs its task here and exits
+  ::testing::InitGoogleTest(&argc, argv);
+  mp::Manager manager;
+  mp::g_manager = &manager;
+  int rc = RUN_ALL_TESTS();
+  mp::g_manager = nullptr;
+  return rc;
+}

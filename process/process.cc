@@ -17,6 +17,7 @@
 #include <thread>
 
 #include "absl/synchronization/mutex.h"
+#include "process/forkserver.h"
 #include "process/task_codec.h"
 
 extern char** environ;
@@ -126,6 +127,11 @@ void init(int argc, char** argv) {
     s.initialized = true;
     s.argv.assign(argv, argv + argc);
   }
+  if (const char* fs = std::getenv(internal::kForkserverFdEnv)) {
+    const int sock = std::atoi(fs);
+    unsetenv(internal::kForkserverFdEnv);
+    internal::ForkserverMain(sock);
+  }
   const char* task_fd = std::getenv(kTaskFdEnv);
   if (task_fd == nullptr) return;
   // A process started with spawn: run the task, never return to main().
@@ -155,27 +161,48 @@ struct Process::Impl {
   bool closed = false;
   pid_t pid = 0;
   int sentinel = -1;
+  // Forkserver children are the server's, not ours: their status arrives
+  // through `sentinel` instead of waitpid.
+  bool via_forkserver = false;
   std::optional<int> exitcode;
+
+  static int Decode(int status) {
+    return WIFSIGNALED(status) ? -WTERMSIG(status) : WEXITSTATUS(status);
+  }
 
   // Reaps the child if it has exited (blocking when `block`).
   bool Reap(bool block) {
     if (exitcode) return true;
     if (pid <= 0) return false;
-    int status = 0;
-    pid_t r = waitpid(pid, &status, block ? 0 : WNOHANG);
-    if (r == pid) {
-      exitcode = WIFSIGNALED(status) ? -WTERMSIG(status) : WEXITSTATUS(status);
-      State& s = GetState();
-      absl::MutexLock lock(&s.mu);
-      std::erase(s.children, pid);
-      std::erase(s.daemons, pid);
-      return true;
+    if (via_forkserver) {
+      pollfd pfd{sentinel, POLLIN, 0};
+      if (poll(&pfd, 1, block ? -1 : 0) <= 0) return false;
+      int status = 0;
+      // EOF without a status: the forkserver died with the child running.
+      exitcode = read(sentinel, &status, sizeof status) == sizeof status
+                     ? Decode(status)
+                     : -SIGKILL;
+    } else {
+      int status = 0;
+      if (waitpid(pid, &status, block ? 0 : WNOHANG) != pid) return false;
+      exitcode = Decode(status);
     }
-    return false;
+    State& s = GetState();
+    absl::MutexLock lock(&s.mu);
+    std::erase(s.children, pid);
+    std::erase(s.daemons, pid);
+    return true;
   }
 
   void StartFork(int ready_w);
   void StartSpawn(int ready_w);
+  void StartForkserver(int ready_w) {
+    internal::ForkserverChild child = internal::ForkserverStart(
+        internal::EncodeTask(task, options.name), ready_w, daemon);
+    pid = child.pid;
+    sentinel = child.status_fd;
+    via_forkserver = true;
+  }
 };
 
 Process::Process(ProcessOptions options, internal::Task task)
@@ -289,10 +316,10 @@ void Process::start() {
   try {
     if (method == "fork") {
       p.StartFork(ready[1]);
-    } else {
-      // forkserver: until its server lands, children are spawned (they
-      // inherit no threads either way).
+    } else if (method == "spawn") {
       p.StartSpawn(ready[1]);
+    } else {
+      p.StartForkserver(ready[1]);
     }
   } catch (...) {
     ::close(ready[0]);
@@ -301,7 +328,7 @@ void Process::start() {
   }
   ::close(ready[1]);
   p.started = true;
-  p.sentinel = PidFd(p.pid);
+  if (p.sentinel < 0) p.sentinel = PidFd(p.pid);
   {
     absl::MutexLock lock(&s.mu);
     s.children.push_back(p.pid);
@@ -387,10 +414,12 @@ std::vector<pid_t> active_children() {
   std::vector<pid_t> alive;
   for (pid_t pid : s.children) {
     // Alive unless it has exited (a zombie is not alive; Process::join
-    // still collects its status).
+    // still collects its status). Forkserver children are not ours to
+    // wait for: ask whether the pid still exists.
     siginfo_t info{};
-    if (waitid(P_PID, pid, &info, WEXITED | WNOHANG | WNOWAIT) == 0 &&
-        info.si_pid == 0) {
+    int rc = waitid(P_PID, pid, &info, WEXITED | WNOHANG | WNOWAIT);
+    if ((rc == 0 && info.si_pid == 0) ||
+        (rc != 0 && errno == ECHILD && ::kill(pid, 0) == 0)) {
       alive.push_back(pid);
     }
   }

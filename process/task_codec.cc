@@ -97,7 +97,61 @@ int Guarded(Body body) {
   }
 }
 
+// Encodes `value` into `out`, recording each proxy's manager in `managers`.
+void EncodeWithManagers(
+    const Object& value, v1::Value* out,
+    google::protobuf::RepeatedPtrField<v1::ManagerRef>* managers) {
+  absl::flat_hash_map<uint64_t, bool> seen;
+  for (const auto& m : *managers) seen[m.server_id()] = true;
+  EncodeValue(value, out, [&](const ObjectRef& ref, v1::ProxyRef* pb) {
+    auto* handle = dynamic_cast<const ProxyHandle*>(&ref);
+    if (handle == nullptr) throw TypeError("not a client proxy");
+    Connection& conn = handle->conn();
+    pb->set_id(handle->id());
+    pb->set_type(handle->type());
+    pb->set_server_id(conn.server_id());
+    if (!seen[conn.server_id()]) {
+      seen[conn.server_id()] = true;
+      v1::ManagerRef* m = managers->Add();
+      m->set_server_id(conn.server_id());
+      m->set_address(conn.address());
+      m->set_authkey(conn.authkey());
+    }
+  });
+}
+
+// Decodes a value from EncodeWithManagers, attaching its proxies to this
+// process's own sessions.
+Object DecodeWithManagers(
+    const v1::Value& value,
+    const google::protobuf::RepeatedPtrField<v1::ManagerRef>& managers) {
+  return DecodeValue(value, [&](const v1::ProxyRef& ref) {
+    for (const v1::ManagerRef& m : managers) {
+      if (m.server_id() != ref.server_id()) continue;
+      std::shared_ptr<Connection> conn = Connection::Get(m.address(), m.authkey());
+      v1::Call incref;
+      incref.mutable_incref()->add_ids(ref.id());
+      conn->Call(std::move(incref));
+      return Object::proxy(
+          std::make_shared<ProxyHandle>(conn, ref.id(), ref.type()));
+    }
+    throw ProcessError("a proxy names an unknown manager");
+  });
+}
+
 }  // namespace
+
+std::string EncodeTransfer(const Object& value) {
+  v1::TaskSpec spec;  // only args and managers are used
+  EncodeWithManagers(value, spec.mutable_args(), spec.mutable_managers());
+  return spec.SerializeAsString();
+}
+
+Object DecodeTransfer(const std::string& bytes) {
+  v1::TaskSpec spec;
+  if (!spec.ParseFromString(bytes)) throw ValueError("malformed message");
+  return DecodeWithManagers(spec.args(), spec.managers());
+}
 
 std::string EncodeTask(const Task& task, const std::string& name) {
   v1::TaskSpec spec;
@@ -115,23 +169,7 @@ std::string EncodeTask(const Task& task, const std::string& name) {
   spec.set_name(name);
   spec.set_parent_pid(getpid());
   spec.set_parent_name(current_process().name);
-  absl::flat_hash_map<uint64_t, bool> seen;
-  EncodeValue(task.args, spec.mutable_args(),
-              [&](const ObjectRef& ref, v1::ProxyRef* pb) {
-                auto* handle = dynamic_cast<const ProxyHandle*>(&ref);
-                if (handle == nullptr) throw TypeError("not a client proxy");
-                Connection& conn = handle->conn();
-                pb->set_id(handle->id());
-                pb->set_type(handle->type());
-                pb->set_server_id(conn.server_id());
-                if (!seen[conn.server_id()]) {
-                  seen[conn.server_id()] = true;
-                  v1::ManagerRef* m = spec.add_managers();
-                  m->set_server_id(conn.server_id());
-                  m->set_address(conn.address());
-                  m->set_authkey(conn.authkey());
-                }
-              });
+  EncodeWithManagers(task.args, spec.mutable_args(), spec.mutable_managers());
   return spec.SerializeAsString();
 }
 
@@ -150,18 +188,7 @@ int RunEncodedTask(const std::string& bytes, int ready_fd) {
     fn = Resolve({spec.object_path(), spec.fn_offset()});
     trampoline = reinterpret_cast<Trampoline>(
         Resolve({spec.object_path(), spec.trampoline_offset()}));
-    args = DecodeValue(spec.args(), [&](const v1::ProxyRef& ref) {
-      for (const v1::ManagerRef& m : spec.managers()) {
-        if (m.server_id() != ref.server_id()) continue;
-        std::shared_ptr<Connection> conn = Connection::Get(m.address(), m.authkey());
-        v1::Call incref;
-        incref.mutable_incref()->add_ids(ref.id());
-        conn->Call(std::move(incref));
-        return Object::proxy(
-            std::make_shared<ProxyHandle>(conn, ref.id(), ref.type()));
-      }
-      throw ProcessError("a proxy argument names an unknown manager");
-    });
+    args = DecodeWithManagers(spec.args(), spec.managers());
   });
   SignalReady(ready_fd);
   if (code != 0) return code;

@@ -24,6 +24,12 @@ int RunEncodedTask(const std::string& spec, int ready_fd);
 // the arguments, signals `ready_fd`, runs, returns the exit code.
 int RunTaskInChild(const Task& task, int ready_fd);
 
+// A value as bytes for another process of this program (Pipe messages):
+// proxies carry their manager's address and key and are attached to the
+// receiver's own session when decoded.
+std::string EncodeTransfer(const Object& value);
+Object DecodeTransfer(const std::string& bytes);
+
 // Whether any proxy appears in `value` (the parent then waits for the
 // child to attach before start() returns).
 bool ContainsProxy(const Object& value);

@@ -19,6 +19,7 @@ void ThrowError(std::string_view type_name, std::string_view message,
   MP_RETHROW_(ConnectionError);
   MP_RETHROW_(ProcessError);
   MP_RETHROW_(AttributeError);
+  MP_RETHROW_(EOFError);
   MP_RETHROW_(ReferenceError);
   MP_RETHROW_(Empty);
   MP_RETHROW_(Full);

@@ -48,6 +48,7 @@ MP_DEFINE_ERROR_(AuthenticationError);
 MP_DEFINE_ERROR_(ConnectionError);
 MP_DEFINE_ERROR_(ProcessError);
 MP_DEFINE_ERROR_(AttributeError);  // a Namespace attribute that is not set
+MP_DEFINE_ERROR_(EOFError);        // Connection::recv after the other end closed
 // An operation on an object id the caller holds no reference to (released,
 // never existed, or belonging to another server). Python's closest
 // equivalent is the manager's "KeyError: 'xxx'" on an unknown ident.

@@ -12,6 +12,7 @@
 #include "mp/manager.h"
 #include "mp/namespace_proxy.h"
 #include "mp/object.h"
+#include "mp/pipe.h"
 #include "mp/process.h"
 #include "mp/proxy.h"
 #include "mp/queue_proxy.h"

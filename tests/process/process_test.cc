@@ -146,6 +146,58 @@ TEST(ProcessFork, CapturelessLambdaWorksWithSpawn) {
   EXPECT_EQ(d["lambda"].get(), Object(true));
 }
 
+void Echo(Connection* conn) {
+  for (;;) {
+    Object o;
+    try {
+      o = conn->recv();
+    } catch (const EOFError&) {
+      return;
+    }
+    conn->send(o);
+  }
+}
+
+TEST(PipeTest, DuplexRoundTripsObjectsAndProxies) {
+  auto [parent, child] = Pipe();
+  ProcessOptions o;
+  o.start_method = "fork";
+  Connection* child_end = &child;
+  Process p(o, [child_end, &parent] {
+    parent.close();  // the child keeps only its own end
+    Echo(child_end);
+  });
+  p.start();
+  child.close();
+  Object msg = Object::list({1, "two", 3.0, Object::bytes("4"), nullptr});
+  parent.send(msg);
+  EXPECT_EQ(parent.recv(), msg);
+  DictProxy d = g_manager->dict({{"k", "v"}});
+  parent.send(d);
+  Object back = parent.recv();
+  EXPECT_EQ(back.as<DictProxy>()["k"].get(), Object("v"));
+  EXPECT_FALSE(parent.poll());
+  parent.send(7);
+  EXPECT_TRUE(parent.poll(5s));
+  EXPECT_EQ(parent.recv(), Object(7));
+  parent.close();
+  p.join();
+  EXPECT_EQ(p.exitcode(), 0);
+}
+
+TEST(PipeTest, OneWayPipeAndEof) {
+  auto [reader, writer] = Pipe(false);
+  EXPECT_THROW(reader.send(1), ValueError);
+  EXPECT_THROW(writer.recv(), ValueError);
+  writer.send(42);
+  EXPECT_EQ(reader.recv(), Object(42));
+  writer.send_bytes(std::string("\0raw\xff", 5));
+  EXPECT_EQ(reader.recv_bytes(), std::string("\0raw\xff", 5));
+  writer.close();
+  EXPECT_THROW(reader.recv(), EOFError);
+  EXPECT_THROW(writer.send(1), ValueError);
+}
+
 TEST(StartMethod, Names) {
   EXPECT_EQ(get_start_method(), "forkserver");
   EXPECT_EQ(get_all_start_methods().size(), 3u);

@@ -43,6 +43,47 @@ Object::List DecodeSequence(const v1::Sequence& seq, ProxyDecoder decode_proxy) 
   return items;
 }
 
+// Strict UTF-8 (no overlongs, surrogates or code points above U+10FFFF):
+// what protobuf requires of a `string` field, and what Python's str holds.
+bool IsValidUtf8(std::string_view s) {
+  size_t i = 0;
+  const size_t n = s.size();
+  while (i < n) {
+    unsigned char c = static_cast<unsigned char>(s[i]);
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    size_t len;
+    uint32_t cp;
+    if ((c & 0xE0) == 0xC0) {
+      len = 2;
+      cp = c & 0x1F;
+    } else if ((c & 0xF0) == 0xE0) {
+      len = 3;
+      cp = c & 0x0F;
+    } else if ((c & 0xF8) == 0xF0) {
+      len = 4;
+      cp = c & 0x07;
+    } else {
+      return false;
+    }
+    if (i + len > n) return false;
+    for (size_t k = 1; k < len; ++k) {
+      unsigned char cc = static_cast<unsigned char>(s[i + k]);
+      if ((cc & 0xC0) != 0x80) return false;
+      cp = (cp << 6) | (cc & 0x3F);
+    }
+    if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) ||
+        (len == 4 && cp < 0x10000) || cp > 0x10FFFF ||
+        (cp >= 0xD800 && cp <= 0xDFFF)) {
+      return false;
+    }
+    i += len;
+  }
+  return true;
+}
+
 }  // namespace
 
 std::string_view ObjectTypeName(v1::ObjectType type) {
@@ -75,6 +116,13 @@ void EncodeValue(const Object& value, v1::Value* out,
       out->set_float_value(value.as_float());
       return;
     case Object::Type::kStr:
+      // An invalid string would make the receiver reject the whole message
+      // (and with it the session): refuse it here, naming the fix.
+      if (!IsValidUtf8(value.as_str())) {
+        throw ValueError(
+            "str value is not valid UTF-8 (use mp::Object::bytes for binary "
+            "data)");
+      }
       out->set_str_value(value.as_str());
       return;
     case Object::Type::kBytes:

@@ -13,6 +13,7 @@
 #include "mp/namespace_proxy.h"
 #include "mp/object.h"
 #include "mp/pipe.h"
+#include "mp/pool.h"
 #include "mp/process.h"
 #include "mp/proxy.h"
 #include "mp/queue_proxy.h"

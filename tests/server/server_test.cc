@@ -180,6 +180,16 @@ TEST_F(ServerTest, ForgedProofIsRefused) {
   EXPECT_EQ(stream->Finish().error_code(), grpc::StatusCode::UNAUTHENTICATED);
 }
 
+TEST_F(ServerTest, InvalidUtf8StrIsRefusedBeforeItLeaves) {
+  Manager m = server_.manager();
+  DictProxy d = m.dict();
+  EXPECT_THROW(d["bad"] = std::string("\xff\xfe"), ValueError);
+  EXPECT_THROW(d[std::string("\xc0\x80")] = 1, ValueError);  // overlong
+  d["ok"] = Object::bytes("\xff\xfe");
+  d["ünïcödé"] = "✓";
+  EXPECT_EQ(d.size(), 2u);
+}
+
 TEST_F(ServerTest, ProxyFromAnotherServerIsRefused) {
   Server other(ServerOptions{.authkey = "k"});
   other.start();

@@ -1,0 +1,173 @@
+// mp::Pool: CPython's _TestPool, _TestPoolWorkerErrors and
+// _TestPoolWorkerLifetime essentials, under each start method.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <set>
+#include <thread>
+#include <vector>
+
+#include "mp/mp.h"
+
+namespace mp {
+namespace {
+
+using namespace std::chrono_literals;
+
+int64_t Sqr(int64_t x) { return x * x; }
+int64_t Mul(int64_t a, int64_t b) { return a * b; }
+int64_t Pid(int64_t) { return getpid(); }
+int64_t Raise(int64_t x) {
+  if (x == 3) throw KeyError("three");
+  return x;
+}
+int64_t DieOn(int64_t x) {
+  if (x == 5) ::kill(getpid(), SIGKILL);
+  return x;
+}
+int64_t SlowSqr(int64_t x) {
+  std::this_thread::sleep_for(std::chrono::milliseconds(x * 10));
+  return x * x;
+}
+
+int64_t g_initialized = 0;
+void Initializer() { g_initialized = 7; }
+int64_t ReadInitialized(int64_t) { return g_initialized; }
+
+std::vector<int64_t> Range(int64_t n) {
+  std::vector<int64_t> v(n);
+  for (int64_t i = 0; i < n; ++i) v[i] = i;
+  return v;
+}
+
+class PoolTest : public ::testing::TestWithParam<std::string> {
+ protected:
+  PoolOptions Options(int processes = 2) {
+    PoolOptions o;
+    o.processes = processes;
+    o.context = GetParam();
+    return o;
+  }
+};
+
+TEST_P(PoolTest, MapApplyStarmap) {
+  Pool pool(Options());
+  auto squares = pool.map(Sqr, Range(100));
+  ASSERT_EQ(squares.size(), 100u);
+  for (int64_t i = 0; i < 100; ++i) EXPECT_EQ(squares[i], i * i);
+  EXPECT_EQ(pool.map(Sqr, Range(10), 1), pool.map(Sqr, Range(10), 7));
+  EXPECT_TRUE(pool.map(Sqr, std::vector<int64_t>{}).empty());
+  EXPECT_EQ(pool.apply(Mul, 6, 7), 42);
+  std::vector<std::tuple<int64_t, int64_t>> pairs = {{1, 2}, {3, 4}};
+  EXPECT_EQ(pool.starmap(Mul, pairs), (std::vector<int64_t>{2, 12}));
+}
+
+TEST_P(PoolTest, AsyncResults) {
+  Pool pool(Options());
+  auto r = pool.apply_async(SlowSqr, 20);
+  EXPECT_THROW(r.successful(), ValueError);
+  EXPECT_THROW(r.get(10ms), TimeoutError);
+  EXPECT_EQ(r.get(10s), 400);
+  EXPECT_TRUE(r.ready());
+  EXPECT_TRUE(r.successful());
+  auto m = pool.map_async(Sqr, Range(10));
+  m.wait();
+  EXPECT_EQ(m.get()[9], 81);
+}
+
+TEST_P(PoolTest, WorkersAreSeparateProcesses) {
+  Pool pool(Options(2));
+  auto pids = pool.map(Pid, Range(40), 1);
+  std::set<int64_t> distinct(pids.begin(), pids.end());
+  EXPECT_GE(distinct.size(), 1u);
+  EXPECT_LE(distinct.size(), 2u);
+  EXPECT_EQ(distinct.count(getpid()), 0u);
+}
+
+TEST_P(PoolTest, WorkerExceptionReachesTheCaller) {
+  Pool pool(Options());
+  EXPECT_THROW(pool.map(Raise, Range(10)), KeyError);
+  auto r = pool.apply_async(Raise, 3);
+  r.wait();
+  EXPECT_FALSE(r.successful());
+  EXPECT_THROW(r.get(), KeyError);
+  // The pool keeps working.
+  EXPECT_EQ(pool.apply(Sqr, 4), 16);
+}
+
+TEST_P(PoolTest, WorkerKilledMidTaskFailsTheTaskAndIsReplaced) {
+  // CPython gh-66587: the pool hangs forever here.
+  Pool pool(Options());
+  EXPECT_THROW(pool.map(DieOn, Range(10), 1), ProcessError);
+  EXPECT_EQ(pool.map(Sqr, Range(5)), (std::vector<int64_t>{0, 1, 4, 9, 16}));
+}
+
+TEST_P(PoolTest, ImapIsOrderedAndImapUnorderedComplete) {
+  Pool pool(Options());
+  std::vector<int64_t> got;
+  for (int64_t v : pool.imap(Sqr, Range(50), 3)) got.push_back(v);
+  ASSERT_EQ(got.size(), 50u);
+  for (int64_t i = 0; i < 50; ++i) EXPECT_EQ(got[i], i * i);
+  std::multiset<int64_t> unordered;
+  for (int64_t v : pool.imap_unordered(Sqr, Range(50))) unordered.insert(v);
+  EXPECT_EQ(unordered.size(), 50u);
+  EXPECT_EQ(*unordered.rbegin(), 49 * 49);
+}
+
+TEST_P(PoolTest, CallbacksRun) {
+  Pool pool(Options());
+  std::atomic<int64_t> seen{0};
+  std::atomic<int> errors{0};
+  auto r = pool.map_async(
+      Sqr, Range(4), 0,
+      [&](const std::vector<int64_t>& v) { seen = v.back(); },
+      [&](const Error&) { ++errors; });
+  r.wait();
+  std::this_thread::sleep_for(0ms);
+  EXPECT_EQ(r.get().back(), 9);
+  auto e = pool.apply_async_cb<int64_t (*)(int64_t)>(
+      [&](const int64_t&) {}, [&](const Error&) { ++errors; }, Raise, 3);
+  e.wait();
+  EXPECT_EQ(seen.load(), 9);
+  EXPECT_EQ(errors.load(), 1);
+}
+
+TEST_P(PoolTest, InitializerAndMaxTasksPerChild) {
+  PoolOptions o = Options(1);
+  o.initializer = Initializer;
+  o.maxtasksperchild = 2;
+  Pool pool(o);
+  auto inits = pool.map(ReadInitialized, Range(6), 1);
+  for (int64_t v : inits) EXPECT_EQ(v, 7);
+  auto pids = pool.map(Pid, Range(6), 1);
+  std::set<int64_t> distinct(pids.begin(), pids.end());
+  EXPECT_GE(distinct.size(), 3u);  // a new worker every 2 tasks
+}
+
+TEST_P(PoolTest, CloseJoinAndTerminate) {
+  Pool pool(Options());
+  auto r = pool.map_async(Sqr, Range(10));
+  pool.close();
+  EXPECT_THROW(pool.map(Sqr, Range(2)), ValueError);
+  pool.join();
+  EXPECT_EQ(r.get().size(), 10u);
+  Pool other(Options());
+  auto slow = other.apply_async(SlowSqr, 200);
+  other.terminate();
+  EXPECT_THROW(slow.get(5s), ProcessError);
+}
+
+INSTANTIATE_TEST_SUITE_P(StartMethods, PoolTest,
+                         ::testing::Values("fork", "spawn", "forkserver"));
+
+}  // namespace
+}  // namespace mp
+
+int main(int argc, char** argv) {
+  mp::init(argc, argv);
+  ::testing::InitGoogleTest(&argc, argv);
+  return RUN_ALL_TESTS();
+}

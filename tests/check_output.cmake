@@ -2,6 +2,13 @@
 execute_process(COMMAND ${EXE} OUTPUT_VARIABLE out ERROR_VARIABLE err
                 RESULT_VARIABLE rc TIMEOUT 50)
 file(READ ${EXPECTED} expected)
+if(SORT_LINES)
+  string(REPLACE "\n" ";" lines "${out}")
+  list(REMOVE_ITEM lines "")
+  list(SORT lines)
+  list(JOIN lines "\n" out)
+  set(out "${out}\n")
+endif()
 if(NOT rc EQUAL 0)
   message(FATAL_ERROR "${EXE} exited with ${rc}\nstdout:\n${out}\nstderr:\n${err}")
 endif()

@@ -105,6 +105,72 @@ void W8(mp::Manager& m, int waiters) {
        stats.as_dict().find("rss_bytes")->as_int() / 1048576.0, "MB");
 }
 
+void Setter(mp::DictProxy d, int64_t n, mp::EventProxy go) {
+  go.wait();
+  for (int64_t i = 0; i < n; ++i) d.set(i % 100, i);
+}
+
+void W4(mp::Manager& m, int n, int procs = 8) {
+  mp::DictProxy d = m.dict();
+  mp::EventProxy go = m.Event();
+  std::vector<mp::Process> ps;
+  for (int p = 0; p < procs; ++p) {
+    ps.emplace_back(Setter, d, static_cast<int64_t>(n), go);
+    ps.back().start();
+  }
+  // Every worker has connected and is parked on the Event.
+  while (go.n_waiting() < procs) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  auto t = Clock::now();
+  go.set();
+  for (auto& p : ps) p.join();
+  Emit("W4", "dict_set_8_procs", procs * static_cast<double>(n) / Seconds(t),
+       "ops/s");
+}
+
+int64_t Sq(int64_t x) { return x * x; }
+void Noop() {}
+
+void W7(double scale) {
+  for (const char* method : {"fork", "spawn", "forkserver"}) {
+    mp::Context ctx = mp::get_context(method);
+    const int n = 10;
+    { mp::Process warm = ctx.Process(Noop); warm.start(); warm.join(); }
+    auto t = Clock::now();
+    for (int i = 0; i < n; ++i) {
+      mp::Process p = ctx.Process(Noop);
+      p.start();
+      p.join();
+    }
+    Emit("W7", (std::string("process_start_join_") + method).c_str(),
+         Seconds(t) / n * 1e3, "ms");
+  }
+  mp::Pool pool(2);
+  auto range = [](int n) {
+    std::vector<int64_t> v(n);
+    for (int i = 0; i < n; ++i) v[i] = i;
+    return v;
+  };
+  pool.map(Sq, range(100));
+  int n = std::max(1000, static_cast<int>(100000 * scale));
+  auto inputs = range(n);
+  auto t = Clock::now();
+  pool.map(Sq, inputs);
+  Emit("W7", "pool_map_default_chunksize", n / Seconds(t), "tasks/s");
+  n = std::max(1000, static_cast<int>(20000 * scale));
+  inputs = range(n);
+  t = Clock::now();
+  pool.map(Sq, inputs, 1);
+  Emit("W7", "pool_map_chunksize_1", n / Seconds(t), "tasks/s");
+  n = std::max(1000, static_cast<int>(10000 * scale));
+  t = Clock::now();
+  std::vector<mp::AsyncResult<int64_t>> results;
+  for (int i = 0; i < n; ++i) results.push_back(pool.apply_async(Sq, i));
+  for (auto& r : results) r.get();
+  Emit("W7", "pool_apply_async", n / Seconds(t), "tasks/s");
+}
+
 void W5(mp::Manager& m, int n) {
   mp::DictProxy d = m.dict();
   std::vector<mp::PendingReply> replies;
@@ -145,7 +211,7 @@ void W6(mp::Manager& m, int n_doubles) {
   }
 }
 
-constexpr char kUsage[] = R"(usage: mp_bench [--only W1,W2,W3,W5,W6,W8] [--scale S]
+constexpr char kUsage[] = R"(usage: mp_bench [--only W1,...,W8] [--scale S]
 
 mp's side of the benchmark workloads; prints JSON lines. Use bench/run.py
 to run it beside Python's reference and print the comparison table.
@@ -154,7 +220,8 @@ to run it beside Python's reference and print the comparison table.
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::set<std::string> want = {"W1", "W2", "W3", "W5", "W6", "W8"};
+  mp::init(argc, argv);
+  std::set<std::string> want = {"W1", "W2", "W3", "W4", "W5", "W6", "W7", "W8"};
   double scale = 1.0;
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
@@ -182,6 +249,7 @@ int main(int argc, char** argv) {
     if (want.count("W1")) W1(m, k(20000));
     if (want.count("W2")) W2(m, k(10000));
     if (want.count("W3")) W3(m, k(5000));
+    if (want.count("W4")) W4(m, k(5000));
     if (want.count("W5")) W5(m, k(100000));
     if (want.count("W6")) W6(m, std::max(1000, static_cast<int>(1000000 * scale)));
     if (want.count("W8")) {
@@ -190,6 +258,7 @@ int main(int argc, char** argv) {
       mp::Manager fresh;
       W8(fresh, 1000);
     }
+    if (want.count("W7")) W7(scale);
   } catch (const mp::Error& e) {
     std::cerr << "mp_bench: " << e.what() << "\n";
     return 1;

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Runs mp's benchmark and Python's reference in one run; prints a table.
 
-Usage: bench/run.py [--build DIR] [--only W1,W2,W3,W5,W6,W8] [--scale S] [--repeat N]
+Usage: bench/run.py [--build DIR] [--only W1,W2,W3,W4,W5,W6,W7,W8] [--scale S] [--repeat N]
                     [--markdown FILE]
 
 Each side runs --repeat times (alternating, so machine noise hits both
@@ -41,7 +41,7 @@ def better(unit, a, b):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--build", default=os.path.join(ROOT, "build"))
-    ap.add_argument("--only", default="W1,W2,W3,W5,W6,W8")
+    ap.add_argument("--only", default="W1,W2,W3,W4,W5,W6,W7,W8")
     ap.add_argument("--scale", default="1.0")
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--markdown", help="also write the table to this file")

@@ -55,7 +55,8 @@ Outcome Failure(const std::string& type, const std::string& message) {
 struct Job {
   CodeLocation fn;
   uint64_t trampoline_offset = 0;
-  Object::List tuples;
+  Object::List tuples;  // or bare arguments when `unary`
+  bool unary = false;
   std::function<void(Outcome)> deliver;  // a list of results, or an error
 };
 
@@ -289,7 +290,7 @@ class PoolCore {
         w.conn->send(Object::tuple(
             {job.fn.object_path, static_cast<int64_t>(job.fn.offset),
              static_cast<int64_t>(job.trampoline_offset),
-             Object::list(job.tuples)}));
+             Object::list(std::move(job.tuples))}));
         reply = w.conn->recv();
       } catch (const Error&) {
         died = true;
@@ -383,8 +384,8 @@ std::shared_ptr<internal::ResultState> Pool::Submit(
   }
   if (chunksize == 0) chunksize = DefaultChunksize(n, core_->processes());
   const internal::CodeLocation fn_loc = internal::Locate(fn.fn);
-  const internal::CodeLocation tr_loc =
-      internal::Locate(reinterpret_cast<const void*>(fn.trampoline));
+  const internal::CodeLocation tr_loc = internal::Locate(
+      reinterpret_cast<const void*>(fn.unary ? fn.unary : fn.trampoline));
   struct Gather {
     std::mutex mu;
     Object::List results;
@@ -462,7 +463,9 @@ std::function<bool(Object&)> Pool::Stream(internal::FunctionRef fn,
   auto core = core_;
   const internal::CodeLocation fn_loc = internal::Locate(fn.fn);
   const uint64_t tr_off =
-      internal::Locate(reinterpret_cast<const void*>(fn.trampoline)).offset;
+      internal::Locate(reinterpret_cast<const void*>(fn.unary ? fn.unary
+                                                              : fn.trampoline))
+          .offset;
   auto submit_more = [st, core, fn_loc, tr_off, window]() {
     // Called with st->mu held: keeps at most `window` chunks in flight.
     while (st->next_submit < st->total &&

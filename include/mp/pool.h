@@ -67,6 +67,19 @@ Object CallAndConvert(void* fn, const Object& args) {
   return call(std::index_sequence_for<P...>{});
 }
 
+// For one-parameter functions: calls `fn` on the argument itself, so map()
+// need not wrap every item in a tuple.
+template <class R, class P>
+Object CallUnaryAndConvert(void* fn, const Object& arg) {
+  auto f = reinterpret_cast<R (*)(P)>(fn);
+  if constexpr (std::is_void_v<R>) {
+    f(from_object<std::decay_t<P>>(arg));
+    return Object();
+  } else {
+    return to_object(f(from_object<std::decay_t<P>>(arg)));
+  }
+}
+
 // One outcome: a value or an error.
 struct Outcome {
   bool ok = false;
@@ -90,11 +103,14 @@ class PoolCore;
 struct FunctionRef {
   void* fn = nullptr;
   CallTrampoline trampoline = nullptr;
+  CallTrampoline unary = nullptr;  // one-parameter functions only
 };
 
 template <class R, class... P>
 FunctionRef RefOf(R (*fn)(P...)) {
-  return FunctionRef{reinterpret_cast<void*>(fn), &CallAndConvert<R, P...>};
+  FunctionRef ref{reinterpret_cast<void*>(fn), &CallAndConvert<R, P...>};
+  if constexpr (sizeof...(P) == 1) ref.unary = &CallUnaryAndConvert<R, P...>;
+  return ref;
 }
 template <class F>
   requires DecaysToFunctionPointer<std::remove_reference_t<F>>
@@ -227,11 +243,9 @@ class Pool {
       std::function<void(const std::vector<internal::ResultOf<F>>&)> callback = {},
       std::function<void(const Error&)> error_callback = {}) {
     using R = internal::ResultOf<F>;
-    Object::List tuples;
-    tuples.reserve(inputs.size());
-    for (const T& x : inputs) tuples.push_back(Object::tuple({to_object(x)}));
+    internal::FunctionRef ref = internal::RefOf(std::forward<F>(fn));
     return AsyncResult<std::vector<R>>(Submit(
-        internal::RefOf(std::forward<F>(fn)), std::move(tuples), chunksize,
+        ref, ToArgs(ref, inputs), chunksize,
         Wrap<std::vector<R>>(std::move(callback), std::move(error_callback))));
   }
   template <class F, class... A>
@@ -244,9 +258,10 @@ class Pool {
       F&& fn, const std::vector<std::tuple<A...>>& inputs, size_t chunksize = 0) {
     Object::List tuples;
     for (const auto& t : inputs) tuples.push_back(to_object(t));
+    internal::FunctionRef ref = internal::RefOf(std::forward<F>(fn));
+    ref.unary = nullptr;  // the items are argument tuples
     return AsyncResult<std::vector<internal::ResultOf<F>>>(
-        Submit(internal::RefOf(std::forward<F>(fn)), std::move(tuples),
-               chunksize, {}));
+        Submit(ref, std::move(tuples), chunksize, {}));
   }
   template <class F, class... A>
   auto apply(F&& fn, A&&... args) {
@@ -254,9 +269,10 @@ class Pool {
   }
   template <class F, class... A>
   AsyncResult<internal::ResultOf<F>> apply_async(F&& fn, A&&... args) {
-    return AsyncResult<internal::ResultOf<F>>(SubmitOne(
-        internal::RefOf(std::forward<F>(fn)),
-        Object::tuple({to_object(args)...}), {}));
+    internal::FunctionRef ref = internal::RefOf(std::forward<F>(fn));
+    ref.unary = nullptr;
+    return AsyncResult<internal::ResultOf<F>>(
+        SubmitOne(ref, Object::tuple({to_object(args)...}), {}));
   }
   // With callbacks (run on a pool thread): callback(result) on success,
   // error_callback(error) on failure.
@@ -264,9 +280,10 @@ class Pool {
   AsyncResult<internal::ResultOf<F>> apply_async_cb(
       std::function<void(const internal::ResultOf<F>&)> callback,
       std::function<void(const Error&)> error_callback, F&& fn, A&&... args) {
+    internal::FunctionRef ref = internal::RefOf(std::forward<F>(fn));
+    ref.unary = nullptr;
     return AsyncResult<internal::ResultOf<F>>(SubmitOne(
-        internal::RefOf(std::forward<F>(fn)),
-        Object::tuple({to_object(args)...}),
+        ref, Object::tuple({to_object(args)...}),
         Wrap<internal::ResultOf<F>>(std::move(callback),
                                     std::move(error_callback))));
   }
@@ -276,16 +293,16 @@ class Pool {
   template <class F, class T>
   IMapResult<internal::ResultOf<F>> imap(F&& fn, std::vector<T> inputs,
                                          size_t chunksize = 1) {
+    internal::FunctionRef ref = internal::RefOf(std::forward<F>(fn));
     return IMapResult<internal::ResultOf<F>>(
-        Stream(internal::RefOf(std::forward<F>(fn)), ToTuples(inputs),
-               chunksize, /*ordered=*/true));
+        Stream(ref, ToArgs(ref, inputs), chunksize, /*ordered=*/true));
   }
   template <class F, class T>
   IMapResult<internal::ResultOf<F>> imap_unordered(F&& fn, std::vector<T> inputs,
                                                    size_t chunksize = 1) {
+    internal::FunctionRef ref = internal::RefOf(std::forward<F>(fn));
     return IMapResult<internal::ResultOf<F>>(
-        Stream(internal::RefOf(std::forward<F>(fn)), ToTuples(inputs),
-               chunksize, /*ordered=*/false));
+        Stream(ref, ToArgs(ref, inputs), chunksize, /*ordered=*/false));
   }
 
   // No more tasks; workers exit when the queue is empty.
@@ -297,11 +314,17 @@ class Pool {
   int processes() const;
 
  private:
+  // The items of map/imap: bare arguments for one-parameter functions
+  // (see FunctionRef::unary), one-element tuples otherwise.
   template <class T>
-  static Object::List ToTuples(const std::vector<T>& inputs) {
-    Object::List tuples;
-    for (const T& x : inputs) tuples.push_back(Object::tuple({to_object(x)}));
-    return tuples;
+  static Object::List ToArgs(const internal::FunctionRef& ref,
+                             const std::vector<T>& inputs) {
+    Object::List args;
+    args.reserve(inputs.size());
+    for (const T& x : inputs) {
+      args.push_back(ref.unary ? to_object(x) : Object::tuple({to_object(x)}));
+    }
+    return args;
   }
   template <class R, class CB, class ECB>
   static std::function<void(const internal::Outcome&)> Wrap(CB callback,

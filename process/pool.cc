@@ -25,19 +25,25 @@ void ResultState::Complete(Outcome o) {
   std::function<void(const Outcome&)> callback;
   {
     std::lock_guard<std::mutex> lock(mu);
-    if (done) return;
-    done = true;
-    outcome = std::move(o);
+    if (done || completing) return;
+    completing = true;
     callback = std::move(on_done);
   }
-  cv.notify_all();
+  // As in Python, callbacks run before the result becomes ready: whoever
+  // waits on it sees their effects.
   if (callback) {
     try {
-      callback(outcome);
+      callback(o);
     } catch (...) {
       // A throwing callback must not take the pool down (Python logs it).
     }
   }
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    done = true;
+    outcome = std::move(o);
+  }
+  cv.notify_all();
 }
 
 namespace {

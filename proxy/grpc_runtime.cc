@@ -24,6 +24,12 @@ void ConfigureGrpcRuntime() {
       g_set_poll_strategy = true;
     }
     setenv("GRPC_ENABLE_FORK_SUPPORT", "true", 0);
+    // A client that makes no calls polls nothing itself; gRPC's backup
+    // poller then answers the server's keepalive pings, which is what keeps
+    // an idle process's session - and the locks it holds - alive. Its
+    // default 5 s period is longer than the server's lease timeout, so a
+    // quiet client would lose its leases.
+    setenv("GRPC_CLIENT_CHANNEL_BACKUP_POLL_INTERVAL_MS", "200", 0);
     // Debian's Abseil tracks lock-order graphs on every Mutex acquisition
     // (visible in call profiles); mp's lock order is fixed by design
     // (object, then session, then store shard).

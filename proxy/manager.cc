@@ -128,6 +128,10 @@ void Manager::Impl::Start(ManagerOptions options) {
   std::vector<std::string> args = {binary,        "--listen",    address,
                                    "--authkey-fd", "3",          "--ready-fd",
                                    "4",           "--lifeline-fd", "5"};
+  if (options.lease_timeout.count() > 0) {
+    args.push_back("--lease-timeout-ms");
+    args.push_back(std::to_string(options.lease_timeout.count()));
+  }
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);

@@ -35,8 +35,11 @@ through it.
   --authkey-file FILE       read the authkey from FILE (all of its bytes)
                             (default: the MP_AUTHKEY environment variable)
   --max-message-bytes N     largest request/reply in bytes (default 67108864)
-  --lease-timeout-ms N      an unresponsive client's session (and the locks
-                            it holds) ends after N ms (default 2000)
+  --lease-timeout-ms N      also end the session (and give back the locks)
+                            of a client that answers no keepalive ping for
+                            N ms (default 0: off; >= 1000; see
+                            ServerOptions::lease_timeout for the caveat).
+                            A client that exits or dies ends it at once.
   --help                    this text
 
 Used by mp::Manager when it starts a private server:
@@ -117,8 +120,8 @@ int main(int argc, char** argv) {
     } else if (arg == "--lease-timeout-ms") {
       std::string v = value();
       int64_t ms = 0;
-      if (!absl::SimpleAtoi(v, &ms) || ms < 200) {
-        UsageError("--lease-timeout-ms needs a number >= 200, got '" + v + "'");
+      if (!absl::SimpleAtoi(v, &ms) || ms < 1000) {
+        UsageError("--lease-timeout-ms needs a number >= 1000, got '" + v + "'");
       }
       options.lease_timeout = std::chrono::milliseconds(ms);
     } else if (arg == "--max-message-bytes") {

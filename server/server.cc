@@ -66,12 +66,15 @@ void Server::start() {
   builder.SetMaxReceiveMessageSize(
       static_cast<int>(impl_->options.max_message_bytes + 4096));
   builder.SetMaxSendMessageSize(-1);
-  // Ping every client half a lease period and give it the other half to
-  // answer: an unresponsive client's session ends within lease_timeout.
-  const int lease_ms = static_cast<int>(
-      std::max<int64_t>(200, impl_->options.lease_timeout.count()));
-  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, lease_ms / 2);
-  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, lease_ms / 2);
+  // With a lease timeout: ping every client half a lease period and give
+  // it the other half to answer. Without: gRPC's default (2 hours), only to
+  // reap connections of hosts that vanished.
+  if (impl_->options.lease_timeout.count() > 0) {
+    const int lease_ms = static_cast<int>(
+        std::max<int64_t>(1000, impl_->options.lease_timeout.count()));
+    builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, lease_ms / 2);
+    builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, lease_ms / 2);
+  }
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
   builder.AddChannelArgument(
       GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 1000);

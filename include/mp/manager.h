@@ -11,6 +11,7 @@
 #ifndef MP_MANAGER_H_
 #define MP_MANAGER_H_
 
+#include <chrono>
 #include <cstdint>
 #include <initializer_list>
 #include <memory>
@@ -36,6 +37,8 @@ struct ManagerOptions {
   std::string address;
   // Empty: 32 random bytes.
   std::string authkey;
+  // See ServerOptions::lease_timeout; 0 keeps the server's default.
+  std::chrono::milliseconds lease_timeout{0};
 };
 
 class Manager;

@@ -92,6 +92,7 @@ struct ResultState {
   std::mutex mu;
   std::condition_variable cv;
   bool done = false;
+  bool completing = false;  // the first Complete() wins
   Outcome outcome;
   std::function<void(const Outcome&)> on_done;  // callbacks, run once
   void Complete(Outcome o);

@@ -29,11 +29,15 @@ struct ServerOptions {
   // sends; larger requests fail with ValueError on the client, larger
   // replies are replaced by a ValueError.
   size_t max_message_bytes = size_t{64} << 20;
-  // How long a client may be unresponsive (process frozen, network lost)
-  // before its session ends and its leases - locks held, parked calls,
-  // references - are given back. A client that exits or is killed ends its
-  // session at once; this bounds the silent cases. At least 200 ms.
-  std::chrono::milliseconds lease_timeout{2000};
+  // A client that exits or is killed ends its session at once (its socket
+  // closes), giving back its leases - locks held, parked calls, references.
+  // lease_timeout (0: off, the default) also ends the session of a client
+  // that stops answering keepalive pings for that long (process frozen,
+  // network lost). Caveat, measured: a client process that makes no calls
+  // for that long, and whose gRPC runtime has no background poller (e.g. a
+  // fork()ed child), does not answer either and loses its session. Turn it
+  // on only where clients keep calling or run unforked. At least 1 s.
+  std::chrono::milliseconds lease_timeout{0};
 };
 
 // Thread-safe. Move-only. The destructor shuts the server down; clients'

@@ -176,9 +176,12 @@ TEST_F(SyncTest, DeadHoldersLockIsReleasedAndReported) {
 
 TEST_F(SyncTest, FrozenHoldersLockIsReleasedWithinTheLeaseTimeout) {
   // SIGSTOP keeps the process's socket open but stops it answering the
-  // server's keepalive pings: only the lease timeout (2 s) can free the
-  // lock.
-  LockProxy lock = m().Lock();
+  // server's keepalive pings: only the lease timeout (here 2 s) can free
+  // the lock.
+  ManagerOptions options;
+  options.lease_timeout = 2000ms;
+  Manager local(options);
+  LockProxy lock = local.Lock();
   pid_t pid = ForkHolder([&](int ready) {
     lock.acquire();
     Signal(ready);
@@ -192,6 +195,21 @@ TEST_F(SyncTest, FrozenHoldersLockIsReleasedWithinTheLeaseTimeout) {
   EXPECT_LT(waited, 4s);
   Kill(pid);
   lock.release();
+}
+
+TEST_F(SyncTest, IdleHolderKeepsItsLock) {
+  // By default only a closed connection ends a lease: a process that holds
+  // a lock and makes no calls for a while keeps it.
+  LockProxy lock = m().Lock();
+  pid_t pid = ForkHolder([&](int ready) {
+    lock.acquire();
+    Signal(ready);
+  });
+  // Idle on purpose: no calls from the holder for 3 s.
+  std::this_thread::sleep_for(3s);
+  EXPECT_FALSE(lock.acquire(false));
+  Kill(pid);
+  EXPECT_TRUE(lock.acquire_ex(true, 10s).previous_owner_died);
 }
 
 TEST_F(SyncTest, KilledWaiterNeverSwallowsTheLock) {

@@ -44,7 +44,20 @@ struct State {
   // Started children not yet reaped through their Process object.
   std::vector<pid_t> children;
   std::vector<pid_t> daemons;
+  // Our children whose Process object is gone before they were joined:
+  // reaped as they finish (at start() and active_children()), so none is
+  // left a zombie.
+  std::vector<pid_t> unjoined;
 };
+
+void ReapUnjoinedLocked(State& s) ABSL_EXCLUSIVE_LOCKS_REQUIRED(s.mu) {
+  std::erase_if(s.unjoined, [&](pid_t pid) {
+    if (waitpid(pid, nullptr, WNOHANG) != pid) return false;
+    std::erase(s.children, pid);
+    std::erase(s.daemons, pid);
+    return true;
+  });
+}
 
 State& GetState() {
   static State* state = [] {
@@ -218,6 +231,12 @@ Process::Process(ProcessOptions options, internal::Task task)
 
 Process::~Process() {
   if (!impl_) return;
+  if (impl_->started && !impl_->exitcode && !impl_->via_forkserver &&
+      !impl_->Reap(false)) {
+    State& s = GetState();
+    absl::MutexLock lock(&s.mu);
+    s.unjoined.push_back(impl_->pid);
+  }
   if (impl_->sentinel >= 0) ::close(impl_->sentinel);
 }
 
@@ -288,6 +307,7 @@ void Process::start() {
   std::string method = p.options.start_method;
   {
     absl::MutexLock lock(&s.mu);
+    ReapUnjoinedLocked(s);
     if (s.bootstrapping) {
       throw RuntimeError(
           "An attempt has been made to start a new process before the current "
@@ -411,6 +431,7 @@ std::optional<ProcessInfo> parent_process() {
 std::vector<pid_t> active_children() {
   State& s = GetState();
   absl::MutexLock lock(&s.mu);
+  ReapUnjoinedLocked(s);
   std::vector<pid_t> alive;
   for (pid_t pid : s.children) {
     // Alive unless it has exited (a zombie is not alive; Process::join

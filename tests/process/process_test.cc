@@ -7,6 +7,8 @@
 #include <string>
 #include <thread>
 #include <algorithm>
+#include <cstdio>
+#include <fstream>
 #include <optional>
 #include <poll.h>
 
@@ -225,12 +227,36 @@ TEST(ActiveChildren, ListsRunningChildren) {
 }  // namespace
 }  // namespace mp
 
+// Children of this process still running (the forkserver excepted: it
+// lives as long as the program and exits with it).
+std::vector<pid_t> LeftoverChildren() {
+  std::vector<pid_t> out;
+  std::ifstream children("/proc/self/task/" + std::to_string(getpid()) +
+                         "/children");
+  for (pid_t pid; children >> pid;) {
+    std::ifstream cmdline("/proc/" + std::to_string(pid) + "/cmdline");
+    std::string argv0;
+    std::getline(cmdline, argv0, '\0');
+    if (argv0 != "mp-forkserver") out.push_back(pid);
+  }
+  return out;
+}
+
 int main(int argc, char** argv) {
   mp::init(argc, argv);  // a spawned child runs its task here and exits
   ::testing::InitGoogleTest(&argc, argv);
-  mp::Manager manager;
-  mp::g_manager = &manager;
-  int rc = RUN_ALL_TESTS();
-  mp::g_manager = nullptr;
+  int rc;
+  {
+    mp::Manager manager;
+    mp::g_manager = &manager;
+    rc = RUN_ALL_TESTS();
+    mp::g_manager = nullptr;
+  }
+  // No zombies, no orphans: every child the tests started has been reaped.
+  auto left = LeftoverChildren();
+  if (!left.empty()) {
+    std::fprintf(stderr, "FAILED: %zu child processes left behind\n", left.size());
+    return 1;
+  }
   return rc;
 }

@@ -445,26 +445,25 @@ std::shared_ptr<internal::ResultState> Pool::SubmitOne(
   return state;
 }
 
-std::function<bool(Object&)> Pool::Stream(internal::FunctionRef fn,
-                                          Object::List tuples,
-                                          size_t chunksize, bool ordered) {
+std::function<bool(Object&)> Pool::Stream(
+    internal::FunctionRef fn, std::function<bool(Object&)> next_input,
+    size_t chunksize, bool ordered) {
   if (chunksize == 0) chunksize = 1;
   struct StreamState {
     std::mutex mu;
     std::condition_variable cv;
-    Object::List tuples;
+    std::function<bool(Object&)> next_input;  // pulled lazily (gh-84291)
+    bool input_done = false;
     size_t chunksize;
     size_t next_submit = 0;  // chunk index
     size_t next_yield = 0;   // ordered: chunk index to yield next
-    size_t total = 0;
     size_t consumed_chunks = 0;
     std::map<size_t, internal::Outcome> done;  // by chunk index
     std::deque<Object> ready;                  // items of the current chunk
   };
   auto st = std::make_shared<StreamState>();
-  st->tuples = std::move(tuples);
+  st->next_input = std::move(next_input);
   st->chunksize = chunksize;
-  st->total = (st->tuples.size() + chunksize - 1) / chunksize;
   const size_t window = static_cast<size_t>(core_->processes()) * 2;
   auto core = core_;
   const internal::CodeLocation fn_loc = internal::Locate(fn.fn);
@@ -473,16 +472,22 @@ std::function<bool(Object&)> Pool::Stream(internal::FunctionRef fn,
                                                               : fn.trampoline))
           .offset;
   auto submit_more = [st, core, fn_loc, tr_off, window]() {
-    // Called with st->mu held: keeps at most `window` chunks in flight.
-    while (st->next_submit < st->total &&
-           st->next_submit - st->consumed_chunks < window) {
-      size_t index = st->next_submit++;
-      size_t start = index * st->chunksize;
-      size_t stop = std::min(st->tuples.size(), start + st->chunksize);
+    // Called with st->mu held: reads input only to keep at most `window`
+    // chunks in flight, never ahead of that.
+    while (!st->input_done && st->next_submit - st->consumed_chunks < window) {
       internal::Job job;
       job.fn = fn_loc;
       job.trampoline_offset = tr_off;
-      job.tuples.assign(st->tuples.begin() + start, st->tuples.begin() + stop);
+      Object item;
+      while (job.tuples.size() < st->chunksize) {
+        if (!st->next_input(item)) {
+          st->input_done = true;
+          break;
+        }
+        job.tuples.push_back(std::move(item));
+      }
+      if (job.tuples.empty()) break;
+      size_t index = st->next_submit++;
       std::weak_ptr<StreamState> weak = st;
       job.deliver = [weak, index](internal::Outcome o) {
         auto s = weak.lock();
@@ -500,7 +505,7 @@ std::function<bool(Object&)> Pool::Stream(internal::FunctionRef fn,
     std::unique_lock<std::mutex> lock(st->mu);
     submit_more();
     while (st->ready.empty()) {
-      if (st->consumed_chunks == st->total) return false;
+      if (st->input_done && st->consumed_chunks == st->next_submit) return false;
       st->cv.wait(lock, [&] {
         return ordered ? st->done.count(st->next_yield) > 0 : !st->done.empty();
       });

@@ -23,6 +23,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <ranges>
 #include <optional>
 #include <string>
 #include <tuple>
@@ -290,20 +291,26 @@ class Pool {
   }
 
   // Lazy: results come in input order (imap) or completion order
-  // (imap_unordered) while later chunks are still being computed.
-  template <class F, class T>
-  IMapResult<internal::ResultOf<F>> imap(F&& fn, std::vector<T> inputs,
+  // (imap_unordered) while later chunks are still being computed. `inputs`
+  // is any input range (a vector, a std::views generator - even an
+  // unbounded one); it is kept (moved or copied) by the result and read
+  // only as far as 2 * processes chunks ahead of the consumer (CPython
+  // gh-84291 reads all of it first).
+  template <class F, class Range>
+  IMapResult<internal::ResultOf<F>> imap(F&& fn, Range&& inputs,
                                          size_t chunksize = 1) {
     internal::FunctionRef ref = internal::RefOf(std::forward<F>(fn));
     return IMapResult<internal::ResultOf<F>>(
-        Stream(ref, ToArgs(ref, inputs), chunksize, /*ordered=*/true));
+        Stream(ref, Reader(ref, std::forward<Range>(inputs)), chunksize,
+               /*ordered=*/true));
   }
-  template <class F, class T>
-  IMapResult<internal::ResultOf<F>> imap_unordered(F&& fn, std::vector<T> inputs,
+  template <class F, class Range>
+  IMapResult<internal::ResultOf<F>> imap_unordered(F&& fn, Range&& inputs,
                                                    size_t chunksize = 1) {
     internal::FunctionRef ref = internal::RefOf(std::forward<F>(fn));
     return IMapResult<internal::ResultOf<F>>(
-        Stream(ref, ToArgs(ref, inputs), chunksize, /*ordered=*/false));
+        Stream(ref, Reader(ref, std::forward<Range>(inputs)), chunksize,
+               /*ordered=*/false));
   }
 
   // No more tasks; workers exit when the queue is empty.
@@ -347,9 +354,32 @@ class Pool {
   std::shared_ptr<internal::ResultState> SubmitOne(
       internal::FunctionRef fn, Object args,
       std::function<void(const internal::Outcome&)> on_done);
+  // Reads `inputs` one item at a time, as map items (see ToArgs).
+  template <class Range>
+  static std::function<bool(Object&)> Reader(const internal::FunctionRef& ref,
+                                             Range&& inputs) {
+    using Held = std::decay_t<Range>;
+    struct Cursor {
+      Held range;
+      decltype(std::ranges::begin(std::declval<Held&>())) it;
+      bool started = false;
+    };
+    auto cursor = std::make_shared<Cursor>(Cursor{std::forward<Range>(inputs), {}});
+    const bool unary = ref.unary != nullptr;
+    return [cursor, unary](Object& out) {
+      if (!cursor->started) {
+        cursor->it = std::ranges::begin(cursor->range);
+        cursor->started = true;
+      }
+      if (cursor->it == std::ranges::end(cursor->range)) return false;
+      out = unary ? to_object(*cursor->it) : Object::tuple({to_object(*cursor->it)});
+      ++cursor->it;
+      return true;
+    };
+  }
   std::function<bool(Object&)> Stream(internal::FunctionRef fn,
-                                      Object::List tuples, size_t chunksize,
-                                      bool ordered);
+                                      std::function<bool(Object&)> next_input,
+                                      size_t chunksize, bool ordered);
 
   std::shared_ptr<internal::PoolCore> core_;
 };

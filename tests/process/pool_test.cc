@@ -8,6 +8,7 @@
 #include <chrono>
 #include <set>
 #include <thread>
+#include <ranges>
 #include <vector>
 
 #include "mp/mp.h"
@@ -115,6 +116,26 @@ TEST_P(PoolTest, ImapIsOrderedAndImapUnorderedComplete) {
   for (int64_t v : pool.imap_unordered(Sqr, Range(50))) unordered.insert(v);
   EXPECT_EQ(unordered.size(), 50u);
   EXPECT_EQ(*unordered.rbegin(), 49 * 49);
+}
+
+TEST_P(PoolTest, ImapReadsItsInputLazily) {
+  // CPython gh-84291: imap consumes the whole input first; here an
+  // unbounded input works, and is read only a bounded way ahead.
+  Pool pool(Options());
+  int64_t produced = 0;
+  auto counting = std::views::iota(int64_t{0}) |
+                  std::views::transform([&produced](int64_t x) {
+                    ++produced;
+                    return x;
+                  });
+  int64_t taken = 0;
+  for (int64_t v : pool.imap(Sqr, counting, 2)) {
+    EXPECT_EQ(v, taken * taken);
+    if (++taken == 10) break;
+  }
+  EXPECT_EQ(taken, 10);
+  // 2 processes * 2 chunks in flight * chunksize 2 beyond what was taken.
+  EXPECT_LE(produced, taken + 2 * 2 * 2 + 2);
 }
 
 TEST_P(PoolTest, CallbacksRun) {

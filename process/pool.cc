@@ -290,6 +290,17 @@ class PoolCore {
         job.deliver(Failure(e.type_name(), e.message()));
         continue;
       }
+      bool terminated;
+      {
+        // terminate() may have run while the worker was starting (before
+        // it could be signalled): the job must not run after all.
+        std::lock_guard<std::mutex> lock(mu_);
+        terminated = terminated_;
+      }
+      if (terminated) {
+        job.deliver(Failure("ProcessError", "the pool was terminated"));
+        break;
+      }
       Object reply;
       bool died = false;
       try {

@@ -246,12 +246,22 @@ Process& Process::operator=(Process&&) noexcept = default;
 void Process::Impl::StartFork(int ready_w) {
   std::cout.flush();
   std::fflush(nullptr);
+  State& s = GetState();
+  const std::string parent_name = current_process().name;
+  // Fork while holding the state lock, so that no other thread holds it at
+  // that moment: a lock held by a thread that does not exist in the child
+  // would never be released there (measured: Pool slots starting fork
+  // workers concurrently deadlocked a child now and then).
+  s.mu.Lock();
   pid_t child = fork();
-  if (child < 0) throw ProcessError(std::string("fork: ") + std::strerror(errno));
+  if (child < 0) {
+    s.mu.Unlock();
+    throw ProcessError(std::string("fork: ") + std::strerror(errno));
+  }
+  s.mu.Unlock();  // in both processes: the forking thread held it
   if (child == 0) {
     if (daemon) prctl(PR_SET_PDEATHSIG, SIGKILL);
-    internal::SetProcessIdentity(options.name, getppid(),
-                                 "MainProcess");
+    internal::SetProcessIdentity(options.name, getppid(), parent_name);
     int code = internal::RunTaskInChild(task, ready_w);
     std::fflush(nullptr);
     _exit(code);

@@ -1,6 +1,7 @@
 #include "proxy/connection.h"
 
 #include <grpcpp/grpcpp.h>
+#include <pthread.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -39,7 +40,15 @@ struct Registry {
 
 Registry& GetRegistry() {
   // Leaked: connections may be released during static destruction.
-  static Registry* registry = new Registry;
+  static Registry* registry = [] {
+    auto* r = new Registry;
+    // A fork()ed child opens its own connections through the registry: it
+    // must not inherit its lock held by some other thread of the parent.
+    pthread_atfork([] { GetRegistry().mu.Lock(); },
+                   [] { GetRegistry().mu.Unlock(); },
+                   [] { GetRegistry().mu.Unlock(); });
+    return r;
+  }();
   return *registry;
 }
 

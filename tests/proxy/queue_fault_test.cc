@@ -37,6 +37,9 @@ struct Ledger {
   std::atomic<int32_t> hand_count[kConsumers];
   std::atomic<int64_t> hand[kConsumers][kBatch];
   std::atomic<int64_t> total_received;
+  // 1 while a consumer is inside get_many: a batch can be received (and
+  // acknowledged by the client library) before the consumer can note it.
+  std::atomic<int32_t> in_get[kConsumers];
   std::atomic<int64_t> acknowledged_puts;
 };
 
@@ -73,8 +76,10 @@ TEST_F(QueueFaultTest, ProducersConsumersAndKilledConsumers) {
       for (;;) {
         std::vector<Object> got;
         try {
+          ledger->in_get[c] = 1;
           got = q.get_many(kBatch, true, 100ms);
         } catch (const Empty&) {
+          ledger->in_get[c] = 0;
           if (done.is_set()) _exit(0);
           continue;
         }
@@ -82,6 +87,7 @@ TEST_F(QueueFaultTest, ProducersConsumersAndKilledConsumers) {
           ledger->hand[c][i] = got[i].as_int();
         }
         ledger->hand_count[c] = static_cast<int32_t>(got.size());
+        ledger->in_get[c] = 0;
         for (const Object& item : got) ++ledger->received[item.as_int()];
         ledger->total_received += got.size();
         ledger->hand_count[c] = 0;
@@ -94,12 +100,14 @@ TEST_F(QueueFaultTest, ProducersConsumersAndKilledConsumers) {
   // random share of the items has been received.
   std::mt19937 rng(std::random_device{}());
   std::set<int64_t> held_by_killed;
+  int killed_while_receiving = 0;
   for (int k = 0; k < 2; ++k) {
     const int64_t at = std::uniform_int_distribution<int64_t>(
         kItems / 10, kItems * 8 / 10)(rng);
     while (ledger->total_received < at) std::this_thread::sleep_for(100us);
     kill(consumers[k], SIGKILL);
     waitpid(consumers[k], nullptr, 0);
+    killed_while_receiving += ledger->in_get[k].load();
     for (int i = 0; i < ledger->hand_count[k]; ++i) {
       held_by_killed.insert(ledger->hand[k][i]);
     }
@@ -128,8 +136,10 @@ TEST_F(QueueFaultTest, ProducersConsumersAndKilledConsumers) {
   }
 
   // Every item received exactly once, except items a killed consumer held
-  // in its own hands (got back from get_many, not yet recorded) when it
-  // died: the manager had handed those over and they died with it.
+  // in its own hands when it died: those noted in its hand (returned from
+  // get_many, not yet recorded) and, if it died inside get_many, at most
+  // one batch its client library had received and acknowledged but not yet
+  // returned. The manager lost nothing: unacknowledged items came back.
   int missing_elsewhere = 0, duplicated = 0;
   for (int i = 0; i < kItems; ++i) {
     int n = ledger->received[i].load();
@@ -137,7 +147,7 @@ TEST_F(QueueFaultTest, ProducersConsumersAndKilledConsumers) {
     if (n > 1) ++duplicated;
   }
   EXPECT_EQ(duplicated, 0);
-  EXPECT_EQ(missing_elsewhere, 0);
+  EXPECT_LE(missing_elsewhere, killed_while_receiving * kBatch);
   munmap(mem, sizeof(Ledger));
 }
 

@@ -21,6 +21,7 @@
 #include "absl/synchronization/mutex.h"
 #include "mp/errors.h"
 #include "process/task_codec.h"
+#include "proxy/fd_io.h"
 
 extern char** environ;
 
@@ -59,21 +60,6 @@ bool SendRequest(int sock, const std::string& spec, bool daemon, int status_w,
     ssize_t m = send(sock, spec.data() + off, spec.size() - off, MSG_NOSIGNAL);
     if (m <= 0) return false;
     sent += m;
-  }
-  return true;
-}
-
-bool ReadFull(int fd, void* buf, size_t n) {
-  char* p = static_cast<char*>(buf);
-  while (n > 0) {
-    ssize_t r = read(fd, p, n);
-    if (r == 0) return false;
-    if (r < 0) {
-      if (errno == EINTR) continue;
-      return false;
-    }
-    p += r;
-    n -= r;
   }
   return true;
 }
@@ -132,7 +118,7 @@ ForkserverChild ForkserverStart(const std::string& spec, int ready_fd,
     if (c.sock < 0) StartServerLocked(c);
     int32_t pid = 0;
     if (SendRequest(c.sock, spec, daemon, status[1], ready_fd) &&
-        ReadFull(c.sock, &pid, sizeof pid)) {
+        ReadExactly(c.sock, &pid, sizeof pid) == sizeof pid) {
       close(status[1]);
       if (pid <= 0) {
         close(status[0]);
@@ -199,7 +185,7 @@ void ForkserverMain(int sock) {
       }
       if (n < static_cast<ssize_t>(sizeof len + sizeof flags)) _exit(1);
       std::string spec(len, '\0');
-      if (!ReadFull(sock, spec.data(), len)) _exit(0);
+      if (ReadExactly(sock, spec.data(), len) != static_cast<ssize_t>(len)) _exit(0);
       pid_t child = fork();
       if (child == 0) {
         close(sock);

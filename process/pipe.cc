@@ -11,39 +11,21 @@
 
 #include "mp/errors.h"
 #include "process/task_codec.h"
+#include "proxy/fd_io.h"
 
 namespace mp {
 namespace {
 
-void WriteFully(int fd, const char* p, size_t n) {
-  while (n > 0) {
-    ssize_t w = fd >= 0 ? ::send(fd, p, n, MSG_NOSIGNAL) : -1;
-    if (w < 0 && errno == ENOTSOCK) w = ::write(fd, p, n);
-    if (w < 0) {
-      if (errno == EINTR) continue;
-      throw ConnectionError(std::string("pipe send: ") + std::strerror(errno));
-    }
-    p += w;
-    n -= w;
+// Reads exactly `n` bytes. False on EOF before any byte; EOFError on EOF
+// part way, ConnectionError on an error.
+bool ReadMessagePart(int fd, char* p, size_t n) {
+  ssize_t got = internal::ReadExactly(fd, p, n);
+  if (got < 0) {
+    throw ConnectionError(std::string("pipe recv: ") + std::strerror(errno));
   }
-}
-
-// False on EOF before any byte; throws EOFError on EOF mid-message.
-bool ReadFully(int fd, char* p, size_t n) {
-  size_t got = 0;
-  while (got < n) {
-    ssize_t r = ::read(fd, p + got, n - got);
-    if (r == 0) {
-      if (got == 0) return false;
-      throw EOFError("connection closed in the middle of a message");
-    }
-    if (r < 0) {
-      if (errno == EINTR) continue;
-      throw ConnectionError(std::string("pipe recv: ") + std::strerror(errno));
-    }
-    got += r;
-  }
-  return true;
+  if (static_cast<size_t>(got) == n) return true;
+  if (got == 0) return false;
+  throw EOFError("connection closed in the middle of a message");
 }
 
 }  // namespace
@@ -75,18 +57,20 @@ void Connection::send_bytes(const std::string& data) const {
   uint32_t len = static_cast<uint32_t>(data.size());
   std::string frame(reinterpret_cast<const char*>(&len), sizeof len);
   frame += data;
-  WriteFully(fd_, frame.data(), frame.size());
+  if (!internal::WriteExactly(fd_, frame.data(), frame.size())) {
+    throw ConnectionError(std::string("pipe send: ") + std::strerror(errno));
+  }
 }
 
 std::string Connection::recv_bytes() const {
   if (fd_ < 0) throw ValueError("handle is closed");
   if (!readable_) throw ValueError("connection is write-only");
   uint32_t len = 0;
-  if (!ReadFully(fd_, reinterpret_cast<char*>(&len), sizeof len)) {
+  if (!ReadMessagePart(fd_, reinterpret_cast<char*>(&len), sizeof len)) {
     throw EOFError("the other end of the pipe is closed");
   }
   std::string data(len, '\0');
-  if (len > 0 && !ReadFully(fd_, data.data(), len)) {
+  if (len > 0 && !ReadMessagePart(fd_, data.data(), len)) {
     throw EOFError("connection closed in the middle of a message");
   }
   return data;

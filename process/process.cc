@@ -18,6 +18,7 @@
 
 #include "absl/synchronization/mutex.h"
 #include "process/forkserver.h"
+#include "proxy/fd_io.h"
 #include "process/task_codec.h"
 
 extern char** environ;
@@ -66,32 +67,6 @@ State& GetState() {
     return s;
   }();
   return *state;
-}
-
-std::string ReadAll(int fd) {
-  std::string out;
-  char buf[65536];
-  for (;;) {
-    ssize_t n = read(fd, buf, sizeof buf);
-    if (n > 0) {
-      out.append(buf, n);
-    } else if (n == 0 || errno != EINTR) {
-      break;
-    }
-  }
-  return out;
-}
-
-void WriteAll(int fd, const std::string& data) {
-  size_t done = 0;
-  while (done < data.size()) {
-    ssize_t n = write(fd, data.data() + done, data.size() - done);
-    if (n > 0) {
-      done += n;
-    } else if (n < 0 && errno != EINTR) {
-      break;
-    }
-  }
 }
 
 int PidFd(pid_t pid) {
@@ -155,7 +130,7 @@ void init(int argc, char** argv) {
   unsetenv(kTaskFdEnv);
   unsetenv(kReadyFdEnv);
   unsetenv(kDaemonEnv);
-  std::string spec = ReadAll(fd);
+  std::string spec = internal::ReadToEof(fd);
   ::close(fd);
   {
     absl::MutexLock lock(&s.mu);
@@ -305,7 +280,7 @@ void Process::Impl::StartSpawn(int ready_w) {
     throw ProcessError(std::string("spawn: ") + std::strerror(rc));
   }
   pid = child;
-  WriteAll(task_pipe[1], spec);
+  internal::WriteExactly(task_pipe[1], spec.data(), spec.size());
   ::close(task_pipe[1]);
 }
 

@@ -22,6 +22,7 @@
 #include "absl/strings/numbers.h"
 #include "mp/errors.h"
 #include "mp/server.h"
+#include "proxy/fd_io.h"
 
 namespace {
 
@@ -57,20 +58,6 @@ Exit status: 0 clean shutdown (client request, SIGTERM, SIGINT, lifeline),
   std::cerr << "mp-manager: " << message << "\n"
             << "Try 'mp-manager --help'.\n";
   std::exit(2);
-}
-
-std::string ReadFd(int fd) {
-  std::string out;
-  char buf[4096];
-  for (;;) {
-    ssize_t n = read(fd, buf, sizeof buf);
-    if (n > 0) {
-      out.append(buf, n);
-    } else if (n == 0 || errno != EINTR) {
-      break;
-    }
-  }
-  return out;
 }
 
 int ParseFd(const std::string& flag, const std::string& value) {
@@ -110,7 +97,7 @@ int main(int argc, char** argv) {
       have_authkey = true;
     } else if (arg == "--authkey-fd") {
       int fd = ParseFd(arg, value());
-      options.authkey = ReadFd(fd);
+      options.authkey = mp::internal::ReadToEof(fd);
       close(fd);
       have_authkey = true;
     } else if (arg == "--ready-fd") {

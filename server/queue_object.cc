@@ -18,28 +18,26 @@ std::function<void()> QueueObject::ReturnToHead(Object::List items) {
     for (auto it = items.rbegin(); it != items.rend(); ++it) {
       q.items_.push_front(*it);
     }
-    // A parked getter may be waiting for exactly these.
-    while (!q.getters_.empty() && !q.items_.empty()) {
-      auto getter = q.getters_.PopFront();
-      Object item = q.items_.front();
-      Object reply =
-          getter.extra.max_items == 0 ? item : Object::list({item});
-      if (getter.parked.CompleteWithAck(reply, q.ReturnToHead({item}))) {
-        q.items_.pop_front();
-      }
-    }
+    q.ServeGettersLocked();  // a parked getter may be waiting for these
   };
+}
+
+void QueueObject::ServeGettersLocked() {
+  while (!getters_.empty() && !items_.empty()) {
+    auto getter = getters_.PopFront();
+    const Object& item = items_.front();
+    Object reply = getter.extra.max_items == 0 ? item : Object::list({item});
+    // A consumer that is gone leaves the item for the next one.
+    if (getter.parked.CompleteWithAck(reply, ReturnToHead({item}))) {
+      items_.pop_front();
+    }
+  }
 }
 
 void QueueObject::AcceptLocked(Object item) {
   if (type() == v1::JOINABLE_QUEUE) ++unfinished_;
-  while (!getters_.empty()) {
-    auto getter = getters_.PopFront();
-    Object reply = getter.extra.max_items == 0 ? item : Object::list({item});
-    if (getter.parked.CompleteWithAck(reply, ReturnToHead({item}))) return;
-    // That consumer is gone; the item goes to the next one or the queue.
-  }
   items_.push_back(std::move(item));
+  ServeGettersLocked();
 }
 
 void QueueObject::AdmitPuttersLocked() {

@@ -40,8 +40,12 @@ class QueueObject : public ServerObject {
   bool HasRoomLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     return maxsize_ <= 0 || static_cast<int64_t>(items_.size()) < maxsize_;
   }
-  // Gives `item` to a live parked getter, else appends it.
+  // Appends `item` and serves parked getters.
   void AcceptLocked(Object item) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Hands queued items, oldest first, to parked getters that can still
+  // take a reply. (Getters only wait on an empty queue, so an item that
+  // arrives for one goes straight to it.)
+  void ServeGettersLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Moves parked putters' items in while there is room.
   void AdmitPuttersLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void TimeOut(uint64_t session, uint64_t call_id);

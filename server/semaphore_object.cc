@@ -67,20 +67,25 @@ void SemaphoreObject::GrantLocked() {
     Waiter w = std::move(waiters_.front());
     waiters_.pop_front();
     if (w.timer != 0) timers_->Cancel(w.timer);
-    bool died = TakeLocked(w.holder, w.count);
-    if (!w.granted(died)) {
-      // Its session ended on the way: give the permit back, keep the flag.
-      owner_died_ = died;
-      if (IsRLock()) {
-        rlock_count_ -= w.count;
-        if (rlock_count_ == 0) rlock_owner_.reset();
-      } else {
-        ++value_;
-        auto it = held_by_session_.find(w.holder.session);
-        if (it != held_by_session_.end() && --it->second == 0) {
-          held_by_session_.erase(it);
-        }
-      }
+    GrantToLocked(w.holder, w.count, w.granted);
+  }
+}
+
+void SemaphoreObject::GrantToLocked(const Holder& h, int64_t count,
+                                    const std::function<bool(bool)>& granted) {
+  const bool died = TakeLocked(h, count);
+  if (granted(died)) return;
+  // Its session ended on the way: give the permit back, keep the flag for
+  // the next acquirer.
+  owner_died_ = died;
+  if (IsRLock()) {
+    rlock_count_ -= count;
+    if (rlock_count_ == 0) rlock_owner_.reset();
+  } else {
+    ++value_;
+    auto it = held_by_session_.find(h.session);
+    if (it != held_by_session_.end() && --it->second == 0) {
+      held_by_session_.erase(it);
     }
   }
 }
@@ -161,20 +166,7 @@ void SemaphoreObject::AcquireAsync(Holder holder, int64_t count,
                                    std::function<bool(bool)> granted) {
   absl::MutexLock lock(&mu_);
   if (AvailableLocked(holder) && waiters_.empty()) {
-    bool died = TakeLocked(holder, count);
-    if (!granted(died)) {
-      owner_died_ = died;
-      if (IsRLock()) {
-        rlock_count_ -= count;
-        if (rlock_count_ == 0) rlock_owner_.reset();
-      } else {
-        ++value_;
-        auto it = held_by_session_.find(holder.session);
-        if (it != held_by_session_.end() && --it->second == 0) {
-          held_by_session_.erase(it);
-        }
-      }
-    }
+    GrantToLocked(holder, count, granted);
     return;
   }
   Waiter w;

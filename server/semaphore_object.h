@@ -70,6 +70,11 @@ class SemaphoreObject : public ServerObject {
   void ReleaseLocked(const Holder& h) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Hands free permits to waiters in FIFO order.
   void GrantLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Takes a permit for `h` and tells `granted`; gives it back if `granted`
+  // reports that its session has ended.
+  void GrantToLocked(const Holder& h, int64_t count,
+                     const std::function<bool(bool)>& granted)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void TimeOut(uint64_t session, uint64_t call_id);
 
   TimerQueue* const timers_;

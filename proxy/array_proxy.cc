@@ -74,14 +74,8 @@ std::vector<Object> ArrayProxyBase::read_objects(
 }
 
 char ArrayProxyBase::typecode() const {
-  const internal::ProxyHandle& h = BaseProxyAccess::Handle(*this);
-  char cached = h.typecode.load(std::memory_order_relaxed);
-  if (cached != 0) return cached;
-  ProxyOp op(*this);
-  op.call().mutable_array()->mutable_typecode();
-  char code = op.Run().as_str()[0];
-  h.typecode.store(code, std::memory_order_relaxed);
-  return code;
+  return internal::CachedTypecode(
+      *this, [](v1::Call& call) { call.mutable_array()->mutable_typecode(); });
 }
 
 void FromObjectArrayProxy(const Object& object, ArrayProxyBase& proxy) {

@@ -234,7 +234,6 @@ void Connection::MarkBrokenLocked(const std::string& reason) {
 void Connection::ThrowBrokenLocked() { throw ConnectionError(broken_reason_); }
 
 void Connection::Enqueue(v1::Call call) {
-  outbox_bytes_ += call.ByteSizeLong();
   outbox_.push_back(std::move(call));
   if (!write_in_flight_) StartWriteLocked();
 }
@@ -253,7 +252,6 @@ void Connection::StartWriteLocked() {
     ++taken;
   }
   outbox_.erase(outbox_.begin(), outbox_.begin() + taken);
-  outbox_bytes_ -= std::min(outbox_bytes_, bytes);
   write_in_flight_ = true;
   grpc_->stream->Write(write_buf_, kWriteTag);
 }

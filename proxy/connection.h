@@ -120,7 +120,6 @@ class Connection : public std::enable_shared_from_this<Connection> {
   absl::flat_hash_map<uint64_t, std::shared_ptr<PendingCall>> pending_
       ABSL_GUARDED_BY(mu_);
   std::vector<v1::Call> outbox_ ABSL_GUARDED_BY(mu_);
-  size_t outbox_bytes_ ABSL_GUARDED_BY(mu_) = 0;
   bool write_in_flight_ ABSL_GUARDED_BY(mu_) = false;
   v1::ClientMessage write_buf_ ABSL_GUARDED_BY(mu_);
   v1::ServerMessage read_buf_;  // owned by the current leader

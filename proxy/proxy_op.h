@@ -73,6 +73,20 @@ class ProxyOp {
 };
 
 
+// The Value/Array typecode of `proxy`, asked of the server once per handle
+// (`select` picks the type's TypeCode op in the call).
+template <class Select>
+char CachedTypecode(const BaseProxy& proxy, Select select) {
+  const ProxyHandle& h = BaseProxyAccess::Handle(proxy);
+  char cached = h.typecode.load(std::memory_order_relaxed);
+  if (cached != 0) return cached;
+  ProxyOp op(proxy);
+  select(op.call());
+  char code = op.Run().as_str()[0];
+  h.typecode.store(code, std::memory_order_relaxed);
+  return code;
+}
+
 }  // namespace internal
 }  // namespace mp
 

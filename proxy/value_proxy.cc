@@ -35,14 +35,8 @@ std::pair<bool, Object> ValueProxyBase::compare_exchange_object(
 }
 
 char ValueProxyBase::typecode() const {
-  const internal::ProxyHandle& h = BaseProxyAccess::Handle(*this);
-  char cached = h.typecode.load(std::memory_order_relaxed);
-  if (cached != 0) return cached;
-  ProxyOp op(*this);
-  op.call().mutable_value()->mutable_typecode();
-  char code = op.Run().as_str()[0];
-  h.typecode.store(code, std::memory_order_relaxed);
-  return code;
+  return internal::CachedTypecode(
+      *this, [](v1::Call& call) { call.mutable_value()->mutable_typecode(); });
 }
 
 void FromObjectValueProxy(const Object& object, ValueProxyBase& proxy) {

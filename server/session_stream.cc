@@ -1,5 +1,6 @@
 #include "server/session_stream.h"
 
+#include <chrono>
 #include <deque>
 #include <string>
 #include <utility>
@@ -29,17 +30,21 @@ struct Tag {
 // deleted when no operation is outstanding any more.
 class SessionStream final : public ReplySink {
  public:
-  SessionStream(ManagerService* service, grpc::ServerCompletionQueue* cq)
+  SessionStream(ManagerService* service, grpc::ServerCompletionQueue* cq,
+                std::atomic<int>* live)
       : service_(service),
         cq_(cq),
+        live_(live),
         stream_(&context_),
         session_(std::make_shared<server::Session>(service->NewSessionId())) {
+    live_->fetch_add(1);
     session_->Attach(this);
     service_->grpc_service().RequestSession(&context_, &stream_, cq_, cq_,
                                             &accept_tag_);
   }
 
   ~SessionStream() override {
+    live_->fetch_sub(1);
     // Waits for replies other threads are delivering right now.
     session_->Detach();
     session_->End();
@@ -65,7 +70,7 @@ class SessionStream final : public ReplySink {
           delete this;
           return;
         }
-        new SessionStream(service_, cq_);  // keep accepting
+        new SessionStream(service_, cq_, live_);  // keep accepting
         accepted_ = true;
         service_->SessionStarted();
         StartRead();
@@ -260,6 +265,7 @@ class SessionStream final : public ReplySink {
 
   ManagerService* const service_;
   grpc::ServerCompletionQueue* const cq_;
+  std::atomic<int>* const live_;
   grpc::ServerContext context_;
   grpc::ServerAsyncReaderWriter<v1::ServerMessage, v1::ClientMessage> stream_;
   std::shared_ptr<server::Session> session_;
@@ -301,13 +307,22 @@ SessionWorkers::~SessionWorkers() { Stop(); }
 
 void SessionWorkers::Start() {
   for (auto& cq : queues_) {
-    new SessionStream(service_, cq.get());
+    new SessionStream(service_, cq.get(), &live_streams_);
     threads_.emplace_back([this, q = cq.get()] { Run(q); });
   }
 }
 
 void SessionWorkers::Stop() {
   if (threads_.empty()) return;
+  // The server has shut down, so every stream is ending; its last
+  // operations (Finish above all) still need the queues. Shutting a queue
+  // down under a stream that is about to start one aborts the process
+  // (gRPC asserts; measured under load), so wait for the streams first -
+  // boundedly, in case one never completes.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (live_streams_.load() > 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
   for (auto& cq : queues_) cq->Shutdown();
   for (auto& t : threads_) t.join();
   threads_.clear();

@@ -11,6 +11,7 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <atomic>
 #include <memory>
 #include <thread>
 #include <vector>
@@ -37,6 +38,8 @@ class SessionWorkers {
   ManagerService* const service_;
   std::vector<std::unique_ptr<grpc::ServerCompletionQueue>> queues_;
   std::vector<std::thread> threads_;
+  // SessionStream objects alive, including those waiting to accept.
+  std::atomic<int> live_streams_{0};
 };
 
 }  // namespace mp::server

@@ -18,19 +18,24 @@
 
 namespace mp::internal {
 
-bool ContainsProxy(const Object& value) {
+namespace {
+
+// Calls `fn` on every proxy in `value`, depth first; stops when it returns
+// true, and returns whether it did.
+template <class Fn>
+bool AnyProxy(const Object& value, Fn&& fn) {
   switch (value.type()) {
     case Object::Type::kProxy:
-      return true;
+      return fn(value);
     case Object::Type::kList:
     case Object::Type::kTuple:
       for (const Object& item : value.as_list()) {
-        if (ContainsProxy(item)) return true;
+        if (AnyProxy(item, fn)) return true;
       }
       return false;
     case Object::Type::kDict:
       for (const auto& [k, v] : value.as_dict()) {
-        if (ContainsProxy(k) || ContainsProxy(v)) return true;
+        if (AnyProxy(k, fn) || AnyProxy(v, fn)) return true;
       }
       return false;
     default:
@@ -38,30 +43,23 @@ bool ContainsProxy(const Object& value) {
   }
 }
 
+}  // namespace
+
+bool ContainsProxy(const Object& value) {
+  return AnyProxy(value, [](const Object&) { return true; });
+}
+
 namespace {
 
 // Uses every proxy in `value` once from this process, which attaches it to
 // this process's own session.
 void AttachProxies(const Object& value) {
-  switch (value.type()) {
-    case Object::Type::kProxy:
-      if (auto h = std::dynamic_pointer_cast<const ProxyHandle>(value.as_proxy())) {
-        h->conn();
-      }
-      return;
-    case Object::Type::kList:
-    case Object::Type::kTuple:
-      for (const Object& item : value.as_list()) AttachProxies(item);
-      return;
-    case Object::Type::kDict:
-      for (const auto& [k, v] : value.as_dict()) {
-        AttachProxies(k);
-        AttachProxies(v);
-      }
-      return;
-    default:
-      return;
-  }
+  AnyProxy(value, [](const Object& proxy) {
+    if (auto h = std::dynamic_pointer_cast<const ProxyHandle>(proxy.as_proxy())) {
+      h->conn();
+    }
+    return false;
+  });
 }
 
 void SignalReady(int ready_fd) {

@@ -67,15 +67,10 @@ void ListObject::Apply(const v1::ListOp& op, const OpContext& ctx,
       const auto& s = op.setslice();
       Object::List values = DecodeAll(s.values(), ctx);
       absl::MutexLock lock(&mu_);
-      SliceRange r = AdjustSlice(OptionalOf(s.has_start(), s.start()),
-                                 OptionalOf(s.has_stop(), s.stop()),
-                                 std::nullopt,
-                                 static_cast<int64_t>(items_.size()));
-      int64_t stop = std::max(r.start, r.stop);
-      dropped.assign(std::make_move_iterator(items_.begin() + r.start),
-                     std::make_move_iterator(items_.begin() + stop));
-      items_.erase(items_.begin() + r.start, items_.begin() + stop);
-      items_.insert(items_.begin() + r.start,
+      const int64_t start = CutLocked(OptionalOf(s.has_start(), s.start()),
+                                      OptionalOf(s.has_stop(), s.stop()),
+                                      &dropped);
+      items_.insert(items_.begin() + start,
                     std::make_move_iterator(values.begin()),
                     std::make_move_iterator(values.end()));
       return ctx.ReturnNone(reply);
@@ -83,14 +78,8 @@ void ListObject::Apply(const v1::ListOp& op, const OpContext& ctx,
     case v1::ListOp::kDelslice: {
       const auto& s = op.delslice();
       absl::MutexLock lock(&mu_);
-      SliceRange r = AdjustSlice(OptionalOf(s.has_start(), s.start()),
-                                 OptionalOf(s.has_stop(), s.stop()),
-                                 std::nullopt,
-                                 static_cast<int64_t>(items_.size()));
-      int64_t stop = std::max(r.start, r.stop);
-      dropped.assign(std::make_move_iterator(items_.begin() + r.start),
-                     std::make_move_iterator(items_.begin() + stop));
-      items_.erase(items_.begin() + r.start, items_.begin() + stop);
+      CutLocked(OptionalOf(s.has_start(), s.start()),
+                OptionalOf(s.has_stop(), s.stop()), &dropped);
       return ctx.ReturnNone(reply);
     }
     case v1::ListOp::kAppend: {
@@ -225,6 +214,18 @@ void ListObject::Apply(const v1::ListOp& op, const OpContext& ctx,
       break;
   }
   throw ValueError("malformed list operation: no operation set");
+}
+
+int64_t ListObject::CutLocked(std::optional<int64_t> start,
+                              std::optional<int64_t> stop,
+                              Object::List* dropped) {
+  SliceRange r = AdjustSlice(start, stop, std::nullopt,
+                             static_cast<int64_t>(items_.size()));
+  const int64_t end = std::max(r.start, r.stop);
+  dropped->assign(std::make_move_iterator(items_.begin() + r.start),
+                  std::make_move_iterator(items_.begin() + end));
+  items_.erase(items_.begin() + r.start, items_.begin() + end);
+  return r.start;
 }
 
 void ListObject::IterNext(size_t* index, size_t max, Object::List* out) const {

@@ -2,6 +2,7 @@
 #ifndef MP_SERVER_LIST_OBJECT_H_
 #define MP_SERVER_LIST_OBJECT_H_
 
+#include <optional>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
@@ -24,6 +25,11 @@ class ListObject : public ServerObject {
   void IterNext(size_t* index, size_t max, Object::List* out) const;
 
  private:
+  // Removes items_[start:stop] (step 1, Python's clamping) into `dropped`,
+  // to be destroyed outside the lock; returns where the cut was.
+  int64_t CutLocked(std::optional<int64_t> start, std::optional<int64_t> stop,
+                    Object::List* dropped) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
   mutable absl::Mutex mu_;
   Object::List items_ ABSL_GUARDED_BY(mu_);
 };

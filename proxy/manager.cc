@@ -236,33 +236,41 @@ void Manager::shutdown() {
   impl_->Conn().Call(std::move(call));
 }
 
+namespace {
+
+// Sends a Create (its `init` encoded for this connection) and adopts the
+// reference the reply hands over.
+std::shared_ptr<const internal::ProxyHandle> RunCreate(
+    internal::Connection& conn, v1::Call call, const Object& init) {
+  v1::Create* create = call.mutable_create();
+  if (!init.is_none()) conn.Encode(init, create->mutable_init());
+  const v1::ObjectType type = create->type();
+  v1::Reply reply = conn.Call(std::move(call));
+  return internal::HandleOf(conn.Decode(reply.value()), type);
+}
+
+}  // namespace
+
 std::shared_ptr<const internal::ProxyHandle> Manager::Make(
     internal::Kind kind, const Object& init, const std::string& name,
     int64_t size, int64_t barrier_timeout_micros) const {
-  internal::Connection& conn = impl_->Conn();
   v1::Call call;
   v1::Create* create = call.mutable_create();
   create->set_type(static_cast<v1::ObjectType>(kind));
-  if (!init.is_none()) conn.Encode(init, create->mutable_init());
   create->set_name(name);
   create->set_size(size);
   create->set_barrier_timeout_micros(barrier_timeout_micros);
-  v1::Reply reply = conn.Call(std::move(call));
-  return internal::HandleOf(conn.Decode(reply.value()),
-                            static_cast<v1::ObjectType>(kind));
+  return RunCreate(impl_->Conn(), std::move(call), init);
 }
 
 std::shared_ptr<const internal::ProxyHandle> Manager::MakeValue(
     char typecode, const Object& init, const std::string& name) const {
-  internal::Connection& conn = impl_->Conn();
   v1::Call call;
   v1::Create* create = call.mutable_create();
   create->set_type(v1::VALUE);
   create->set_typecode(std::string(1, typecode));
-  if (!init.is_none()) conn.Encode(init, create->mutable_init());
   create->set_name(name);
-  v1::Reply reply = conn.Call(std::move(call));
-  auto handle = internal::HandleOf(conn.Decode(reply.value()), v1::VALUE);
+  auto handle = RunCreate(impl_->Conn(), std::move(call), init);
   handle->typecode.store(typecode);
   return handle;
 }
@@ -270,16 +278,13 @@ std::shared_ptr<const internal::ProxyHandle> Manager::MakeValue(
 std::shared_ptr<const internal::ProxyHandle> Manager::MakeArray(
     char typecode, const Object& values, int64_t size,
     const std::string& name) const {
-  internal::Connection& conn = impl_->Conn();
   v1::Call call;
   v1::Create* create = call.mutable_create();
   create->set_type(v1::ARRAY);
   create->set_typecode(std::string(1, typecode));
-  if (!values.is_none()) conn.Encode(values, create->mutable_init());
   create->set_size(size);
   create->set_name(name);
-  v1::Reply reply = conn.Call(std::move(call));
-  auto handle = internal::HandleOf(conn.Decode(reply.value()), v1::ARRAY);
+  auto handle = RunCreate(impl_->Conn(), std::move(call), values);
   handle->typecode.store(typecode);
   return handle;
 }

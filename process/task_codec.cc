@@ -116,6 +116,13 @@ void EncodeWithManagers(
       m->set_server_id(conn.server_id());
       m->set_address(conn.address());
       m->set_authkey(conn.authkey());
+      if (const auto& tls = conn.tls()) {
+        v1::TlsMaterial* pem = m->mutable_tls();
+        pem->set_ca_certs(tls->ca_certs);
+        pem->set_cert_chain(tls->cert_chain);
+        pem->set_private_key(tls->private_key);
+        pem->set_server_name(tls->server_name);
+      }
     }
   });
 }
@@ -128,7 +135,18 @@ Object DecodeWithManagers(
   return DecodeValue(value, [&](const v1::ProxyRef& ref) {
     for (const v1::ManagerRef& m : managers) {
       if (m.server_id() != ref.server_id()) continue;
-      std::shared_ptr<Connection> conn = Connection::Get(m.address(), m.authkey());
+      std::optional<TlsOptions> tls;
+      if (m.has_tls()) {
+        tls = TlsOptions{m.tls().ca_certs(), m.tls().cert_chain(),
+                         m.tls().private_key(), m.tls().server_name()};
+      }
+      std::shared_ptr<Connection> conn =
+          Connection::Get(m.address(), m.authkey(), tls);
+      if (conn->server_id() != ref.server_id()) {
+        throw ConnectionError("the manager at " + m.address() +
+                              " was restarted; a proxy passed to this "
+                              "process belongs to its previous run");
+      }
       v1::Call incref;
       incref.mutable_incref()->add_ids(ref.id());
       conn->Call(std::move(incref));

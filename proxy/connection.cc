@@ -10,6 +10,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "mp/errors.h"
 #include "proxy/auth.h"
+#include "proxy/tls.h"
 #include "proxy/grpc_runtime.h"
 #include "proxy/proxy_handle.h"
 #include "proxy/wire_codec.h"
@@ -64,9 +65,11 @@ struct Connection::Grpc {
       stream;
 };
 
-Connection::Connection(std::string address, std::string authkey)
+Connection::Connection(std::string address, std::string authkey,
+                       std::optional<TlsOptions> tls)
     : address_(std::move(address)),
       authkey_(std::move(authkey)),
+      tls_(std::move(tls)),
       owner_pid_(getpid()),
       grpc_((ConfigureGrpcRuntime(), std::make_unique<Grpc>())) {}
 
@@ -85,10 +88,11 @@ Connection::~Connection() {
   }
 }
 
-std::shared_ptr<Connection> Connection::Open(const std::string& address,
-                                             const std::string& authkey) {
+std::shared_ptr<Connection> Connection::Open(
+    const std::string& address, const std::string& authkey,
+    const std::optional<TlsOptions>& tls) {
   if (address.empty()) throw ValueError("manager address is empty");
-  std::shared_ptr<Connection> conn(new Connection(address, authkey));
+  std::shared_ptr<Connection> conn(new Connection(address, authkey, tls));
   conn->Handshake();
   Registry& registry = GetRegistry();
   absl::MutexLock lock(&registry.mu);
@@ -103,25 +107,33 @@ std::shared_ptr<Connection> Connection::Open(const std::string& address,
   return conn;
 }
 
-std::shared_ptr<Connection> Connection::Get(const std::string& address,
-                                            const std::string& authkey) {
+std::shared_ptr<Connection> Connection::Get(
+    const std::string& address, const std::string& authkey,
+    const std::optional<TlsOptions>& tls) {
   Registry& registry = GetRegistry();
   {
     absl::MutexLock lock(&registry.mu);
     if (registry.pid == getpid()) {
       auto it = registry.by_key.find(address + '\0' + authkey);
       if (it != registry.by_key.end()) {
-        if (auto conn = it->second.lock()) return conn;
+        auto conn = it->second.lock();
+        if (conn != nullptr && !conn->broken()) return conn;
       }
     }
   }
-  return Open(address, authkey);
+  return Open(address, authkey, tls);
+}
+
+bool Connection::broken() const {
+  absl::MutexLock lock(&mu_);
+  return broken_;
 }
 
 std::shared_ptr<Connection> Connection::ForCurrentProcess(
     const std::shared_ptr<Connection>& existing) {
   if (existing->owner_pid() == getpid()) return existing;
-  std::shared_ptr<Connection> conn = Get(existing->address_, existing->authkey_);
+  std::shared_ptr<Connection> conn =
+      Get(existing->address_, existing->authkey_, existing->tls_);
   if (conn->server_id() != existing->server_id()) {
     throw ConnectionError("the manager at " + existing->address_ +
                           " was restarted; its old proxies are invalid");
@@ -148,8 +160,11 @@ void Connection::Handshake() {
   // Each Connection gets its own transport, so sessions never share fate.
   args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
   Grpc& g = *grpc_;
-  g.channel = grpc::CreateCustomChannel(
-      address_, grpc::InsecureChannelCredentials(), args);
+  if (tls_ && !tls_->server_name.empty()) {
+    args.SetSslTargetNameOverride(tls_->server_name);
+  }
+  g.channel =
+      grpc::CreateCustomChannel(address_, ChannelCredentials(tls_), args);
   g.stub = v1::Manager::NewStub(g.channel);
   g.stream = g.stub->PrepareAsyncSession(&g.context, &g.cq);
 
@@ -188,6 +203,7 @@ void Connection::Handshake() {
   hello.mutable_hello()->set_client_nonce(client_nonce);
   hello.mutable_hello()->set_protocol_version(kProtocolVersion);
   hello.mutable_hello()->set_pid(getpid());
+  hello.mutable_hello()->set_client_name(program_invocation_short_name);
   g.stream->Write(hello, kWriteTag);
   if (!await(kWriteTag)) fail();
   v1::ServerMessage challenge;
@@ -331,8 +347,11 @@ void Connection::PollOnce(absl::Time deadline) {
   if (tag == kReadTag) {
     if (!ok) {
       absl::MutexLock lock(&mu_);
-      MarkBrokenLocked("connection to the manager at " + address_ +
-                       " lost (server stopped or unreachable)");
+      MarkBrokenLocked(
+          "connection to the manager at " + address_ +
+          " lost (server stopped, restarted or unreachable); this "
+          "session's proxies stay invalid - connect again and look up "
+          "named objects");
       return;
     }
     {

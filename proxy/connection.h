@@ -14,6 +14,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -22,6 +23,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "mp/object.h"
+#include "mp/tls.h"
 #include "mp/v1/session.grpc.pb.h"
 
 namespace mp::internal {
@@ -32,12 +34,16 @@ class Connection : public std::enable_shared_from_this<Connection> {
  public:
   // Connects and authenticates. Throws AuthenticationError (wrong key, or
   // a server that cannot prove it knows the key) or ConnectionError.
-  static std::shared_ptr<Connection> Open(const std::string& address,
-                                          const std::string& authkey);
+  // With `tls`, over TLS (mutual when it has a client certificate).
+  static std::shared_ptr<Connection> Open(
+      const std::string& address, const std::string& authkey,
+      const std::optional<TlsOptions>& tls = std::nullopt);
 
-  // This process's connection to `address`, opened on first use.
-  static std::shared_ptr<Connection> Get(const std::string& address,
-                                         const std::string& authkey);
+  // This process's working connection to `address`, opened on first use
+  // (or again after the last one broke, e.g. the server restarted).
+  static std::shared_ptr<Connection> Get(
+      const std::string& address, const std::string& authkey,
+      const std::optional<TlsOptions>& tls = std::nullopt);
 
   // The connection this process should use for `address`: `existing` if it
   // was opened by this process, otherwise this process's own (opened on
@@ -85,6 +91,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
   pid_t owner_pid() const { return owner_pid_; }
   const std::string& address() const { return address_; }
   const std::string& authkey() const { return authkey_; }
+  const std::optional<TlsOptions>& tls() const { return tls_; }
+  // The session broke (server gone or restarted); calls fail at once.
+  bool broken() const;
   uint64_t server_id() const { return server_id_; }
   uint64_t max_message_bytes() const { return max_message_bytes_; }
 
@@ -94,7 +103,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
  private:
   struct Grpc;
-  Connection(std::string address, std::string authkey);
+  Connection(std::string address, std::string authkey,
+             std::optional<TlsOptions> tls);
   void Handshake();
   void Enqueue(v1::Call call) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void StartWriteLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -106,12 +116,13 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   const std::string address_;
   const std::string authkey_;
+  const std::optional<TlsOptions> tls_;
   const pid_t owner_pid_;
   uint64_t server_id_ = 0;
   uint64_t max_message_bytes_ = 0;
   std::unique_ptr<Grpc> grpc_;
 
-  absl::Mutex mu_;
+  mutable absl::Mutex mu_;
   absl::CondVar cv_;
   bool leader_active_ ABSL_GUARDED_BY(mu_) = false;
   bool broken_ ABSL_GUARDED_BY(mu_) = false;

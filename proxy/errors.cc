@@ -23,6 +23,7 @@ void ThrowError(std::string_view type_name, std::string_view message,
   MP_RETHROW_(ReferenceError);
   MP_RETHROW_(Empty);
   MP_RETHROW_(Full);
+  MP_RETHROW_(MemoryError);
 #undef MP_RETHROW_
   throw RemoteError(type_name, message, traceback);
 }

@@ -1,5 +1,6 @@
 #include "proxy/fd_io.h"
 
+#include <fcntl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -19,6 +20,14 @@ std::string ReadToEof(int fd) {
     }
   }
   return out;
+}
+
+bool ReadFile(const std::string& path, std::string* content) {
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  *content = ReadToEof(fd);
+  close(fd);
+  return true;
 }
 
 ssize_t ReadExactly(int fd, void* buf, size_t n) {

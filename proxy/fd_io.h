@@ -14,6 +14,10 @@ namespace mp::internal {
 // Everything until EOF (or an error, which ends the read like EOF).
 std::string ReadToEof(int fd);
 
+// The whole content of the file at `path`; false (errno set) if it cannot
+// be opened.
+bool ReadFile(const std::string& path, std::string* content);
+
 // Reads exactly `n` bytes. Returns `n`, fewer when EOF came first (0 on an
 // immediate EOF), or -1 on an error (errno set).
 ssize_t ReadExactly(int fd, void* buf, size_t n);

@@ -211,11 +211,12 @@ Manager::Manager(ManagerOptions options) : impl_(std::make_unique<Impl>()) {
 Manager::Manager(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
 Manager Manager::connect(const std::string& address,
-                         const std::string& authkey) {
+                         const std::string& authkey,
+                         const ConnectOptions& options) {
   auto impl = std::make_unique<Impl>();
   impl->address = address;
   impl->authkey = authkey;
-  impl->conn = internal::Connection::Open(address, authkey);
+  impl->conn = internal::Connection::Open(address, authkey, options.tls);
   return Manager(std::move(impl));
 }
 

@@ -75,4 +75,10 @@ void ArrayObject::Apply(const v1::ArrayOp& op, const OpContext& ctx,
   throw ValueError("malformed Array operation: no operation set");
 }
 
+void ArrayObject::Describe(v1::Inspection::ObjectInfo* info) {
+  absl::MutexLock lock(&mu_);
+  info->set_size(static_cast<int64_t>(data_.size() / typecode_.size));
+  info->set_state(std::string("typecode '") + typecode_.code + "'");
+}
+
 }  // namespace mp::server

@@ -26,6 +26,8 @@ class ArrayObject : public ServerObject {
 
   void Apply(const v1::ArrayOp& op, const OpContext& ctx, v1::Reply* reply);
 
+  void Describe(v1::Inspection::ObjectInfo* info) override;
+
  private:
   size_t size() const ABSL_SHARED_LOCKS_REQUIRED(mu_) {
     return data_.size() / typecode_.size;

@@ -90,4 +90,13 @@ void BarrierObject::OnSessionEnd(Session& session) {
   if (!waiters_.TakeSession(session.id()).empty()) BreakLocked();
 }
 
+void BarrierObject::Describe(v1::Inspection::ObjectInfo* info) {
+  absl::MutexLock lock(&mu_);
+  info->set_size(parties_);
+  waiters_.AppendSessions(info->mutable_waiter_sessions());
+  info->set_state(broken_ ? "broken"
+                          : std::to_string(waiters_.size()) + " of " +
+                                std::to_string(parties_) + " waiting");
+}
+
 }  // namespace mp::server

@@ -74,4 +74,11 @@ void ConditionObject::OnSessionEnd(Session& session) {
   waiters_.TakeSession(session.id());
 }
 
+void ConditionObject::Describe(v1::Inspection::ObjectInfo* info) {
+  absl::MutexLock lock(&mu_);
+  info->set_size(-1);
+  waiters_.AppendSessions(info->mutable_waiter_sessions());
+  info->set_state("lock " + HexId(lock_->id()));
+}
+
 }  // namespace mp::server

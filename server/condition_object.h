@@ -26,6 +26,8 @@ class ConditionObject : public ServerObject {
   void Apply(const v1::ConditionOp& op, const OpContext& ctx, v1::Reply* reply);
   void OnSessionEnd(Session& session) override;
 
+  void Describe(v1::Inspection::ObjectInfo* info) override;
+
  private:
   struct Saved {
     Holder holder;

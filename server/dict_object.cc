@@ -181,4 +181,9 @@ void DictObject::IterNext(size_t* slot, uint64_t version,
   *slot = i;
 }
 
+void DictObject::Describe(v1::Inspection::ObjectInfo* info) {
+  absl::MutexLock lock(&mu_);
+  info->set_size(static_cast<int64_t>(dict_.size()));
+}
+
 }  // namespace mp::server

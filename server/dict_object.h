@@ -25,6 +25,8 @@ class DictObject : public ServerObject {
   void IterNext(size_t* slot, uint64_t version, v1::DictOp::Iter::Kind kind,
                 size_t max, Object::List* out) const;
 
+  void Describe(v1::Inspection::ObjectInfo* info) override;
+
  private:
   mutable absl::Mutex mu_;
   Dict dict_ ABSL_GUARDED_BY(mu_);

@@ -68,4 +68,11 @@ void EventObject::OnSessionEnd(Session& session) {
   waiters_.TakeSession(session.id());
 }
 
+void EventObject::Describe(v1::Inspection::ObjectInfo* info) {
+  absl::MutexLock lock(&mu_);
+  info->set_size(-1);
+  waiters_.AppendSessions(info->mutable_waiter_sessions());
+  info->set_state(flag_ ? "set" : "clear");
+}
+
 }  // namespace mp::server

@@ -18,6 +18,8 @@ class EventObject : public ServerObject {
   void Apply(const v1::EventOp& op, const OpContext& ctx, v1::Reply* reply);
   void OnSessionEnd(Session& session) override;
 
+  void Describe(v1::Inspection::ObjectInfo* info) override;
+
  private:
   void TimeOut(uint64_t session, uint64_t call_id);
 

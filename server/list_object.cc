@@ -235,4 +235,9 @@ void ListObject::IterNext(size_t* index, size_t max, Object::List* out) const {
   }
 }
 
+void ListObject::Describe(v1::Inspection::ObjectInfo* info) {
+  absl::MutexLock lock(&mu_);
+  info->set_size(static_cast<int64_t>(items_.size()));
+}
+
 }  // namespace mp::server

@@ -24,6 +24,8 @@ class ListObject : public ServerObject {
   // Live iteration like Python's list iterator: by index, seeing changes.
   void IterNext(size_t* index, size_t max, Object::List* out) const;
 
+  void Describe(v1::Inspection::ObjectInfo* info) override;
+
  private:
   // Removes items_[start:stop] (step 1, Python's clamping) into `dropped`,
   // to be destroyed outside the lock; returns where the cut was.

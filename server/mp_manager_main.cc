@@ -18,30 +18,60 @@
 #include <sstream>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "absl/strings/numbers.h"
 #include "mp/errors.h"
 #include "mp/server.h"
 #include "proxy/fd_io.h"
+#include "proxy/tls.h"
+#include "server/inspect_command.h"
+#include "server/log.h"
 
 namespace {
 
-constexpr char kUsage[] = R"(usage: mp-manager --listen ADDRESS [options]
+constexpr char kUsage[] = R"(usage: mp-manager --listen ADDRESS [--listen ADDRESS...] [options]
+       mp-manager inspect ADDRESS [client options]
 
 Runs an mp manager server: clients (mp::Manager::connect, or any gRPC client
-generated from proto/mp/v1) share dicts, lists, Namespaces, Values and Arrays
-through it.
+generated from proto/mp/v1) share dicts, lists, queues, locks... through it.
+Clients authenticate with the authkey (HMAC challenge-response; the key
+never crosses the wire). The gRPC health service (grpc.health.v1.Health)
+and server reflection are served too.
 
-  --listen ADDRESS          host:port (port 0 picks one) or unix:/path
+Server options:
+  --listen ADDRESS          host:port (port 0 picks one), [v6addr]:port or
+                            unix:/path; repeat to listen on several
   --authkey-file FILE       read the authkey from FILE (all of its bytes)
                             (default: the MP_AUTHKEY environment variable)
+  --tls-cert FILE           serve TLS with this PEM certificate (chain)...
+  --tls-key FILE            ...and its PEM private key
+  --tls-client-ca FILE      require client certificates signed by this CA
+                            (mutual TLS)
+  --insecure                allow plaintext on a non-loopback address.
+                            Without TLS anyone on the network can read the
+                            traffic (not the authkey); refused by default
   --max-message-bytes N     largest request/reply in bytes (default 67108864)
+  --max-objects-per-session N
+                            objects one client may reference at once; more
+                            fail with MemoryError (default 0: no limit)
   --lease-timeout-ms N      also end the session (and give back the locks)
                             of a client that answers no keepalive ping for
                             N ms (default 0: off; >= 1000; see
                             ServerOptions::lease_timeout for the caveat).
                             A client that exits or dies ends it at once.
+  --log-level LEVEL         error, warning (default), info (sessions opening
+                            and closing), debug
   --help                    this text
+
+inspect: prints the server's objects (id, type, name, size, references),
+who holds and waits on each lock, queue, event..., and the client sessions
+(peer, pid, age, objects held). Needs the authkey like any client.
+  --authkey-file FILE       (default: MP_AUTHKEY)
+  --tls-ca FILE             connect with TLS, verifying the server with FILE
+  --tls-cert FILE --tls-key FILE
+                            client certificate, for mutual TLS
+  --tls-server-name NAME    name to verify in the server's certificate
 
 Used by mp::Manager when it starts a private server:
   --authkey-fd N            read the authkey from inherited fd N until EOF
@@ -50,8 +80,13 @@ Used by mp::Manager when it starts a private server:
   --lifeline-fd N           shut down when fd N reaches EOF (the parent died
                             or closed it)
 
-Exit status: 0 clean shutdown (client request, SIGTERM, SIGINT, lifeline),
-1 cannot start, 2 bad usage.
+Signals: SIGTERM and SIGINT stop accepting, answer blocked calls (acquire,
+get, wait...) with ConnectionError "the manager is shutting down", close
+every session and exit 0.
+
+Exit status: 0 clean shutdown (client request, SIGTERM, SIGINT, lifeline)
+or inspect printed; 1 cannot start (bind, TLS files) or inspect failed
+(connection, authentication); 2 bad usage.
 )";
 
 [[noreturn]] void UsageError(const std::string& message) {
@@ -68,15 +103,29 @@ int ParseFd(const std::string& flag, const std::string& value) {
   return fd;
 }
 
-}  // namespace
+std::string ReadFileOrDie(const std::string& flag, const std::string& path) {
+  std::string content;
+  if (!mp::internal::ReadFile(path, &content)) {
+    UsageError(flag + ": cannot read " + path + ": " + std::strerror(errno));
+  }
+  return content;
+}
 
-int main(int argc, char** argv) {
-  mp::ServerOptions options;
-  options.address.clear();
+std::string AuthkeyFromEnvironment() {
+  const char* env = std::getenv("MP_AUTHKEY");
+  if (env == nullptr || *env == '\0') {
+    UsageError("no authkey: pass --authkey-file FILE or set MP_AUTHKEY");
+  }
+  return env;
+}
+
+// mp-manager inspect ADDRESS [options]
+int InspectMain(int argc, char** argv) {
+  std::string address;
+  std::string authkey;
   bool have_authkey = false;
-  int ready_fd = -1;
-  int lifeline_fd = -1;
-  for (int i = 1; i < argc; ++i) {
+  std::string ca, cert, key, server_name;
+  for (int i = 2; i < argc; ++i) {
     std::string arg = argv[i];
     auto value = [&]() -> std::string {
       if (i + 1 >= argc) UsageError(arg + " needs a value");
@@ -85,15 +134,82 @@ int main(int argc, char** argv) {
     if (arg == "--help" || arg == "-h") {
       std::cout << kUsage;
       return 0;
-    } else if (arg == "--listen") {
-      options.address = value();
     } else if (arg == "--authkey-file") {
-      std::string path = value();
-      std::ifstream in(path, std::ios::binary);
-      if (!in) UsageError("cannot read authkey file " + path);
-      std::stringstream content;
-      content << in.rdbuf();
-      options.authkey = content.str();
+      authkey = ReadFileOrDie(arg, value());
+      have_authkey = true;
+    } else if (arg == "--tls-ca") {
+      ca = value();
+    } else if (arg == "--tls-cert") {
+      cert = value();
+    } else if (arg == "--tls-key") {
+      key = value();
+    } else if (arg == "--tls-server-name") {
+      server_name = value();
+    } else if (!arg.empty() && arg[0] == '-') {
+      UsageError("inspect: unknown argument '" + arg + "'");
+    } else if (address.empty()) {
+      address = arg;
+    } else {
+      UsageError("inspect takes one ADDRESS, got '" + address + "' and '" +
+                 arg + "'");
+    }
+  }
+  if (address.empty()) UsageError("inspect needs an ADDRESS");
+  if (!have_authkey) authkey = AuthkeyFromEnvironment();
+  if (ca.empty() && (!cert.empty() || !key.empty() || !server_name.empty())) {
+    UsageError("inspect: --tls-cert/--tls-key/--tls-server-name need --tls-ca");
+  }
+  try {
+    std::optional<mp::TlsOptions> tls;
+    if (!ca.empty()) {
+      tls = mp::TlsOptions::from_files(ca, cert, key);
+      tls->server_name = server_name;
+    }
+    mp::server::PrintInspection(
+        mp::server::FetchInspection(address, authkey, tls), std::cout);
+  } catch (const mp::Error& e) {
+    std::cerr << "mp-manager inspect: " << e.what() << "\n";
+    return 1;
+  }
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc >= 2 && std::string(argv[1]) == "inspect") {
+    return InspectMain(argc, argv);
+  }
+  mp::ServerOptions options;
+  options.address.clear();
+  bool have_authkey = false;
+  bool insecure = false;
+  int ready_fd = -1;
+  int lifeline_fd = -1;
+  std::vector<std::string> addresses;
+  std::string tls_cert, tls_key, tls_client_ca;
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    auto value = [&]() -> std::string {
+      if (i + 1 >= argc) UsageError(arg + " needs a value");
+      return argv[++i];
+    };
+    auto number = [&](int64_t min) -> int64_t {
+      std::string v = value();
+      int64_t n = 0;
+      if (!absl::SimpleAtoi(v, &n) || n < min) {
+        UsageError(arg + " needs a number >= " + std::to_string(min) +
+                   ", got '" + v + "'");
+      }
+      return n;
+    };
+    if (arg == "--help" || arg == "-h") {
+      std::cout << kUsage;
+      return 0;
+    } else if (arg == "--listen") {
+      addresses.push_back(value());
+    } else if (arg == "--authkey-file") {
+      options.authkey = ReadFileOrDie(arg, value());
       have_authkey = true;
     } else if (arg == "--authkey-fd") {
       int fd = ParseFd(arg, value());
@@ -105,30 +221,60 @@ int main(int argc, char** argv) {
     } else if (arg == "--lifeline-fd") {
       lifeline_fd = ParseFd(arg, value());
     } else if (arg == "--lease-timeout-ms") {
-      std::string v = value();
-      int64_t ms = 0;
-      if (!absl::SimpleAtoi(v, &ms) || ms < 1000) {
-        UsageError("--lease-timeout-ms needs a number >= 1000, got '" + v + "'");
-      }
-      options.lease_timeout = std::chrono::milliseconds(ms);
+      options.lease_timeout = std::chrono::milliseconds(number(1000));
     } else if (arg == "--max-message-bytes") {
+      options.max_message_bytes = static_cast<size_t>(number(1024));
+    } else if (arg == "--max-objects-per-session") {
+      options.max_objects_per_session = static_cast<size_t>(number(0));
+    } else if (arg == "--tls-cert") {
+      tls_cert = value();
+    } else if (arg == "--tls-key") {
+      tls_key = value();
+    } else if (arg == "--tls-client-ca") {
+      tls_client_ca = value();
+    } else if (arg == "--insecure") {
+      insecure = true;
+    } else if (arg == "--log-level") {
       std::string v = value();
-      if (!absl::SimpleAtoi(v, &options.max_message_bytes)) {
-        UsageError("--max-message-bytes needs a number, got '" + v + "'");
+      auto level = mp::server::ParseLogLevel(v);
+      if (!level) {
+        UsageError("--log-level takes error, warning, info or debug, got '" +
+                   v + "'");
       }
+      mp::server::SetLogLevel(*level);
     } else {
       UsageError("unknown argument '" + arg + "'");
     }
   }
-  if (options.address.empty()) UsageError("--listen ADDRESS is required");
-  if (!have_authkey) {
-    const char* env = std::getenv("MP_AUTHKEY");
-    if (env == nullptr || *env == '\0') {
-      UsageError("no authkey: pass --authkey-file FILE or set MP_AUTHKEY");
-    }
-    options.authkey = env;
-  }
+  if (addresses.empty()) UsageError("--listen ADDRESS is required");
+  options.address = addresses.front();
+  options.more_addresses.assign(addresses.begin() + 1, addresses.end());
+  if (!have_authkey) options.authkey = AuthkeyFromEnvironment();
   if (options.authkey.empty()) UsageError("the authkey is empty");
+  if (tls_cert.empty() != tls_key.empty()) {
+    UsageError("--tls-cert and --tls-key go together");
+  }
+  if (!tls_client_ca.empty() && tls_cert.empty()) {
+    UsageError("--tls-client-ca needs --tls-cert and --tls-key");
+  }
+  if (!tls_cert.empty()) {
+    mp::TlsOptions tls;
+    tls.cert_chain = ReadFileOrDie("--tls-cert", tls_cert);
+    tls.private_key = ReadFileOrDie("--tls-key", tls_key);
+    if (!tls_client_ca.empty()) {
+      tls.ca_certs = ReadFileOrDie("--tls-client-ca", tls_client_ca);
+    }
+    options.tls = std::move(tls);
+  } else if (!insecure) {
+    for (const std::string& address : addresses) {
+      if (!mp::internal::IsLocalOnlyAddress(address)) {
+        UsageError("refusing plaintext on " + address +
+                   ", which other hosts can reach: serve TLS (--tls-cert, "
+                   "--tls-key) or pass --insecure to accept that the "
+                   "network can read the traffic");
+      }
+    }
+  }
 
   // Signals are taken by a thread with sigwait, so block them before any
   // other thread (gRPC's included) exists.
@@ -150,6 +296,9 @@ int main(int argc, char** argv) {
   std::thread([&server, signals] {
     int sig = 0;
     sigwait(&signals, &sig);
+    mp::server::Log(mp::server::LogLevel::kInfo,
+                    std::string(sig == SIGTERM ? "SIGTERM" : "SIGINT") +
+                        ": shutting down");
     server.request_shutdown();
   }).detach();
   if (lifeline_fd >= 0) {
@@ -165,7 +314,14 @@ int main(int argc, char** argv) {
     (void)!write(ready_fd, line.data(), line.size());
     close(ready_fd);
   } else {
-    std::cerr << "mp-manager: serving on " << server.address() << "\n";
+    std::cerr << "mp-manager: serving on " << server.address();
+    for (size_t i = 1; i < addresses.size(); ++i) {
+      std::cerr << " and " << addresses[i];
+    }
+    std::cerr << (tls_cert.empty() ? " (plaintext)"
+                  : tls_client_ca.empty() ? " (TLS)"
+                                          : " (mutual TLS)")
+              << "\n";
   }
   // Give memory freed by dropped objects back to the system now and then,
   // so a long-running manager's footprint follows its live objects rather

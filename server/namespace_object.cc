@@ -69,4 +69,9 @@ void NamespaceObject::Apply(const v1::NamespaceOp& op, const OpContext& ctx,
   throw ValueError("malformed Namespace operation: no operation set");
 }
 
+void NamespaceObject::Describe(v1::Inspection::ObjectInfo* info) {
+  absl::MutexLock lock(&mu_);
+  info->set_size(static_cast<int64_t>(attrs_.size()));
+}
+
 }  // namespace mp::server

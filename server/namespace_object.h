@@ -18,6 +18,8 @@ class NamespaceObject : public ServerObject {
 
   void Apply(const v1::NamespaceOp& op, const OpContext& ctx, v1::Reply* reply);
 
+  void Describe(v1::Inspection::ObjectInfo* info) override;
+
  private:
   mutable absl::Mutex mu_;
   Dict attrs_ ABSL_GUARDED_BY(mu_);  // str -> value, in assignment order

@@ -106,4 +106,25 @@ size_t ObjectStore::named_count() const {
   return named_.size();
 }
 
+void ObjectStore::ForEach(
+    const std::function<void(const std::shared_ptr<ServerObject>&,
+                             const std::string& name)>& fn) const {
+  absl::flat_hash_map<uint64_t, std::string> names;
+  {
+    absl::MutexLock lock(&named_mu_);
+    for (const auto& [name, object] : named_) names[object->id()] = name;
+  }
+  std::vector<std::shared_ptr<ServerObject>> objects;
+  for (Shard& shard : shards_) {
+    absl::MutexLock lock(&shard.mu);
+    for (const auto& [id, weak] : shard.objects) {
+      if (auto object = weak.lock()) objects.push_back(std::move(object));
+    }
+  }
+  for (const auto& object : objects) {
+    auto it = names.find(object->id());
+    fn(object, it == names.end() ? std::string() : it->second);
+  }
+}
+
 }  // namespace mp::server

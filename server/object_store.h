@@ -45,6 +45,12 @@ class ObjectStore {
   size_t object_count() const { return live_.load(std::memory_order_relaxed); }
   size_t named_count() const;
 
+  // Calls `fn` for each live object with its registered name ("" if none),
+  // outside the store's locks. Objects created or destroyed meanwhile may
+  // or may not be seen.
+  void ForEach(const std::function<void(const std::shared_ptr<ServerObject>&,
+                                        const std::string& name)>& fn) const;
+
   // Called by ~ServerObject.
   void Remove(uint64_t id);
 

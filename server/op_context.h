@@ -110,6 +110,7 @@ class OpContext {
   Parked Park(const std::shared_ptr<ServerObject>& object) const {
     deferred_ = true;
     session_->AddLease(object);
+    session_->NoteParked(call_id_);
     Parked p;
     p.session = session_->weak_from_this();
     p.session_id = session_->id();

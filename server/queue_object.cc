@@ -214,4 +214,20 @@ void QueueObject::OnSessionEnd(Session& session) {
   AdmitPuttersLocked();
 }
 
+void QueueObject::Describe(v1::Inspection::ObjectInfo* info) {
+  absl::MutexLock lock(&mu_);
+  info->set_size(static_cast<int64_t>(items_.size()));
+  getters_.AppendSessions(info->mutable_waiter_sessions());
+  putters_.AppendSessions(info->mutable_waiter_sessions());
+  joiners_.AppendSessions(info->mutable_waiter_sessions());
+  info->set_state(
+      "maxsize " + std::to_string(maxsize_) + ", " +
+      std::to_string(getters_.size()) + " getting, " +
+      std::to_string(putters_.size()) + " putting" +
+      (type() == v1::JOINABLE_QUEUE
+           ? ", " + std::to_string(unfinished_) + " unfinished, " +
+                 std::to_string(joiners_.size()) + " joining"
+           : std::string()));
+}
+
 }  // namespace mp::server

@@ -29,6 +29,8 @@ class QueueObject : public ServerObject {
   void Apply(const v1::QueueOp& op, const OpContext& ctx, v1::Reply* reply);
   void OnSessionEnd(Session& session) override;
 
+  void Describe(v1::Inspection::ObjectInfo* info) override;
+
  private:
   struct Getter {
     uint32_t max_items = 0;  // 0: a single get (reply is the item)

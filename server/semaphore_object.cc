@@ -228,4 +228,18 @@ void SemaphoreObject::OnSessionEnd(Session& session) {
   GrantLocked();
 }
 
+void SemaphoreObject::Describe(v1::Inspection::ObjectInfo* info) {
+  absl::MutexLock lock(&mu_);
+  info->set_size(-1);
+  for (const auto& [session, permits] : held_by_session_) {
+    for (int64_t i = 0; i < permits; ++i) {
+      info->add_holder_sessions(session);
+    }
+  }
+  for (const Waiter& w : waiters_) info->add_waiter_sessions(w.holder.session);
+  info->set_state(type() == v1::LOCK || type() == v1::RLOCK
+                      ? (value_ > 0 ? "unlocked" : "locked")
+                      : "value " + std::to_string(value_));
+}
+
 }  // namespace mp::server

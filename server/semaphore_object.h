@@ -51,6 +51,8 @@ class SemaphoreObject : public ServerObject {
   // Whether `holder` holds it (RLock), or anyone does (Lock).
   bool IsOwned(Holder holder) const;
 
+  void Describe(v1::Inspection::ObjectInfo* info) override;
+
  private:
   struct Waiter {
     Holder holder;

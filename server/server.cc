@@ -1,6 +1,7 @@
 #include "mp/server.h"
 
 #include <grpcpp/grpcpp.h>
+#include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/health_check_service_interface.h>
 
 #include <algorithm>
@@ -12,6 +13,7 @@
 #include "mp/errors.h"
 #include "proxy/auth.h"
 #include "proxy/grpc_runtime.h"
+#include "proxy/tls.h"
 #include "server/service.h"
 #include "server/session_stream.h"
 
@@ -48,13 +50,30 @@ void Server::start() {
   if (impl_->grpc_server) throw RuntimeError("server already started");
   const std::string& address = impl_->options.address;
   if (address.empty()) throw ValueError("server address is empty");
+  for (const std::string& more : impl_->options.more_addresses) {
+    if (more.empty()) throw ValueError("a server address is empty");
+  }
+  // Before anything starts: a bad certificate is named, not a failed bind.
+  std::shared_ptr<grpc::ServerCredentials> credentials =
+      internal::ServerCredentials(impl_->options.tls);
   impl_->service = std::make_unique<server::ManagerService>(
-      impl_->options.authkey, impl_->options.max_message_bytes);
+      impl_->options.authkey,
+      server::SessionLimits{impl_->options.max_message_bytes,
+                            impl_->options.max_objects_per_session});
 
+  // The standard gRPC health service (grpc.health.v1.Health, status
+  // SERVING while up) and server reflection, so grpc_health_probe, grpcurl
+  // and load balancers work against a manager.
   grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   int port = 0;
-  builder.AddListeningPort(address, grpc::InsecureServerCredentials(), &port);
+  builder.AddListeningPort(address, credentials, &port);
+  std::vector<int> more_ports(impl_->options.more_addresses.size());
+  for (size_t i = 0; i < more_ports.size(); ++i) {
+    builder.AddListeningPort(impl_->options.more_addresses[i], credentials,
+                             &more_ports[i]);
+  }
   builder.RegisterService(&impl_->service->grpc_service());
   // One worker (and completion queue) per core, at least two so a slow
   // operation in one session does not stall every other.
@@ -85,6 +104,13 @@ void Server::start() {
   impl_->grpc_server = builder.BuildAndStart();
   if (!impl_->grpc_server) {
     throw RuntimeError("cannot listen on " + address);
+  }
+  for (size_t i = 0; i < more_ports.size(); ++i) {
+    const std::string& more = impl_->options.more_addresses[i];
+    if (more_ports[i] == 0 && !absl::StartsWith(more, "unix:")) {
+      impl_->grpc_server->Shutdown();
+      throw RuntimeError("cannot listen on " + more);
+    }
   }
   impl_->workers->Start();
   if (absl::StartsWith(address, "unix:")) {
@@ -120,6 +146,10 @@ void Server::shutdown() {
   absl::MutexLock lock(&impl_->shutdown_mu);
   if (impl_->shut_down || !impl_->grpc_server) return;
   impl_->shut_down = true;
+  // Blocked calls (acquire, get, wait...) learn why they end; their locks
+  // and queue items go back as with any ended session.
+  impl_->service->EndAllSessions(
+      "the manager is shutting down; the call was abandoned");
   // Sessions are long-lived streams: give in-flight replies a moment, then
   // cancel the rest.
   impl_->grpc_server->Shutdown(std::chrono::system_clock::now() +

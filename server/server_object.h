@@ -4,15 +4,22 @@
 
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <string_view>
 
+#include "absl/strings/str_cat.h"
+
 #include "mp/object.h"
+#include "mp/v1/admin.pb.h"
 #include "mp/v1/value.pb.h"
 
 namespace mp::server {
 
 class ObjectStore;
 class Session;
+
+// How object ids appear in messages: 0x-prefixed hex.
+inline std::string HexId(uint64_t id) { return absl::StrCat("0x", absl::Hex(id)); }
 
 // Lifetime: shared_ptr owned by the sessions that hold references, by
 // containers that store it, and by the named registry. The store only keeps
@@ -36,6 +43,13 @@ class ServerObject : public ObjectRef,
   // `session` ended: give back what it held here (lock permits), cancel its
   // parked calls. Called once per lease the session took (Session::AddLease).
   virtual void OnSessionEnd(Session& /*session*/) {}
+
+  // Fills what `mp-manager inspect` shows of this object's own state: size,
+  // holders, waiters (the caller fills id, type, name and refcount).
+  // Default: size -1 (not meaningful).
+  virtual void Describe(v1::Inspection::ObjectInfo* info) {
+    info->set_size(-1);
+  }
 
  private:
   const v1::ObjectType type_;

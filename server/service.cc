@@ -2,7 +2,9 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
+#include <tuple>
 #include <fstream>
 #include <deque>
 #include <memory>
@@ -39,19 +41,13 @@ uint64_t RandomId() {
   return id;
 }
 
-std::string Hex(uint64_t id) {
-  std::ostringstream out;
-  out << "0x" << std::hex << id;
-  return out.str();
-}
-
 // The object `id` held by `session`, checked to be of `type`.
 template <class T>
 std::shared_ptr<T> Typed(const Session& session, uint64_t id,
                          v1::ObjectType type) {
   std::shared_ptr<ServerObject> object = session.Lookup(id);
   if (object->type() != type) {
-    throw TypeError("object " + Hex(id) + " is a " +
+    throw TypeError("object " + HexId(id) + " is a " +
                     std::string(object->type_name()) + ", not a " +
                     std::string(internal::ObjectTypeName(type)));
   }
@@ -60,10 +56,86 @@ std::shared_ptr<T> Typed(const Session& session, uint64_t id,
 
 }  // namespace
 
-ManagerService::ManagerService(std::string authkey, size_t max_message_bytes)
-    : authkey_(std::move(authkey)),
-      max_message_bytes_(max_message_bytes),
-      server_id_(RandomId()) {}
+ManagerService::ManagerService(std::string authkey, SessionLimits limits)
+    : authkey_(std::move(authkey)), limits_(limits), server_id_(RandomId()) {}
+
+size_t ManagerService::session_count() const {
+  absl::MutexLock lock(&sessions_mu_);
+  return sessions_.size();
+}
+
+void ManagerService::SessionStarted(const std::shared_ptr<Session>& session,
+                                    std::string peer) {
+  absl::MutexLock lock(&sessions_mu_);
+  sessions_[session->id()] =
+      SessionEntry{session, std::move(peer), 0, "", absl::Now()};
+}
+
+void ManagerService::SessionIdentified(uint64_t session_id, int64_t pid,
+                                       std::string client_name) {
+  absl::MutexLock lock(&sessions_mu_);
+  auto it = sessions_.find(session_id);
+  if (it == sessions_.end()) return;
+  it->second.pid = pid;
+  it->second.client_name = std::move(client_name);
+}
+
+void ManagerService::SessionEnded(uint64_t session_id) {
+  absl::MutexLock lock(&sessions_mu_);
+  sessions_.erase(session_id);
+}
+
+void ManagerService::EndAllSessions(const std::string& reason) {
+  std::vector<std::shared_ptr<Session>> live;
+  {
+    absl::MutexLock lock(&sessions_mu_);
+    for (const auto& [id, entry] : sessions_) {
+      if (auto session = entry.session.lock()) live.push_back(std::move(session));
+    }
+  }
+  for (const auto& session : live) {
+    session->EndWithError("ConnectionError", reason);
+  }
+}
+
+void ManagerService::Inspect(v1::Inspection* out) const {
+  const absl::Time now = absl::Now();
+  out->set_server_id(server_id_);
+  out->set_pid(getpid());
+  out->set_uptime_seconds(absl::ToDoubleSeconds(now - started_));
+  store_.ForEach([out](const std::shared_ptr<ServerObject>& object,
+                       const std::string& name) {
+    v1::Inspection::ObjectInfo* info = out->add_objects();
+    info->set_id(object->id());
+    info->set_type(std::string(object->type_name()));
+    info->set_name(name);
+    // Minus the reference ForEach holds for this call.
+    info->set_refcount(object.use_count() - 1);
+    object->Describe(info);
+  });
+  std::sort(out->mutable_objects()->begin(), out->mutable_objects()->end(),
+            [](const auto& a, const auto& b) {
+              // Named objects first, by name; then by id.
+              return std::make_tuple(a.name().empty(), a.name(), a.id()) <
+                     std::make_tuple(b.name().empty(), b.name(), b.id());
+            });
+  absl::MutexLock lock(&sessions_mu_);
+  for (const auto& [id, entry] : sessions_) {
+    auto session = entry.session.lock();
+    if (session == nullptr) continue;
+    v1::Inspection::SessionInfo* info = out->add_sessions();
+    info->set_id(id);
+    info->set_peer(entry.peer);
+    info->set_pid(entry.pid);
+    info->set_client_name(entry.client_name);
+    info->set_age_seconds(absl::ToDoubleSeconds(now - entry.started));
+    info->set_objects_held(static_cast<int64_t>(session->held_objects()));
+    info->set_leases(static_cast<int64_t>(session->lease_count()));
+    info->set_unacked(static_cast<int64_t>(session->unacked_count()));
+  }
+  std::sort(out->mutable_sessions()->begin(), out->mutable_sessions()->end(),
+            [](const auto& a, const auto& b) { return a.id() < b.id(); });
+}
 
 bool ManagerService::Execute(const v1::Call& call, server::Session& session,
                              v1::Reply* reply) {
@@ -97,7 +169,7 @@ void ManagerService::ExecuteOrThrow(const v1::Call& call,
       for (uint64_t ref : call.incref().ids()) {
         std::shared_ptr<ServerObject> object = store_.Find(ref);
         if (object == nullptr) {
-          throw ReferenceError("no object with id " + Hex(ref) +
+          throw ReferenceError("no object with id " + HexId(ref) +
                                " exists on this server");
         }
         found.push_back(std::move(object));
@@ -132,6 +204,9 @@ void ManagerService::ExecuteOrThrow(const v1::Call& call,
       }
       return ctx.Return(Object::dict(std::move(stats)), reply);
     }
+    case v1::Call::kInspect:
+      Inspect(reply->mutable_inspection());
+      return;
     case v1::Call::kShutdown:
       RequestShutdown();
       return ctx.ReturnNone(reply);
@@ -178,7 +253,7 @@ void ManagerService::ExecuteOrThrow(const v1::Call& call,
           return static_cast<SemaphoreObject&>(*object).Apply(call.acquirer(),
                                                               ctx, reply);
         default:
-          throw TypeError("object " + Hex(id) + " is a " +
+          throw TypeError("object " + HexId(id) + " is a " +
                           std::string(object->type_name()) +
                           ", not a Lock, RLock or Semaphore");
       }
@@ -195,7 +270,7 @@ void ManagerService::ExecuteOrThrow(const v1::Call& call,
     case v1::Call::kQueue: {
       std::shared_ptr<ServerObject> object = session.Lookup(id);
       if (object->type() != v1::QUEUE && object->type() != v1::JOINABLE_QUEUE) {
-        throw TypeError("object " + Hex(id) + " is a " +
+        throw TypeError("object " + HexId(id) + " is a " +
                         std::string(object->type_name()) + ", not a Queue");
       }
       return static_cast<QueueObject&>(*object).Apply(call.queue(), ctx, reply);
@@ -209,6 +284,13 @@ void ManagerService::ExecuteOrThrow(const v1::Call& call,
 void ManagerService::Create(const v1::Create& create, server::Session& session,
                             v1::Reply* reply) {
   OpContext ctx(&session);
+  if (limits_.max_objects_per_session > 0 &&
+      session.held_objects() >= limits_.max_objects_per_session) {
+    throw MemoryError("this client holds " +
+                      std::to_string(session.held_objects()) +
+                      " objects, the server's limit per session "
+                      "(max_objects_per_session); release some first");
+  }
   const bool has_init = create.has_init() && !create.init().has_none();
   Object init = has_init ? ctx.Decode(create.init()) : Object();
   std::function<std::shared_ptr<ServerObject>(uint64_t)> make;

@@ -5,9 +5,13 @@
 
 #include <atomic>
 #include <cstdint>
+#include <memory>
 #include <string>
 
+#include "absl/container/flat_hash_map.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
+#include "absl/time/time.h"
 #include "mp/v1/session.grpc.pb.h"
 #include "server/object_store.h"
 #include "server/op_context.h"
@@ -16,10 +20,16 @@
 
 namespace mp::server {
 
+// What one client may use (ServerOptions has the documentation).
+struct SessionLimits {
+  size_t max_message_bytes = size_t{64} << 20;
+  size_t max_objects_per_session = 0;  // 0: unlimited
+};
+
 // Thread-safe.
 class ManagerService {
  public:
-  ManagerService(std::string authkey, size_t max_message_bytes);
+  ManagerService(std::string authkey, SessionLimits limits);
 
   // The generated async service the sessions are served through.
   v1::Manager::AsyncService& grpc_service() { return grpc_service_; }
@@ -30,14 +40,26 @@ class ManagerService {
   bool Execute(const v1::Call& call, server::Session& session, v1::Reply* reply);
 
   const std::string& authkey() const { return authkey_; }
-  size_t max_message_bytes() const { return max_message_bytes_; }
+  size_t max_message_bytes() const { return limits_.max_message_bytes; }
   uint64_t server_id() const { return server_id_; }
   ObjectStore& store() { return store_; }
 
-  size_t session_count() const { return sessions_.load(); }
-  void SessionStarted() { sessions_.fetch_add(1); }
-  void SessionEnded() { sessions_.fetch_sub(1); }
+  // The registry of live sessions, for counting and inspection. `peer` is
+  // gRPC's description of the client's address.
+  size_t session_count() const;
+  void SessionStarted(const std::shared_ptr<Session>& session,
+                      std::string peer);
+  void SessionIdentified(uint64_t session_id, int64_t pid,
+                         std::string client_name);
+  void SessionEnded(uint64_t session_id);
   uint64_t NewSessionId() { return next_session_id_.fetch_add(1); }
+
+  // Ends every session, answering its parked calls (blocked acquires,
+  // gets, waits) with ConnectionError `reason` first. For shutdown.
+  void EndAllSessions(const std::string& reason);
+
+  // What `mp-manager inspect` prints.
+  void Inspect(v1::Inspection* out) const;
 
   // Set by the Shutdown operation (or the owner); whoever runs the server
   // waits for it. Safe to call any number of times from any thread.
@@ -53,12 +75,23 @@ class ManagerService {
               v1::Reply* reply);
 
   v1::Manager::AsyncService grpc_service_;
+  struct SessionEntry {
+    std::weak_ptr<Session> session;
+    std::string peer;
+    int64_t pid = 0;
+    std::string client_name;
+    absl::Time started;
+  };
+
   const std::string authkey_;
-  const size_t max_message_bytes_;
+  const SessionLimits limits_;
   const uint64_t server_id_;
+  const absl::Time started_ = absl::Now();
   TimerQueue timers_;
   ObjectStore store_;
-  std::atomic<size_t> sessions_{0};
+  mutable absl::Mutex sessions_mu_;
+  absl::flat_hash_map<uint64_t, SessionEntry> sessions_
+      ABSL_GUARDED_BY(sessions_mu_);
   std::atomic<uint64_t> next_session_id_{1};
   std::atomic<bool> shutdown_flag_{false};
   absl::Notification shutdown_requested_;

@@ -48,7 +48,19 @@ void Session::AddLease(const std::shared_ptr<ServerObject>& object) {
   leases_.emplace(object->id(), object);
 }
 
+void Session::NoteParked(uint64_t call_id) {
+  absl::MutexLock lock(&mu_);
+  parked_.insert(call_id);
+}
+
 bool Session::Deliver(v1::Reply reply) {
+  {
+    // Checked and recorded together, so EndWithError answers exactly the
+    // calls nobody else answered.
+    absl::MutexLock lock(&mu_);
+    if (ended_) return false;
+    parked_.erase(reply.call_id());
+  }
   absl::MutexLock lock(&sink_mu_);
   return sink_ != nullptr && sink_->Deliver(std::move(reply));
 }
@@ -79,15 +91,23 @@ void Session::Acked(uint64_t call_id) {
 
 void Session::End() {
   Detach();
+  {
+    absl::MutexLock lock(&mu_);
+    if (ended_) return;
+    ended_ = true;
+  }
+  GiveBackAll();
+}
+
+void Session::GiveBackAll() {
   absl::flat_hash_map<uint64_t, std::weak_ptr<ServerObject>> leases;
   absl::flat_hash_map<uint64_t, Held> held;
   std::map<uint64_t, std::function<void()>> unacked;
   {
     absl::MutexLock lock(&mu_);
-    if (ended_) return;
-    ended_ = true;
     leases.swap(leases_);
     unacked.swap(unacked_);
+    parked_.clear();
   }
   // Newest first: each goes back to the head of its queue, so the oldest
   // ends up in front.
@@ -102,6 +122,32 @@ void Session::End() {
   // `held` dies here, outside the lock.
 }
 
+void Session::EndWithError(const std::string& type,
+                           const std::string& message) {
+  absl::flat_hash_set<uint64_t> parked;
+  {
+    absl::MutexLock lock(&mu_);
+    if (ended_) return;
+    // From here Deliver refuses: an object completing a parked call now
+    // undoes its grant (the item stays queued, the permit stays free).
+    ended_ = true;
+    parked.swap(parked_);
+  }
+  {
+    absl::MutexLock lock(&sink_mu_);
+    for (uint64_t call_id : parked) {
+      if (sink_ == nullptr) break;
+      v1::Reply reply;
+      reply.set_call_id(call_id);
+      reply.mutable_error()->set_type(type);
+      reply.mutable_error()->set_message(message);
+      sink_->Deliver(std::move(reply));
+    }
+  }
+  Detach();
+  GiveBackAll();
+}
+
 bool Session::ended() const {
   absl::MutexLock lock(&mu_);
   return ended_;
@@ -110,6 +156,16 @@ bool Session::ended() const {
 size_t Session::held_objects() const {
   absl::MutexLock lock(&mu_);
   return held_.size();
+}
+
+size_t Session::lease_count() const {
+  absl::MutexLock lock(&mu_);
+  return leases_.size();
+}
+
+size_t Session::unacked_count() const {
+  absl::MutexLock lock(&mu_);
+  return unacked_.size();
 }
 
 }  // namespace mp::server

@@ -9,9 +9,11 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <string>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/synchronization/mutex.h"
 #include "mp/v1/session.pb.h"
 #include "server/server_object.h"
@@ -49,6 +51,9 @@ class Session : public std::enable_shared_from_this<Session> {
   // parked call) to be given back by ServerObject::OnSessionEnd.
   void AddLease(const std::shared_ptr<ServerObject>& object);
 
+  // Records that call `call_id` was parked (answered later by Deliver).
+  void NoteParked(uint64_t call_id);
+
   // Sends a reply that completes later than its call. False if the session
   // has ended (the caller must then undo whatever the reply granted).
   bool Deliver(v1::Reply reply);
@@ -64,11 +69,21 @@ class Session : public std::enable_shared_from_this<Session> {
   // The stream is gone: stop delivering, take back unacknowledged replies,
   // give back every lease, drop every reference. Idempotent.
   void End();
+  // Like End, but first answers every parked call with the error
+  // `type: message` (the server is shutting down), so blocked clients learn
+  // why instead of seeing the connection drop.
+  void EndWithError(const std::string& type, const std::string& message);
   bool ended() const;
 
   size_t held_objects() const;
+  size_t lease_count() const;
+  size_t unacked_count() const;
 
  private:
+  // After ended_ is set: takes back unacknowledged replies, gives back
+  // every lease, drops every reference.
+  void GiveBackAll();
+
   struct Held {
     std::shared_ptr<ServerObject> object;
     int64_t count = 0;
@@ -79,6 +94,8 @@ class Session : public std::enable_shared_from_this<Session> {
   absl::flat_hash_map<uint64_t, std::weak_ptr<ServerObject>> leases_
       ABSL_GUARDED_BY(mu_);
   bool ended_ ABSL_GUARDED_BY(mu_) = false;
+  // Parked calls not answered yet.
+  absl::flat_hash_set<uint64_t> parked_ ABSL_GUARDED_BY(mu_);
   // In call order, so lost items return to their queue in order.
   std::map<uint64_t, std::function<void()>> unacked_ ABSL_GUARDED_BY(mu_);
 

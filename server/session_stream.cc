@@ -8,6 +8,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
 #include "proxy/auth.h"
+#include "server/log.h"
 #include "server/session.h"
 
 namespace mp::server {
@@ -48,7 +49,12 @@ class SessionStream final : public ReplySink {
     // Waits for replies other threads are delivering right now.
     session_->Detach();
     session_->End();
-    if (accepted_) service_->SessionEnded();
+    if (accepted_) service_->SessionEnded(session_->id());
+    if (stage_ == Stage::kReady && LogEnabled(LogLevel::kInfo)) {
+      Log(LogLevel::kInfo, "session " + std::to_string(session_->id()) +
+                               " (pid " + std::to_string(client_pid_) +
+                               ") ended");
+    }
   }
 
   // Replies to parked calls, from any thread.
@@ -72,7 +78,7 @@ class SessionStream final : public ReplySink {
         }
         new SessionStream(service_, cq_, live_);  // keep accepting
         accepted_ = true;
-        service_->SessionStarted();
+        service_->SessionStarted(session_, context_.peer());
         StartRead();
         return;
       case Tag::kRead:
@@ -169,6 +175,9 @@ class SessionStream final : public ReplySink {
               " is not supported (server speaks " +
               std::to_string(kProtocolVersion) + ")"));
     }
+    client_pid_ = hello.pid();
+    service_->SessionIdentified(session_->id(), hello.pid(),
+                                hello.client_name());
     client_nonce_ = hello.client_nonce();
     server_nonce_ = internal::RandomBytes(internal::kNonceBytes);
     v1::ServerMessage out;
@@ -185,11 +194,18 @@ class SessionStream final : public ReplySink {
                                                  server_nonce_, client_nonce_);
     if (!in_.has_auth() ||
         !internal::ProofsEqual(in_.auth().client_proof(), expected)) {
+      Log(LogLevel::kWarning, "client " + context_.peer() +
+                                  " failed authentication (wrong authkey)");
       return EndSession(grpc::Status(grpc::StatusCode::UNAUTHENTICATED,
                                      "AuthenticationError: digest mismatch "
                                      "(wrong authkey)"));
     }
     stage_ = Stage::kReady;
+    if (LogEnabled(LogLevel::kInfo)) {
+      Log(LogLevel::kInfo, "session " + std::to_string(session_->id()) +
+                               " opened by " + context_.peer() + " (pid " +
+                               std::to_string(client_pid_) + ")");
+    }
     v1::ServerMessage out;
     v1::Welcome* welcome = out.mutable_welcome();
     welcome->set_session_id(session_->id());
@@ -278,6 +294,7 @@ class SessionStream final : public ReplySink {
   // Touched only by the read chain (one read at a time).
   Stage stage_ = Stage::kHello;
   std::string client_nonce_;
+  int64_t client_pid_ = 0;
   std::string server_nonce_;
   v1::ClientMessage in_;
 

@@ -37,6 +37,11 @@ class WaiterList {
   }
 
   bool empty() const { return waiters_.empty(); }
+  // The sessions of the parked calls, in arrival order (for inspection).
+  template <class Repeated>
+  void AppendSessions(Repeated* out) const {
+    for (const Waiter& w : waiters_) out->Add(w.parked.session_id);
+  }
   size_t size() const { return waiters_.size(); }
 
   Waiter PopFront() {

@@ -53,6 +53,8 @@ MP_DEFINE_ERROR_(EOFError);        // Connection::recv after the other end close
 // never existed, or belonging to another server). Python's closest
 // equivalent is the manager's "KeyError: 'xxx'" on an unknown ident.
 MP_DEFINE_ERROR_(ReferenceError);
+// A server limit was reached (ServerOptions::max_objects_per_session).
+MP_DEFINE_ERROR_(MemoryError);
 
 // queue.Empty and queue.Full.
 MP_DEFINE_ERROR_(Empty);

@@ -27,6 +27,7 @@
 #include "mp/object.h"
 #include "mp/queue_proxy.h"
 #include "mp/sync_proxy.h"
+#include "mp/tls.h"
 #include "mp/value_proxy.h"
 
 namespace mp {
@@ -39,6 +40,12 @@ struct ManagerOptions {
   std::string authkey;
   // See ServerOptions::lease_timeout; 0 keeps the server's default.
   std::chrono::milliseconds lease_timeout{0};
+};
+
+// How Manager::connect reaches a server.
+struct ConnectOptions {
+  // Connect over TLS (the server must listen with TLS). nullopt: plaintext.
+  std::optional<TlsOptions> tls{};
 };
 
 class Manager;
@@ -82,8 +89,13 @@ class Manager {
   Manager();
   explicit Manager(ManagerOptions options);
   // Attaches to a running server. Throws AuthenticationError for a wrong
-  // key and ConnectionError when nothing answers.
-  static Manager connect(const std::string& address, const std::string& authkey);
+  // key, ConnectionError when nothing answers (or the TLS handshake fails)
+  // and ValueError for unusable TLS options. After the server restarts,
+  // proxies from before fail with ConnectionError and are never bound to
+  // the new server's objects; connect again (named objects are found by
+  // name, if the new server has them).
+  static Manager connect(const std::string& address, const std::string& authkey,
+                         const ConnectOptions& options = {});
 
   ~Manager();  // shuts down a server this Manager started
   Manager(Manager&&) noexcept;

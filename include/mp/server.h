@@ -13,9 +13,12 @@
 #include <chrono>
 #include <cstddef>
 #include <memory>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "mp/manager.h"
+#include "mp/tls.h"
 
 namespace mp {
 
@@ -38,6 +41,16 @@ struct ServerOptions {
   // fork()ed child), does not answer either and loses its session. Turn it
   // on only where clients keep calling or run unforked. At least 1 s.
   std::chrono::milliseconds lease_timeout{0};
+  // Per client session: at most this many objects referenced at once
+  // (0: no limit). A Create beyond it fails with a MemoryError naming the
+  // limit; the session and every other one carry on.
+  size_t max_objects_per_session = 0;
+  // More addresses to listen on, in the same forms (e.g. a unix socket for
+  // local clients beside a TCP port for remote ones).
+  std::vector<std::string> more_addresses{};
+  // Serve over TLS on every address (mutual TLS when tls->ca_certs is set).
+  // Throws ValueError from start() for an unusable certificate or key.
+  std::optional<TlsOptions> tls{};
 };
 
 // Thread-safe. Move-only. The destructor shuts the server down; clients'

@@ -35,9 +35,9 @@ namespace mp {
 struct ManagerOptions {
   // Where the started server listens: "unix:/path" or "host:port". Empty: a
   // unix socket in a fresh private (0700) directory.
-  std::string address;
+  std::string address{};
   // Empty: 32 random bytes.
-  std::string authkey;
+  std::string authkey{};
   // See ServerOptions::lease_timeout; 0 keeps the server's default.
   std::chrono::milliseconds lease_timeout{0};
 };

@@ -27,7 +27,7 @@ struct ServerOptions {
   std::string address = "127.0.0.1:0";
   // Shared secret clients must prove they know. Empty: 32 random bytes,
   // readable through Server::authkey().
-  std::string authkey;
+  std::string authkey{};
   // The largest message a client may send and the largest reply the server
   // sends; larger requests fail with ValueError on the client, larger
   // replies are replaced by a ValueError.

@@ -186,9 +186,3 @@ INSTANTIATE_TEST_SUITE_P(StartMethods, PoolTest,
 
 }  // namespace
 }  // namespace mp
-
-int main(int argc, char** argv) {
-  mp::init(argc, argv);
-  ::testing::InitGoogleTest(&argc, argv);
-  return RUN_ALL_TESTS();
-}

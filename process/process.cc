@@ -14,6 +14,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
+#include <new>
 #include <thread>
 
 #include "absl/synchronization/mutex.h"
@@ -241,7 +242,16 @@ void Process::Impl::StartFork(int ready_w) {
     s.mu.Unlock();
     throw ProcessError(std::string("fork: ") + std::strerror(errno));
   }
-  s.mu.Unlock();  // in both processes: the forking thread held it
+  if (child == 0) {
+    // Not Unlock(): another thread may have been queueing on the mutex at
+    // the fork, and its half-done bookkeeping (absl's spin bit and waiter
+    // list) came along; Unlock() then spun forever (measured: 1 in ~40
+    // runs of a maxtasksperchild=1 fork pool). This thread held it, and is
+    // the only one left: a fresh, unlocked mutex is the same state.
+    new (&s.mu) absl::Mutex();
+  } else {
+    s.mu.Unlock();
+  }
   if (child == 0) {
     if (daemon) prctl(PR_SET_PDEATHSIG, SIGKILL);
     internal::SetProcessIdentity(options.name, getppid(), parent_name, "fork");

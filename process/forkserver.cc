@@ -193,6 +193,10 @@ void ForkserverMain(int sock) {
         sigprocmask(SIG_UNBLOCK, &chld, nullptr);
         signal(SIGPIPE, SIG_DFL);
         close(received[0]);
+        // Siblings' status pipes are not this child's business: holding
+        // them would delay their parents' EOF and grow every child's fd
+        // table with the number of running children.
+        for (const auto& [sibling, fd] : status_fds) close(fd);
         if (flags & 1) prctl(PR_SET_PDEATHSIG, SIGKILL);
         int code = RunEncodedTask(spec, received[1]);
         std::fflush(nullptr);

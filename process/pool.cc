@@ -10,8 +10,10 @@
 #include <atomic>
 #include <cstring>
 #include <deque>
+#include <exception>
 #include <map>
 #include <thread>
+#include <utility>
 
 #include "mp/pipe.h"
 #include "process/code_location.h"
@@ -141,14 +143,29 @@ void PoolWorkerMain(std::string socket_name, std::string token,
     } catch (const std::exception& e) {
       reply = Object::tuple({"error", "Exception", e.what()});
     }
-    conn.send(reply);
+    std::string encoded;
+    try {
+      encoded = EncodeTransfer(reply);
+    } catch (const Error& e) {
+      // A result that cannot travel fails its task; the worker lives on
+      // (CPython's MaybeEncodingError).
+      encoded = EncodeTransfer(Object::tuple(
+          {"error", e.type_name(), "error sending result: " + e.message()}));
+    }
+    conn.send_bytes(encoded);
   }
 }
 
 class PoolCore {
  public:
   PoolCore(PoolOptions options) : options_(std::move(options)) {
-    if (options_.processes <= 0) options_.processes = cpu_count();
+    if (options_.processes < 0) {
+      throw ValueError("Number of processes must be at least 1");
+    }
+    if (options_.maxtasksperchild < 0) {
+      throw ValueError("maxtasksperchild must be a positive int or 0");
+    }
+    if (options_.processes == 0) options_.processes = cpu_count();
     if (options_.context.empty()) options_.context = get_start_method();
     if (options_.initializer != nullptr) {
       init_ = Locate(reinterpret_cast<const void*>(options_.initializer));
@@ -301,13 +318,21 @@ class PoolCore {
         job.deliver(Failure("ProcessError", "the pool was terminated"));
         break;
       }
-      Object reply;
-      bool died = false;
+      std::string message;
       try {
-        w.conn->send(Object::tuple(
+        message = EncodeTransfer(Object::tuple(
             {job.fn.object_path, static_cast<int64_t>(job.fn.offset),
              static_cast<int64_t>(job.trampoline_offset),
              Object::list(std::move(job.tuples))}));
+      } catch (const Error& e) {
+        // Arguments that cannot travel fail the task; the worker is fine.
+        job.deliver(Failure(e.type_name(), e.message()));
+        continue;
+      }
+      Object reply;
+      bool died = false;
+      try {
+        w.conn->send_bytes(message);
         reply = w.conn->recv();
       } catch (const Error&) {
         died = true;
@@ -471,6 +496,10 @@ std::function<bool(Object&)> Pool::Stream(
     size_t consumed_chunks = 0;
     std::map<size_t, internal::Outcome> done;  // by chunk index
     std::deque<Object> ready;                  // items of the current chunk
+    // Reading the input threw: the chunk being filled fails with it, after
+    // the chunks before it (CPython's imap).
+    std::exception_ptr input_error;
+    size_t error_index = 0;
   };
   auto st = std::make_shared<StreamState>();
   st->next_input = std::move(next_input);
@@ -491,7 +520,16 @@ std::function<bool(Object&)> Pool::Stream(
       job.trampoline_offset = tr_off;
       Object item;
       while (job.tuples.size() < st->chunksize) {
-        if (!st->next_input(item)) {
+        bool more;
+        try {
+          more = st->next_input(item);
+        } catch (...) {
+          st->input_error = std::current_exception();
+          st->error_index = st->next_submit++;
+          st->input_done = true;
+          return;
+        }
+        if (!more) {
           st->input_done = true;
           break;
         }
@@ -516,6 +554,11 @@ std::function<bool(Object&)> Pool::Stream(
     std::unique_lock<std::mutex> lock(st->mu);
     submit_more();
     while (st->ready.empty()) {
+      if (st->input_error && st->consumed_chunks == st->error_index) {
+        ++st->next_yield;
+        ++st->consumed_chunks;
+        std::rethrow_exception(std::exchange(st->input_error, nullptr));
+      }
       if (st->input_done && st->consumed_chunks == st->next_submit) return false;
       st->cv.wait(lock, [&] {
         return ordered ? st->done.count(st->next_yield) > 0 : !st->done.empty();

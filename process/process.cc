@@ -14,6 +14,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
+#include <new>
 #include <thread>
 
 #include "absl/synchronization/mutex.h"
@@ -96,10 +97,12 @@ void ValidateMethod(const std::string& method) {
 namespace internal {
 
 void SetProcessIdentity(const std::string& name, pid_t parent_pid,
-                        const std::string& parent_name) {
+                        const std::string& parent_name,
+                        const std::string& start_method) {
   State& s = GetState();
   absl::MutexLock lock(&s.mu);
   s.name = name;
+  if (!start_method.empty()) s.start_method = start_method;
   s.parent_pid = parent_pid;
   s.parent_name = parent_name;
   s.children.clear();
@@ -154,6 +157,11 @@ struct Process::Impl {
   bool via_forkserver = false;
   std::optional<int> exitcode;
 
+  // After close(), as in Python: ValueError.
+  void CheckOpen() const {
+    if (closed) throw ValueError("process object is closed");
+  }
+
   static int Decode(int status) {
     return WIFSIGNALED(status) ? -WTERMSIG(status) : WEXITSTATUS(status);
   }
@@ -186,7 +194,8 @@ struct Process::Impl {
   void StartSpawn(int ready_w);
   void StartForkserver(int ready_w) {
     internal::ForkserverChild child = internal::ForkserverStart(
-        internal::EncodeTask(task, options.name), ready_w, daemon);
+        internal::EncodeTask(task, options.name, "forkserver"), ready_w,
+        daemon);
     pid = child.pid;
     sentinel = child.status_fd;
     via_forkserver = true;
@@ -233,10 +242,19 @@ void Process::Impl::StartFork(int ready_w) {
     s.mu.Unlock();
     throw ProcessError(std::string("fork: ") + std::strerror(errno));
   }
-  s.mu.Unlock();  // in both processes: the forking thread held it
+  if (child == 0) {
+    // Not Unlock(): another thread may have been queueing on the mutex at
+    // the fork, and its half-done bookkeeping (absl's spin bit and waiter
+    // list) came along; Unlock() then spun forever (measured: 1 in ~40
+    // runs of a maxtasksperchild=1 fork pool). This thread held it, and is
+    // the only one left: a fresh, unlocked mutex is the same state.
+    new (&s.mu) absl::Mutex();
+  } else {
+    s.mu.Unlock();
+  }
   if (child == 0) {
     if (daemon) prctl(PR_SET_PDEATHSIG, SIGKILL);
-    internal::SetProcessIdentity(options.name, getppid(), parent_name);
+    internal::SetProcessIdentity(options.name, getppid(), parent_name, "fork");
     int code = internal::RunTaskInChild(task, ready_w);
     std::fflush(nullptr);
     _exit(code);
@@ -251,7 +269,7 @@ void Process::Impl::StartSpawn(int ready_w) {
     absl::MutexLock lock(&s.mu);
     argv = s.argv;
   }
-  const std::string spec = internal::EncodeTask(task, options.name);
+  const std::string spec = internal::EncodeTask(task, options.name, "spawn");
   int task_pipe[2];
   if (pipe2(task_pipe, O_CLOEXEC) != 0) {
     throw ProcessError(std::string("pipe: ") + std::strerror(errno));
@@ -353,9 +371,14 @@ void Process::start() {
   ::close(ready[0]);
 }
 
-void Process::join() { impl_->Reap(true); }
+void Process::join() {
+  impl_->CheckOpen();
+  if (!impl_->started) throw ProcessError("can only join a started process");
+  impl_->Reap(true);
+}
 
 bool Process::join(std::chrono::duration<double> timeout) {
+  impl_->CheckOpen();
   if (!impl_->started) throw ProcessError("can only join a started process");
   if (impl_->Reap(false)) return true;
   pollfd pfd{impl_->sentinel, POLLIN, 0};
@@ -365,15 +388,18 @@ bool Process::join(std::chrono::duration<double> timeout) {
 }
 
 bool Process::is_alive() const {
+  impl_->CheckOpen();
   if (!impl_->started || impl_->exitcode) return false;
   return !impl_->Reap(false);
 }
 
 void Process::terminate() {
+  impl_->CheckOpen();
   if (impl_->started && !impl_->exitcode) ::kill(impl_->pid, SIGTERM);
 }
 
 void Process::kill() {
+  impl_->CheckOpen();
   if (impl_->started && !impl_->exitcode) ::kill(impl_->pid, SIGKILL);
 }
 

@@ -176,7 +176,8 @@ Object DecodeTransfer(const std::string& bytes) {
   return DecodeWithManagers(spec->args(), spec->managers());
 }
 
-std::string EncodeTask(const Task& task, const std::string& name) {
+std::string EncodeTask(const Task& task, const std::string& name,
+                       const std::string& start_method) {
   v1::TaskSpec spec;
   CodeLocation fn = Locate(task.fn);
   CodeLocation trampoline = Locate(reinterpret_cast<const void*>(task.trampoline));
@@ -192,6 +193,7 @@ std::string EncodeTask(const Task& task, const std::string& name) {
   spec.set_name(name);
   spec.set_parent_pid(getpid());
   spec.set_parent_name(current_process().name);
+  spec.set_start_method(start_method);
   EncodeWithManagers(task.args, spec.mutable_args(), spec.mutable_managers());
   return spec.SerializeAsString();
 }
@@ -203,7 +205,7 @@ int RunEncodedTask(const std::string& bytes, int ready_fd) {
     return ReportFailure("ProcessError", "malformed task from the parent");
   }
   SetProcessIdentity(spec.name(), static_cast<pid_t>(spec.parent_pid()),
-                     spec.parent_name());
+                     spec.parent_name(), spec.start_method());
   Object args;
   Trampoline trampoline = nullptr;
   void* fn = nullptr;

@@ -12,7 +12,8 @@ namespace mp::internal {
 // Serialises `task` (a plain function and its arguments) as a TaskSpec.
 // Proxies in the arguments carry their manager's address and key, so the
 // child can attach them through a session of its own.
-std::string EncodeTask(const Task& task, const std::string& name);
+std::string EncodeTask(const Task& task, const std::string& name,
+                       const std::string& start_method);
 
 // In the new process: decodes the task, attaches its proxies, writes one
 // byte to `ready_fd` (if >= 0) so the parent may drop its own references,
@@ -34,9 +35,11 @@ Object DecodeTransfer(const std::string& bytes);
 // child to attach before start() returns).
 bool ContainsProxy(const Object& value);
 
-// Identity of the running process for current_process()/parent_process().
+// Identity of the running process for current_process()/parent_process(),
+// and the start method that created it (its get_start_method()).
 void SetProcessIdentity(const std::string& name, pid_t parent_pid,
-                        const std::string& parent_name);
+                        const std::string& parent_name,
+                        const std::string& start_method);
 
 }  // namespace mp::internal
 

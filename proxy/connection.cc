@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <new>
 #include <utility>
 
 #include "absl/container/flat_hash_map.h"
@@ -45,9 +46,12 @@ Registry& GetRegistry() {
     auto* r = new Registry;
     // A fork()ed child opens its own connections through the registry: it
     // must not inherit its lock held by some other thread of the parent.
+    // The child gets a fresh mutex rather than Unlock(): a thread queueing
+    // on it at the fork leaves absl's bookkeeping half done, and Unlock()
+    // would spin on it forever (seen with mp::Process's own state lock).
     pthread_atfork([] { GetRegistry().mu.Lock(); },
                    [] { GetRegistry().mu.Unlock(); },
-                   [] { GetRegistry().mu.Unlock(); });
+                   [] { new (&GetRegistry().mu) absl::Mutex(); });
     return r;
   }();
   return *registry;

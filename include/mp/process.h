@@ -135,6 +135,7 @@ class Process {
   // captures under spawn/forkserver) and ValueError (unknown start method).
   void start();
   // Waits for the process to exit. With a timeout: false if still running.
+  // ProcessError if not started.
   void join();
   bool join(std::chrono::duration<double> timeout);
   bool is_alive() const;
@@ -142,6 +143,7 @@ class Process {
   void terminate();
   void kill();
   // Frees the process's resources; it must have exited. ValueError otherwise.
+  // Afterwards join, is_alive, terminate, kill and start throw ValueError.
   void close();
 
   pid_t pid() const;                    // 0 before start()

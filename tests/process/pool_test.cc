@@ -1,5 +1,7 @@
 // mp::Pool: CPython's _TestPool, _TestPoolWorkerErrors and
-// _TestPoolWorkerLifetime essentials, under each start method.
+// _TestPoolWorkerLifetime essentials, under each start method. The
+// remaining CPython cases are ported one by one in pool_cpython_test.cc;
+// tests here that cover a CPython case name it.
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <unistd.h>
@@ -54,6 +56,7 @@ class PoolTest : public ::testing::TestWithParam<std::string> {
   }
 };
 
+// CPython _TestPool.test_apply, test_map and test_starmap.
 TEST_P(PoolTest, MapApplyStarmap) {
   Pool pool(Options());
   auto squares = pool.map(Sqr, Range(100));
@@ -64,8 +67,18 @@ TEST_P(PoolTest, MapApplyStarmap) {
   EXPECT_EQ(pool.apply(Mul, 6, 7), 42);
   std::vector<std::tuple<int64_t, int64_t>> pairs = {{1, 2}, {3, 4}};
   EXPECT_EQ(pool.starmap(Mul, pairs), (std::vector<int64_t>{2, 12}));
+  // CPython's chunksize=20 cases.
+  EXPECT_EQ(pool.map(Sqr, Range(100), 20), squares);
+  std::vector<std::tuple<int64_t, int64_t>> tuples;
+  std::vector<int64_t> products;
+  for (int64_t i = 0; i < 100; ++i) {
+    tuples.emplace_back(i, 99 - i);
+    products.push_back(i * (99 - i));
+  }
+  EXPECT_EQ(pool.starmap(Mul, tuples, 20), products);
 }
 
+// CPython _TestPool.test_async, test_async_timeout and test_map_async.
 TEST_P(PoolTest, AsyncResults) {
   Pool pool(Options());
   auto r = pool.apply_async(SlowSqr, 20);
@@ -88,6 +101,8 @@ TEST_P(PoolTest, WorkersAreSeparateProcesses) {
   EXPECT_EQ(distinct.count(getpid()), 0u);
 }
 
+// CPython _TestPool.test_wrapped_exception (and _TestPoolWorkerErrors, see
+// pool_cpython_test.cc).
 TEST_P(PoolTest, WorkerExceptionReachesTheCaller) {
   Pool pool(Options());
   EXPECT_THROW(pool.map(Raise, Range(10)), KeyError);
@@ -106,6 +121,7 @@ TEST_P(PoolTest, WorkerKilledMidTaskFailsTheTaskAndIsReplaced) {
   EXPECT_EQ(pool.map(Sqr, Range(5)), (std::vector<int64_t>{0, 1, 4, 9, 16}));
 }
 
+// CPython _TestPool.test_imap and test_imap_unordered.
 TEST_P(PoolTest, ImapIsOrderedAndImapUnorderedComplete) {
   Pool pool(Options());
   std::vector<int64_t> got;
@@ -116,6 +132,19 @@ TEST_P(PoolTest, ImapIsOrderedAndImapUnorderedComplete) {
   for (int64_t v : pool.imap_unordered(Sqr, Range(50))) unordered.insert(v);
   EXPECT_EQ(unordered.size(), 50u);
   EXPECT_EQ(*unordered.rbegin(), 49 * 49);
+  // CPython's 1000 items in chunks of 100, and the end of the iteration.
+  auto results = pool.imap(Sqr, Range(1000), 100);
+  auto it = results.begin();
+  for (int64_t i = 0; i < 1000; ++i, ++it) {
+    ASSERT_NE(it, results.end());
+    EXPECT_EQ(*it, i * i);
+  }
+  EXPECT_EQ(it, results.end());
+  std::vector<int64_t> sorted;
+  for (int64_t v : pool.imap_unordered(Sqr, Range(1000), 100)) sorted.push_back(v);
+  std::sort(sorted.begin(), sorted.end());
+  ASSERT_EQ(sorted.size(), 1000u);
+  for (int64_t i = 0; i < 1000; ++i) EXPECT_EQ(sorted[i], i * i);
 }
 
 TEST_P(PoolTest, ImapReadsItsInputLazily) {
@@ -138,6 +167,8 @@ TEST_P(PoolTest, ImapReadsItsInputLazily) {
   EXPECT_LE(produced, taken + 2 * 2 * 2 + 2);
 }
 
+// CPython _TestPool.test_map_async_callbacks in part (the error callback's
+// exception type: pool_cpython_test.cc).
 TEST_P(PoolTest, CallbacksRun) {
   Pool pool(Options());
   std::atomic<int64_t> seen{0};
@@ -156,6 +187,8 @@ TEST_P(PoolTest, CallbacksRun) {
   EXPECT_EQ(errors.load(), 1);
 }
 
+// Also CPython _TestPoolWorkerLifetime in short (full ports in
+// pool_cpython_test.cc).
 TEST_P(PoolTest, InitializerAndMaxTasksPerChild) {
   PoolOptions o = Options(1);
   o.initializer = Initializer;
@@ -168,6 +201,8 @@ TEST_P(PoolTest, InitializerAndMaxTasksPerChild) {
   EXPECT_GE(distinct.size(), 3u);  // a new worker every 2 tasks
 }
 
+// Related: CPython _TestPool.test_terminate and test_context
+// (pool_cpython_test.cc).
 TEST_P(PoolTest, CloseJoinAndTerminate) {
   Pool pool(Options());
   auto r = pool.map_async(Sqr, Range(10));
@@ -186,9 +221,3 @@ INSTANTIATE_TEST_SUITE_P(StartMethods, PoolTest,
 
 }  // namespace
 }  // namespace mp
-
-int main(int argc, char** argv) {
-  mp::init(argc, argv);
-  ::testing::InitGoogleTest(&argc, argv);
-  return RUN_ALL_TESTS();
-}

@@ -1,0 +1,59 @@
+// main() for the process and pool test binaries; see process_test_main.h.
+#include "tests/process/process_test_main.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+#include <string>
+#include <vector>
+
+namespace mp::testing {
+namespace {
+
+Manager* g_manager = nullptr;
+
+// Children of this process still present, zombies included (the forkserver
+// excepted: it lives as long as the program and exits with it).
+std::vector<pid_t> LeftoverChildren() {
+  std::vector<pid_t> out;
+  std::ifstream children("/proc/self/task/" + std::to_string(getpid()) +
+                         "/children");
+  for (pid_t pid; children >> pid;) {
+    std::ifstream cmdline("/proc/" + std::to_string(pid) + "/cmdline");
+    std::string argv0;
+    std::getline(cmdline, argv0, '\0');
+    if (argv0 != "mp-forkserver") out.push_back(pid);
+  }
+  return out;
+}
+
+}  // namespace
+
+Manager& SharedManager() { return *g_manager; }
+
+}  // namespace mp::testing
+
+int main(int argc, char** argv) {
+  mp::init(argc, argv);  // a spawned child runs its task here and exits
+  ::testing::InitGoogleTest(&argc, argv);
+  int rc;
+  {
+    mp::Manager manager;
+    mp::testing::g_manager = &manager;
+    rc = RUN_ALL_TESTS();
+    mp::testing::g_manager = nullptr;
+  }
+  // No zombies, no orphans: every child the tests started has been reaped
+  // (CPython's suite checks this after each test class).
+  auto left = mp::testing::LeftoverChildren();
+  if (!left.empty()) {
+    std::fprintf(stderr,
+                 "FAILED: %zu child processes left behind:", left.size());
+    for (pid_t pid : left) std::fprintf(stderr, " %d", pid);
+    std::fprintf(stderr, "\n");
+    return 1;
+  }
+  return rc;
+}

@@ -5,7 +5,7 @@ BUILD="${MP_BUILD_DIR:-$ROOT/build}"
 
 PACKAGES=(g++ cmake ninja-build pkg-config git ca-certificates
           libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
-          libabsl-dev libgtest-dev libssl-dev)
+          libabsl-dev libgtest-dev libssl-dev python3-grpcio python3-protobuf)
 
 install_missing_packages() {
   local missing=()

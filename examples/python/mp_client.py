@@ -38,6 +38,7 @@ Thread safety: a Session and its proxies may be used from several threads.
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import hmac
 import itertools
@@ -112,6 +113,13 @@ def error_from_wire(error: session_pb2.Error) -> BaseException:
     make = _ERROR_TYPES.get(error.type)
     if make is None:
         return RemoteError(error.type, error.message, error.traceback)
+    if error.type == "KeyError":
+        # The message is the key's repr, as Python's KeyError carries the
+        # key itself: recover it where it is a literal.
+        try:
+            return KeyError(ast.literal_eval(error.message))
+        except (ValueError, SyntaxError, MemoryError, RecursionError):
+            pass
     return make(error.message)
 
 

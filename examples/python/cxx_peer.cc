@@ -150,7 +150,9 @@ int Run(const std::string& python, const std::string& script,
   }
   const int python_rc = RunChild(
       {python, script, server.address()},
-      {"MP_AUTHKEY=" + Hex(server.authkey()), "PYTHONPATH=" + pythonpath});
+      {"MP_AUTHKEY=" + Hex(server.authkey()), "PYTHONPATH=" + pythonpath,
+       // No __pycache__ in the source tree.
+       "PYTHONDONTWRITEBYTECODE=1"});
   std::cout << "cxx: python exited with " << python_rc << std::endl;
   if (python_rc != 0) return 1;
 

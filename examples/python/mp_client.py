@@ -268,6 +268,7 @@ class Session:
         try:
             self._do_handshake()
         except BaseException:
+            self._rpc.cancel()  # the server may never answer
             self._shutdown_transport()
             raise
 
@@ -448,10 +449,12 @@ class Session:
     def send(self, call: session_pb2.Call) -> None:
         """Sends a Call that wants no reply (call_id 0)."""
         call.call_id = 0
-        with self._lock:
-            if self._broken is not None or self._closed:
-                return
-            self._outbox.put(session_pb2.ClientMessage(calls=[call]))
+        # No lock: proxies' finalizers call this, and the garbage collector
+        # may run them in a thread that holds self._lock.  The outbox is
+        # thread-safe; a message queued after close() is never sent.
+        if self._broken is not None or self._closed:
+            return
+        self._outbox.put(session_pb2.ClientMessage(calls=[call]))
 
     def _release(self, object_id: int) -> None:
         call = session_pb2.Call()
@@ -579,6 +582,7 @@ class Proxy:
         self._finalizer()
 
     def _check_alive(self) -> None:
+        """ValueError if the proxy was released."""
         if not self._finalizer.alive:
             raise ValueError("the proxy was released")
 

@@ -430,10 +430,14 @@ class Session:
             self._outbox.put(session_pb2.ClientMessage(calls=[call]))
         if not pending.done.wait(timeout):
             with self._lock:
-                self._pending.pop(call_id, None)
-            raise TimeoutError(
-                f"no reply from the manager at {self.address} within "
-                f"{timeout} s")
+                gave_up = self._pending.pop(call_id, None) is not None
+            if gave_up:
+                raise TimeoutError(
+                    f"no reply from the manager at {self.address} within "
+                    f"{timeout} s")
+            # The reply (already acknowledged) or the session's end came in
+            # meanwhile: take it rather than lose a queue item.
+            pending.done.wait()
         reply = pending.reply
         if reply is None:
             raise self._broken or ConnectionError("session closed")

@@ -5,7 +5,8 @@ BUILD="${MP_BUILD_DIR:-$ROOT/build}"
 
 PACKAGES=(g++ cmake ninja-build pkg-config git ca-certificates
           libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
-          libabsl-dev libgtest-dev libssl-dev openssl)
+          libabsl-dev libgtest-dev libssl-dev openssl python3-grpcio python3-protobuf
+          docker-compose iproute2 procps)
 
 install_missing_packages() {
   local missing=()

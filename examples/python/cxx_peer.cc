@@ -1,0 +1,219 @@
+// A C++ program and a Python program sharing a dict and queues through one
+// mp manager server, over the same typed contract (proto/mp/v1).
+//
+// This program embeds an mp::Server on loopback TCP with a random authkey,
+// creates the named objects "results" (dict), "typed" (dict), "jobs",
+// "done" and "to_python" (Queues), and starts two C++ worker processes that
+// take integers n from "jobs" and write results[n] = n * n until they get
+// None. It then runs the Python client (shared_with_cxx.py), passing the
+// address as an argument and the authkey, hex-encoded, in the environment
+// variable MP_AUTHKEY (never on the command line). Python feeds the jobs,
+// waits for the workers, checks the results and exchanges typed values; this
+// program then checks what Python left behind.
+//
+//   cxx_peer [PYTHON SCRIPT STUBS_DIR]
+//
+// Without arguments it uses the interpreter, script and generated stubs the
+// build found (see CMakeLists.txt next to this file).
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+#include <iostream>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "mp/mp.h"
+#include "mp/server.h"
+
+extern char** environ;
+
+namespace {
+
+constexpr int64_t kJobs = 20;
+constexpr int kWorkers = 2;
+constexpr auto kGetTimeout = std::chrono::seconds(30);
+constexpr int kPythonTimeoutMs = 45'000;
+
+// Takes jobs until None: results[n] = n * n. Puts the number of jobs it did
+// on `done`. Every get has a timeout, and there are at most kJobs jobs.
+void Worker(mp::QueueProxy jobs, mp::DictProxy results, mp::QueueProxy done) {
+  int64_t count = 0;
+  for (int64_t i = 0; i <= kJobs; ++i) {
+    mp::Object job = jobs.get(true, kGetTimeout);
+    if (job.is_none()) break;
+    const int64_t n = job.as_int();
+    results.set(n, n * n);
+    ++count;
+  }
+  done.put(count);
+}
+
+std::string Hex(const std::string& bytes) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned char c : bytes) {
+    out += kDigits[c >> 4];
+    out += kDigits[c & 0xf];
+  }
+  return out;
+}
+
+// Runs `argv` with `extra_env` added to this process's environment; returns
+// its exit status, or -1 if it did not finish within kPythonTimeoutMs (it is
+// killed then).
+int RunChild(const std::vector<std::string>& args,
+             const std::vector<std::string>& extra_env) {
+  std::vector<std::string> env_strings = extra_env;
+  for (char** e = environ; *e != nullptr; ++e) {
+    const std::string_view entry = *e;
+    const std::string_view name = entry.substr(0, entry.find('=') + 1);
+    bool overridden = false;
+    for (const std::string& extra : extra_env) {
+      overridden = overridden || extra.starts_with(name);
+    }
+    if (!overridden) env_strings.emplace_back(entry);
+  }
+  std::vector<char*> argv;
+  for (const std::string& a : args)
+    argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  std::vector<char*> envp;
+  for (std::string& e : env_strings) envp.push_back(e.data());
+  envp.push_back(nullptr);
+
+  pid_t pid = 0;
+  int rc =
+      posix_spawnp(&pid, argv[0], nullptr, nullptr, argv.data(), envp.data());
+  if (rc != 0) {
+    throw mp::ProcessError("cannot run " + args[0] + ": " + std::strerror(rc));
+  }
+  // Wait for the exit with a deadline: a pidfd becomes readable when the
+  // process exits.
+  const int pidfd = static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
+  if (pidfd >= 0) {
+    pollfd pfd{pidfd, POLLIN, 0};
+    int ready;
+    do {
+      ready = poll(&pfd, 1, kPythonTimeoutMs);
+    } while (ready < 0 && errno == EINTR);
+    close(pidfd);
+    if (ready == 0) kill(pid, SIGKILL);
+  }
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) return -1;
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+int Run(const std::string& python, const std::string& script,
+        const std::string& stubs) {
+  mp::ServerOptions options;
+  options.address = "127.0.0.1:0";  // loopback, a free port; random authkey
+  mp::Server server(std::move(options));
+  server.start();
+  mp::Manager m = server.manager();
+  mp::DictProxy results = m.named("results").dict();
+  mp::DictProxy typed = m.named("typed").dict();
+  mp::QueueProxy jobs = m.named("jobs").Queue();
+  mp::QueueProxy done = m.named("done").Queue();
+  mp::QueueProxy to_python = m.named("to_python").Queue();
+
+  // What Python needs to know, through the typed contract.
+  typed["config"] = mp::Object::dict({{"jobs", kJobs}, {"workers", kWorkers}});
+  to_python.put(mp::Object::tuple({"hello from C++", 42, 2.5, mp::None}));
+
+  // This program's own session; the workers and Python add theirs.
+  const size_t sessions_before = server.session_count();
+  std::vector<mp::Process> workers;
+  for (int i = 0; i < kWorkers; ++i) {
+    workers.emplace_back(Worker, jobs, results, done);
+    workers.back().start();
+  }
+  std::cout << "cxx: server up, " << kWorkers << " workers started"
+            << std::endl;
+
+  std::string pythonpath = stubs;
+  if (const char* old = std::getenv("PYTHONPATH"); old && *old) {
+    pythonpath += std::string(":") + old;
+  }
+  const int python_rc = RunChild(
+      {python, script, server.address()},
+      {"MP_AUTHKEY=" + Hex(server.authkey()), "PYTHONPATH=" + pythonpath,
+       // No __pycache__ in the source tree.
+       "PYTHONDONTWRITEBYTECODE=1"});
+  std::cout << "cxx: python exited with " << python_rc << std::endl;
+  if (python_rc != 0) return 1;
+
+  bool ok = true;
+  for (mp::Process& w : workers) {
+    if (!w.join(kGetTimeout)) {
+      w.kill();
+      w.join();
+    }
+    ok = ok && w.exitcode() == 0;
+  }
+  std::cout << "cxx: workers exited " << (ok ? "cleanly" : "with errors")
+            << std::endl;
+
+  // The Python session ends when its stream closes; wait for the server to
+  // have processed that (and the workers' ends), bounded.
+  const auto deadline = std::chrono::steady_clock::now() + kGetTimeout;
+  while (server.session_count() > sessions_before &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  // Python acknowledged the greeting it took; unacknowledged, the server
+  // would have put it back when Python's session ended.
+  std::cout << "cxx: greeting still queued after python left: "
+            << to_python.qsize() << std::endl;
+
+  int64_t squares_ok = 0;
+  for (int64_t n = 0; n < kJobs; ++n) {
+    if (results.get(n) == mp::Object(n * n)) ++squares_ok;
+  }
+  std::cout << "cxx: results holds " << results.size() << " entries, "
+            << squares_ok << " of them n*n" << std::endl;
+  for (const char* key : {"str", "float", "nested", "bytes", "none", "bool"}) {
+    std::cout << "cxx: typed['" << key << "'] = " << typed.get(key)
+              << std::endl;
+  }
+  ok = ok && squares_ok == kJobs && results.size() == kJobs &&
+       to_python.qsize() == 0;
+  std::cout << "cxx: " << (ok ? "OK" : "FAILED") << std::endl;
+  return ok ? 0 : 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  mp::init(argc, argv);
+  std::string python = MP_PYTHON;
+  std::string script = MP_PY_SCRIPT;
+  std::string stubs = MP_PY_STUBS;
+  if (argc == 4) {
+    python = argv[1];
+    script = argv[2];
+    stubs = argv[3];
+  } else if (argc != 1) {
+    std::cerr << "usage: " << argv[0] << " [PYTHON SCRIPT STUBS_DIR]\n";
+    return 2;
+  }
+  try {
+    return Run(python, script, stubs);
+  } catch (const mp::Error& e) {
+    std::cerr << "cxx_peer: " << e.what() << "\n";
+    return 1;
+  }
+}

@@ -5,7 +5,8 @@ BUILD="${MP_BUILD_DIR:-$ROOT/build}"
 
 PACKAGES=(g++ cmake ninja-build pkg-config git ca-certificates
           libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
-          libabsl-dev libgtest-dev libssl-dev)
+          libabsl-dev libgtest-dev libssl-dev
+          docker-compose iproute2 procps openssl)
 
 install_missing_packages() {
   local missing=()

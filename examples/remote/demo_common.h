@@ -27,7 +27,10 @@ inline constexpr char kJobsName[] = "jobs";        // JoinableQueue of jobs
 inline constexpr char kResultsName[] = "results";  // dict: job -> value
 inline constexpr char kClaimsName[] = "claims";    // dict: job -> worker id
 inline constexpr char kTakeLockName[] = "take";    // Lock around get+claim
-inline constexpr char kDoneName[] = "done";        // Event: workers may exit
+// Value<int64_t>: runs finished. A client adds 1 when it is done; a worker
+// exits when it changes from what it was when the worker started (so a
+// worker started after one run waits for the next, and none is told twice).
+inline constexpr char kFinishedRunsName[] = "finished_runs";
 // Prefix of each worker's liveness Lock ("worker/<id>"), held for its life.
 inline constexpr char kWorkerLockPrefix[] = "worker/";
 
@@ -100,7 +103,9 @@ class Flags {
     }
     return n;
   }
-  void Unknown() const { UsageError(program_, "unknown argument '" + arg_ + "'"); }
+  void Unknown() const {
+    UsageError(program_, "unknown argument '" + arg_ + "'");
+  }
 
  private:
   std::string program_;
@@ -174,8 +179,9 @@ inline mp::Manager Connect(const std::string& program, ConnectOptions options) {
     }
   }
   if (options.address.empty()) {
-    UsageError(program, "no manager: pass --manager HOST:PORT or set "
-                        "MP_MANAGER_ADDRESS");
+    UsageError(program,
+               "no manager: pass --manager HOST:PORT or set "
+               "MP_MANAGER_ADDRESS");
   }
   const std::string key = ReadAuthkey(program, options);
   // TLS: once Manager::connect takes TLS options, --tls-ca / --tls-cert /

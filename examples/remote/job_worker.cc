@@ -34,7 +34,7 @@ constexpr char kUsage[] = R"(usage: job_worker [options]
 A worker of the multi-host demo: takes jobs from the manager's named
 JoinableQueue "jobs" (put there by job_client), computes each with a local
 process Pool and writes the value into the named dict "results". Exits 0
-when the client sets the "done" Event (or after --idle-exit), 1 when the
+when the client says it is done (or after --idle-exit), 1 when the
 manager is unreachable or a job fails, 2 for bad usage.
 
 )";
@@ -47,7 +47,7 @@ constexpr char kUsageTail[] =
   --job-timeout SECS        fail if the Pool takes longer for one job
                             (default 600)
   --idle-exit SECS          exit 0 when no job came for SECS (default 0:
-                            wait for the client's "done" Event)
+                            wait until a client finishes its run)
   --stall-after N           testing: after N jobs, take one more, print
                             "NAME: stalling while holding job J" and hold it
                             without working until killed (exits 3 after
@@ -129,7 +129,7 @@ class Worker {
         results_(m.named(demo::kResultsName).dict()),
         claims_(m.named(demo::kClaimsName).dict()),
         take_(m.named(demo::kTakeLockName).Lock()),
-        done_(m.named(demo::kDoneName).Event()),
+        finished_runs_(m.named(demo::kFinishedRunsName).Value<int64_t>(0)),
         alive_(m.named(demo::kWorkerLockPrefix + id_).Lock()) {}
 
   int Run(mp::Pool& pool) {
@@ -143,12 +143,11 @@ class Worker {
           << " pool processes" << std::endl;
     int64_t done_jobs = 0;
     auto last_job = std::chrono::steady_clock::now();
-    while (!done_.is_set()) {
-      if (o_.idle_exit_s > 0 &&
-          std::chrono::steady_clock::now() - last_job >
-              std::chrono::seconds(o_.idle_exit_s)) {
-        Log() << "no job for " << o_.idle_exit_s << " s; exiting"
-              << std::endl;
+    const int64_t runs_at_start = finished_runs_.get();
+    while (finished_runs_.get() == runs_at_start) {
+      if (o_.idle_exit_s > 0 && std::chrono::steady_clock::now() - last_job >
+                                    std::chrono::seconds(o_.idle_exit_s)) {
+        Log() << "no job for " << o_.idle_exit_s << " s; exiting" << std::endl;
         return 0;
       }
       std::optional<Job> job = Take();
@@ -213,8 +212,9 @@ class Worker {
       const int64_t hi = job.lo + n * (p + 1) / parts;
       if (lo < hi) chunks.emplace_back(lo, hi, o_.job_ms);
     }
-    std::vector<int64_t> sums = pool.starmap_async(SumSquares, chunks)
-                                    .get(std::chrono::seconds(o_.job_timeout_s));
+    std::vector<int64_t> sums =
+        pool.starmap_async(SumSquares, chunks)
+            .get(std::chrono::seconds(o_.job_timeout_s));
     int64_t total = 0;
     for (int64_t s : sums) total += s;
     return total;
@@ -235,7 +235,7 @@ class Worker {
   mp::DictProxy results_;
   mp::DictProxy claims_;
   mp::LockProxy take_;
-  mp::EventProxy done_;
+  mp::ValueProxy<int64_t> finished_runs_;
   mp::LockProxy alive_;
 };
 

@@ -203,6 +203,10 @@ class Reconciler {
         jobs_.task_done();
         ++calls;
       }
+      if (calls > 0) {
+        std::cerr << kProgram << ": called task_done() " << calls
+                  << " time(s) for workers that died after writing a result\n";
+      }
       for (int64_t j : dead_finished) claims_.pop(j, mp::None);
       if (!jobs_.join(std::chrono::seconds(0))) {
         std::cerr << kProgram << ": every job has a result and no worker is "

@@ -52,6 +52,10 @@ constexpr char kUsageTail[] =
                             "NAME: stalling while holding job J" and hold it
                             without working until killed (exits 3 after
                             600 s)
+  --stall-at WHERE          testing: where --stall-after holds the job:
+                            "compute" (default: before computing) or
+                            "task_done" (after writing the result, before
+                            task_done())
   --help                    this text
 
 Environment: MP_MANAGER_ADDRESS, MP_AUTHKEY or MP_AUTHKEY_FILE (see above).
@@ -65,6 +69,7 @@ struct Options {
   int64_t job_timeout_s = 600;
   int64_t idle_exit_s = 0;
   int64_t stall_after = -1;
+  bool stall_after_result = false;
 };
 
 std::string HostName() {
@@ -94,6 +99,12 @@ Options ParseFlags(int argc, char** argv) {
       o.idle_exit_s = flags.Int(0, 86400);
     } else if (arg == "--stall-after") {
       o.stall_after = flags.Int(0, 1'000'000);
+    } else if (arg == "--stall-at") {
+      const std::string where = flags.Value();
+      if (where != "compute" && where != "task_done") {
+        demo::UsageError(kProgram, "--stall-at takes compute or task_done");
+      }
+      o.stall_after_result = where == "task_done";
     } else {
       flags.Unknown();
     }
@@ -153,12 +164,14 @@ class Worker {
       std::optional<Job> job = Take();
       if (!job) continue;
       Log() << "took job " << job->id << std::endl;
-      if (done_jobs == o_.stall_after) Stall(*job);
+      const bool stall = done_jobs == o_.stall_after;
+      if (stall && !o_.stall_after_result) Stall(*job);
 
       const int64_t value = Compute(pool, *job);
       // This order is what the client's recovery relies on: no result
       // means no task_done() yet (see job_client.cc).
       results_.set(job->id, value);
+      if (stall) Stall(*job);
       jobs_.task_done();
       claims_.pop(job->id, mp::None);
       Log() << "done job " << job->id << std::endl;

@@ -152,9 +152,10 @@ class Reconciler {
   // One pass; returns false when the manager is in a state the protocol
   // cannot explain (a message went to stderr).
   bool Run() {
-    // The lock is held by workers only around one get (<= 0.5 s) and one
-    // dict write; not getting it in time just means "next round".
-    if (!take_.acquire(true, std::chrono::seconds(5))) return true;
+    // Workers hold the lock only around one get (<= 0.25 s) and one dict
+    // write, and it is handed out in FIFO order; not getting it in time
+    // (hundreds of idle workers) just means "next round".
+    if (!take_.acquire(true, std::chrono::seconds(30))) return true;
     struct Release {
       const mp::LockProxy& lock;
       ~Release() { lock.release(); }

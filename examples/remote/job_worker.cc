@@ -195,7 +195,8 @@ class Worker {
   std::ostream& Log() const { return std::cout << o_.name << ": "; }
 
   // Takes one job and records the claim, both under the "take" Lock;
-  // nullopt when there is none within half a second.
+  // nullopt when there is none within a quarter of a second (the lock is
+  // held meanwhile: keep it short, the client waits for it).
   std::optional<Job> Take() {
     if (!take_.acquire(true, std::chrono::seconds(10))) return std::nullopt;
     struct Release {
@@ -204,7 +205,7 @@ class Worker {
     } release{take_};
     mp::Object item;
     try {
-      item = jobs_.get(true, std::chrono::milliseconds(500));
+      item = jobs_.get(true, std::chrono::milliseconds(250));
     } catch (const mp::Empty&) {
       return std::nullopt;
     }

@@ -121,6 +121,12 @@ struct ConnectOptions {
   std::string address;       // --manager, else $MP_MANAGER_ADDRESS
   std::string authkey_file;  // --authkey-file, else $MP_AUTHKEY_FILE
   int64_t connect_timeout_s = 30;
+  // TLS (the names of mp-manager inspect's options); each falls back to
+  // $MP_TLS_CA, $MP_TLS_CERT, $MP_TLS_KEY, $MP_TLS_SERVER_NAME.
+  std::string tls_ca;
+  std::string tls_cert;
+  std::string tls_key;
+  std::string tls_server_name;
 };
 
 inline constexpr char kConnectHelp[] =
@@ -131,6 +137,16 @@ inline constexpr char kConnectHelp[] =
                             the key itself in $MP_AUTHKEY)
   --connect-timeout SECS    keep retrying to reach the manager this long
                             (default 30; the manager may still be starting)
+  --tls-ca FILE             connect with TLS, verifying the manager's
+                            certificate with this PEM CA (default:
+                            $MP_TLS_CA; unset: plaintext)
+  --tls-cert FILE --tls-key FILE
+                            this client's PEM certificate and key, for a
+                            manager that requires them (--tls-client-ca)
+                            (default: $MP_TLS_CERT, $MP_TLS_KEY)
+  --tls-server-name NAME    the name to verify in the manager's certificate
+                            instead of the address's host
+                            (default: $MP_TLS_SERVER_NAME)
 )";
 
 // Handles the connection flags; false if `flags.arg()` is not one of them.
@@ -141,6 +157,14 @@ inline bool ParseConnectFlag(Flags& flags, ConnectOptions* options) {
     options->authkey_file = flags.Value();
   } else if (flags.arg() == "--connect-timeout") {
     options->connect_timeout_s = flags.Int(0, 3600);
+  } else if (flags.arg() == "--tls-ca") {
+    options->tls_ca = flags.Value();
+  } else if (flags.arg() == "--tls-cert") {
+    options->tls_cert = flags.Value();
+  } else if (flags.arg() == "--tls-key") {
+    options->tls_key = flags.Value();
+  } else if (flags.arg() == "--tls-server-name") {
+    options->tls_server_name = flags.Value();
   } else {
     return false;
   }
@@ -170,27 +194,54 @@ inline std::string ReadAuthkey(const std::string& program,
   return key;
 }
 
+inline void FromEnv(std::string* value, const char* name) {
+  if (!value->empty()) return;
+  if (const char* env = std::getenv(name)) *value = env;
+}
+
+// The TLS options of Manager::connect, from the flags or the environment;
+// plaintext (nullopt) without a CA.
+inline std::optional<mp::TlsOptions> TlsFrom(const std::string& program,
+                                             ConnectOptions* options) {
+  FromEnv(&options->tls_ca, "MP_TLS_CA");
+  FromEnv(&options->tls_cert, "MP_TLS_CERT");
+  FromEnv(&options->tls_key, "MP_TLS_KEY");
+  FromEnv(&options->tls_server_name, "MP_TLS_SERVER_NAME");
+  if (options->tls_ca.empty()) {
+    if (!options->tls_cert.empty() || !options->tls_key.empty()) {
+      UsageError(program, "--tls-cert/--tls-key need --tls-ca");
+    }
+    return std::nullopt;
+  }
+  if (options->tls_cert.empty() != options->tls_key.empty()) {
+    UsageError(program, "--tls-cert and --tls-key go together");
+  }
+  try {
+    mp::TlsOptions tls = mp::TlsOptions::from_files(
+        options->tls_ca, options->tls_cert, options->tls_key);
+    tls.server_name = options->tls_server_name;
+    return tls;
+  } catch (const mp::ValueError& e) {
+    UsageError(program, e.message());
+  }
+}
+
 // Connects, retrying while nothing answers (the manager may be starting)
 // for up to options.connect_timeout_s. A wrong key fails at once.
 inline mp::Manager Connect(const std::string& program, ConnectOptions options) {
-  if (options.address.empty()) {
-    if (const char* env = std::getenv("MP_MANAGER_ADDRESS")) {
-      options.address = env;
-    }
-  }
+  FromEnv(&options.address, "MP_MANAGER_ADDRESS");
   if (options.address.empty()) {
     UsageError(program,
                "no manager: pass --manager HOST:PORT or set "
                "MP_MANAGER_ADDRESS");
   }
   const std::string key = ReadAuthkey(program, options);
-  // TLS: once Manager::connect takes TLS options, --tls-ca / --tls-cert /
-  // --tls-key go here.
+  const mp::ConnectOptions connect{.tls = TlsFrom(program, &options)};
   const auto deadline = std::chrono::steady_clock::now() +
                         std::chrono::seconds(options.connect_timeout_s);
   for (int attempt = 1;; ++attempt) {
     try {
-      return mp::Manager::connect(options.address, key);
+      return mp::Manager::connect(options.address, key, connect);
     } catch (const mp::ConnectionError& e) {
       if (std::chrono::steady_clock::now() >= deadline) {
         std::cerr << program << ": cannot reach the manager at "

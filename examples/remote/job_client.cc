@@ -93,7 +93,8 @@ constexpr char kUsageTail[] =
                             0 (a container healthcheck)
   --help                    this text
 
-Environment: MP_MANAGER_ADDRESS, MP_AUTHKEY or MP_AUTHKEY_FILE (see above).
+Environment: MP_MANAGER_ADDRESS, MP_AUTHKEY or MP_AUTHKEY_FILE, MP_TLS_CA,
+MP_TLS_CERT, MP_TLS_KEY, MP_TLS_SERVER_NAME (see above).
 )";
 
 struct Options {

@@ -5,7 +5,8 @@
 #   usage: netns_demo.sh MP_MANAGER JOB_CLIENT JOB_WORKER
 #
 #   switch namespace: bridge br0, one veth port per host
-#   manager  10.77.0.1  mp-manager --listen 10.77.0.1:50077
+#   manager  10.77.0.1  mp-manager --listen 10.77.0.1:50077, mutual TLS
+#                       (a throwaway CA, server and client certificates)
 #   worker-a 10.77.0.2  job_worker --stall-after 1: does job 0, takes job 1,
 #                       says so and holds it; SIGKILLed (process group)
 #                       once worker-b is busy
@@ -155,25 +156,28 @@ make_certs
 MANAGER_FLAGS=(--listen "$MANAGER_IP:$PORT" --authkey-file "$WORK/authkey"
                --lease-timeout-ms 5000)
 CONNECT_FLAGS=(--manager "$MANAGER_IP:$PORT" --authkey-file "$WORK/authkey")
-manager_help=$("$MP_MANAGER" --help)
+# TLS: mutual TLS between the hosts when both sides have the flags
+# (mp-manager --tls-cert/--tls-key/--tls-client-ca, the demo's
+# --tls-ca/--tls-cert/--tls-key); plaintext with --insecure otherwise (an
+# older build), which the log says.
+TLS=0
+manager_help=$("$MP_MANAGER" --help)  # not piped into grep -q: SIGPIPE
 client_help=$("$JOB_CLIENT" --help)
-# TLS: used as soon as both sides have the flags (mp-manager: --tls-cert,
-# --tls-key, --tls-client-ca; the demo: --tls-ca, --tls-cert, --tls-key
-# once Manager::connect takes TLS options).
-if grep -q -- '--tls-cert' <<<"$manager_help" &&
+if grep -q -- '--tls-client-ca' <<<"$manager_help" &&
   grep -q -- '--tls-ca' <<<"$client_help"; then
+  TLS=1
   MANAGER_FLAGS+=(--tls-cert "$WORK/tls/server.pem"
                   --tls-key "$WORK/tls/server.key"
                   --tls-client-ca "$WORK/tls/ca.pem")
   CONNECT_FLAGS+=(--tls-ca "$WORK/tls/ca.pem"
                   --tls-cert "$WORK/tls/client.pem"
                   --tls-key "$WORK/tls/client.key")
-  log "TLS: on (mutual, CA in $WORK/tls)"
+  log "TLS: on (mutual; server certificate for IP $MANAGER_IP)"
 else
   if grep -q -- '--insecure' <<<"$manager_help"; then
     MANAGER_FLAGS+=(--insecure)
   fi
-  log "TLS: off (mp-manager or the demo lacks the TLS flags yet)"
+  log "TLS: off (mp-manager or the demo lacks the TLS flags)"
 fi
 
 # ---- the manager -------------------------------------------------------------
@@ -186,6 +190,21 @@ for ns in "$NS_A" "$NS_B"; do
     --connect-timeout 20 --ping >>"$WORK/ping.out"
 done
 log "manager up, reachable from both workers"
+if ((TLS)); then
+  # Without TLS, or without a client certificate, the manager must refuse.
+  if ip netns exec "$NS_A" timeout 30 "$JOB_CLIENT" --manager "$MANAGER_IP:$PORT" \
+    --authkey-file "$WORK/authkey" --connect-timeout 0 --ping \
+    >>"$WORK/ping.out" 2>&1; then
+    log "the TLS manager accepted a plaintext client"
+    exit 1
+  fi
+  if ip netns exec "$NS_A" timeout 30 "$JOB_CLIENT" --manager "$MANAGER_IP:$PORT" \
+    --authkey-file "$WORK/authkey" --tls-ca "$WORK/tls/ca.pem" --connect-timeout 0 --ping >>"$WORK/ping.out" 2>&1; then
+    log "the TLS manager accepted a client without a certificate"
+    exit 1
+  fi
+  log "TLS: plaintext and certificate-less clients refused"
+fi
 
 # ---- worker-a, the client, worker-b -----------------------------------------
 # timeout starts a process group of its own: the worker, its Pool and the

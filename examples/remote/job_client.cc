@@ -46,6 +46,14 @@
 // Results are keyed by job, so a job done twice is still counted once, and
 // every value is checked against its closed form before printing.
 //
+// What this relies on from the manager: a worker's session ends when its
+// process dies (at once) or its host stops answering (--lease-timeout-ms);
+// an item it received but never acknowledged goes back to the head of the
+// queue before its locks are freed, so "queue empty" under "take" is the
+// truth; and a worker whose session ended while it still runs only gets
+// ConnectionError afterwards, so it cannot finish a job already given to
+// another worker.
+//
 // Limits: one client at a time per manager; the client itself must not die
 // (nobody else re-queues; restart the manager after a client died).
 #include <algorithm>

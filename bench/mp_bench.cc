@@ -1,6 +1,8 @@
 // mp's side of the benchmark workloads (DESIGN.md, "Benchmarks"). Prints
 // one JSON object per line, in the format of python_reference.py, so
 // bench/run.py can put both side by side. Run through bench/run.py.
+#include <fcntl.h>
+#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -34,15 +36,68 @@ void Emit(const char* workload, const char* metric, double value,
   std::fflush(stdout);
 }
 
-void W1(mp::Manager& m, int n) {
+// `transport`: "" (the default unix socket), "_tcp" or "_tls", appended to
+// the metric names.
+void W1(mp::Manager& m, int n, const std::string& transport = "") {
   mp::DictProxy d = m.dict();
   for (int i = 0; i < 100; ++i) d.set(i, i);  // warm up
   auto t = Clock::now();
   for (int i = 0; i < n; ++i) d.set(i % 100, i);
-  Emit("W1", "dict_set", Seconds(t) / n * 1e6, "us/op");
+  Emit("W1", ("dict_set" + transport).c_str(), Seconds(t) / n * 1e6, "us/op");
   t = Clock::now();
   for (int i = 0; i < n; ++i) (void)d.getitem(i % 100);
-  Emit("W1", "dict_get", Seconds(t) / n * 1e6, "us/op");
+  Emit("W1", ("dict_get" + transport).c_str(), Seconds(t) / n * 1e6, "us/op");
+}
+
+// W1 against an mp-manager serving TLS on loopback TCP, with certificates
+// from tests/tls/make_certs.sh. Skipped (with a note on stderr) when the
+// certificates cannot be made.
+void W1Tls(int n) {
+  char dir_template[] = "/tmp/mp-bench-tls-XXXXXX";
+  if (mkdtemp(dir_template) == nullptr) return;
+  const std::string dir = dir_template;
+  const std::string make =
+      std::string(MP_SOURCE_DIR) + "/tests/tls/make_certs.sh " + dir;
+  if (std::system(make.c_str()) != 0) {
+    std::cerr << "mp_bench: W1 over TLS skipped (cannot make certificates)\n";
+    return;
+  }
+  const std::string authkey = "bench-authkey";
+  int err_pipe[2];
+  if (pipe2(err_pipe, O_CLOEXEC) != 0) return;
+  const char* binary = std::getenv("MP_MANAGER_PATH");
+  const std::string manager = binary ? binary : "mp-manager";
+  pid_t pid = fork();
+  if (pid == 0) {
+    dup2(err_pipe[1], STDERR_FILENO);
+    setenv("MP_AUTHKEY", authkey.c_str(), 1);
+    const std::string cert = dir + "/server.pem", key = dir + "/server.key";
+    execl(manager.c_str(), manager.c_str(), "--listen", "127.0.0.1:0",
+          "--tls-cert", cert.c_str(), "--tls-key", key.c_str(),
+          static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  close(err_pipe[1]);
+  // "mp-manager: serving on 127.0.0.1:PORT (TLS)"
+  std::string banner;
+  char c;
+  while (read(err_pipe[0], &c, 1) == 1 && c != '\n') banner += c;
+  close(err_pipe[0]);
+  const std::string marker = "serving on ";
+  size_t at = banner.find(marker);
+  if (at != std::string::npos) {
+    std::string address = banner.substr(at + marker.size());
+    address = address.substr(0, address.find(' '));
+    mp::Manager m = mp::Manager::connect(
+        address, authkey,
+        {.tls = mp::TlsOptions::from_files(dir + "/ca.pem")});
+    W1(m, n, "_tls");
+  } else {
+    std::cerr << "mp_bench: W1 over TLS skipped: " << banner << "\n";
+  }
+  kill(pid, SIGTERM);
+  waitpid(pid, nullptr, 0);
+  (void)!std::system(("rm -rf " + dir).c_str());
 }
 
 void W2(mp::Manager& m, int n) {
@@ -246,7 +301,12 @@ int main(int argc, char** argv) {
   auto k = [scale](int n) { return std::max(200, static_cast<int>(n * scale)); };
   try {
     mp::Manager m;
-    if (want.count("W1")) W1(m, k(20000));
+    if (want.count("W1")) {
+      W1(m, k(20000));
+      mp::Manager tcp(mp::ManagerOptions{.address = "127.0.0.1:0"});
+      W1(tcp, k(20000), "_tcp");
+      W1Tls(k(20000));
+    }
     if (want.count("W2")) W2(m, k(10000));
     if (want.count("W3")) W3(m, k(5000));
     if (want.count("W4")) W4(m, k(5000));

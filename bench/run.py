@@ -34,6 +34,26 @@ def run(cmd, env=None):
     return [json.loads(line) for line in out.splitlines() if line.startswith("{")]
 
 
+# Python's side of W1 over TCP loopback (its Manager listens on a unix
+# socket by default), so mp's _tcp figures have a like-for-like partner.
+PY_W1_TCP = r"""
+import json, sys, time
+from multiprocessing.managers import SyncManager
+n = max(200, int(20000 * float(sys.argv[1])))
+m = SyncManager(address=("127.0.0.1", 0)); m.start()
+d = m.dict()
+for name, op in (("dict_set_tcp", lambda i: d.__setitem__(i % 100, i)),
+                 ("dict_get_tcp", lambda i: d[i % 100])):
+    for i in range(100): op(i)
+    t = time.perf_counter()
+    for i in range(n): op(i)
+    print(json.dumps({"workload": "W1", "metric": name, "unit": "us/op",
+                      "value": (time.perf_counter() - t) / n * 1e6,
+                      "impl": "python"}))
+m.shutdown()
+"""
+
+
 def better(unit, a, b):
     return a if (a < b if unit in LOWER_IS_BETTER else a > b) else b
 
@@ -54,9 +74,12 @@ def main():
     units = {}
     for r in range(args.repeat):
         print(f"run {r + 1}/{args.repeat} ...", file=sys.stderr, flush=True)
-        for impl, cmd in (("mp", [bench, "--only", args.only, "--scale", args.scale]),
-                          ("python", [sys.executable, find_reference(), "--only",
-                                      args.only, "--scale", args.scale])):
+        sides = [("mp", [bench, "--only", args.only, "--scale", args.scale]),
+                 ("python", [sys.executable, find_reference(), "--only",
+                             args.only, "--scale", args.scale])]
+        if "W1" in args.only.split(","):
+            sides.append(("python", [sys.executable, "-c", PY_W1_TCP, args.scale]))
+        for impl, cmd in sides:
             for row in run(cmd, env):
                 key = (row["workload"], row["metric"])
                 units[key] = row["unit"]

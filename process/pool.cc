@@ -1,5 +1,7 @@
 #include "mp/pool.h"
 
+#include <cxxabi.h>
+#include <dlfcn.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -7,6 +9,9 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <typeinfo>
 #include <atomic>
 #include <cstring>
 #include <deque>
@@ -52,11 +57,47 @@ namespace {
 
 constexpr auto kWorkerStartTimeout = std::chrono::seconds(30);
 
-Outcome Failure(const std::string& type, const std::string& message) {
+Outcome Failure(const std::string& type, const std::string& message,
+                const std::string& traceback = "") {
   Outcome o;
   o.error_type = type;
   o.error_message = message;
+  o.error_traceback = traceback;
   return o;
+}
+
+std::string Demangle(const char* name) {
+  int status = 0;
+  char* readable = abi::__cxa_demangle(name, nullptr, nullptr, &status);
+  std::string out = status == 0 && readable != nullptr ? readable : name;
+  std::free(readable);
+  return out;
+}
+
+// C++ keeps no call stack in an exception, so a worker's "traceback" says
+// where the error happened in the terms we have: which worker process, and
+// which task function (by symbol when the binary exports one, otherwise by
+// object and offset - `addr2line -e OBJECT OFFSET` resolves it).
+std::string WorkerTraceback(const void* fn, const std::string& type,
+                            const std::string& message) {
+  ProcessInfo self = current_process();
+  std::string where;
+  Dl_info info;
+  if (dladdr(fn, &info) != 0 && info.dli_sname != nullptr) {
+    where = Demangle(info.dli_sname);
+  } else {
+    CodeLocation at = Locate(fn);
+    char offset[32];
+    std::snprintf(offset, sizeof offset, "0x%llx",
+                  static_cast<unsigned long long>(at.offset));
+    where = "function at " +
+            (at.object_path.empty() ? std::string("the main executable")
+                                    : at.object_path) +
+            " + " + offset;
+  }
+  return "Traceback (from pool worker " + self.name + ", pid " +
+         std::to_string(self.pid) + "):\n  in task " + where + "\n" + type +
+         ": " + message + "\n";
 }
 
 // A unit of work for one worker: a chunk of argument tuples.
@@ -129,8 +170,9 @@ void PoolWorkerMain(std::string socket_name, std::string token,
     if (task.is_none()) return;  // stop
     const Object::List& t = task.as_list();
     Object reply;
+    void* fn = nullptr;
     try {
-      void* fn = Resolve({t[0].as_str(), static_cast<uint64_t>(t[1].as_int())});
+      fn = Resolve({t[0].as_str(), static_cast<uint64_t>(t[1].as_int())});
       auto trampoline = reinterpret_cast<CallTrampoline>(
           Resolve({t[0].as_str(), static_cast<uint64_t>(t[2].as_int())}));
       Object::List results;
@@ -139,9 +181,15 @@ void PoolWorkerMain(std::string socket_name, std::string token,
       }
       reply = Object::tuple({"ok", Object::list(std::move(results))});
     } catch (const Error& e) {
-      reply = Object::tuple({"error", e.type_name(), e.message()});
+      reply = Object::tuple({"error", e.type_name(), e.message(),
+                             fn ? WorkerTraceback(fn, e.type_name(), e.message())
+                                : ""});
     } catch (const std::exception& e) {
-      reply = Object::tuple({"error", "Exception", e.what()});
+      // Not an mp::Error: it arrives as a RemoteError named after its C++
+      // type, e.g. "std::out_of_range".
+      const std::string type = Demangle(typeid(e).name());
+      reply = Object::tuple(
+          {"error", type, e.what(), fn ? WorkerTraceback(fn, type, e.what()) : ""});
     }
     std::string encoded;
     try {
@@ -350,7 +398,8 @@ class PoolCore {
         o.value = r[1];
         job.deliver(std::move(o));
       } else {
-        job.deliver(Failure(r[1].as_str(), r[2].as_str()));
+        job.deliver(Failure(r[1].as_str(), r[2].as_str(),
+                            r.size() > 3 ? r[3].as_str() : ""));
       }
       if (options_.maxtasksperchild > 0 &&
           ++w.tasks >= options_.maxtasksperchild) {
@@ -569,7 +618,7 @@ std::function<bool(Object&)> Pool::Stream(
       ++st->next_yield;
       ++st->consumed_chunks;
       submit_more();
-      if (!o.ok) ThrowError(o.error_type, o.error_message);
+      if (!o.ok) ThrowError(o.error_type, o.error_message, o.error_traceback);
       for (const Object& item : o.value.as_list()) st->ready.push_back(item);
     }
     out = std::move(st->ready.front());

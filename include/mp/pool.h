@@ -86,6 +86,8 @@ struct Outcome {
   bool ok = false;
   Object value;
   std::string error_type, error_message;
+  // Where in the worker it happened (see RemoteError::traceback()).
+  std::string error_traceback;
 };
 
 // Shared by an AsyncResult and the pool's threads.
@@ -172,7 +174,7 @@ class AsyncResult {
  private:
   R Value() const {
     const internal::Outcome& o = state_->outcome;
-    if (!o.ok) ThrowError(o.error_type, o.error_message);
+    if (!o.ok) ThrowError(o.error_type, o.error_message, o.error_traceback);
     if constexpr (std::is_void_v<R>) {
       return;
     } else {

@@ -24,9 +24,9 @@
 //       finalization_via_atexit_handler_of_multiprocessing (Python atexit and
 //       GC order at interpreter exit) is not: ~Pool() runs at a defined point.
 //   The kwargs forms of test_apply - C++ has no keyword arguments.
-//   The traceback text part of test_traceback: TODO(issue 4): a worker's
-//       error carries its type and message but no traceback (see
-//       docs/issue-4-progress.md); the type and message are checked.
+//   test_traceback's traceback text: C++ exceptions carry no call stack, so
+//       the RemoteError's traceback names the worker and the task function
+//       instead (checked below); mp::Error subtypes keep type and message.
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -53,6 +53,7 @@ using namespace std::chrono_literals;
 constexpr auto kLong = 60s;
 
 int64_t Sqr(int64_t x) { return x * x; }
+int64_t ThrowStdOutOfRange() { throw std::out_of_range("index 7"); }
 int64_t SqrWait(int64_t x, int64_t wait_ms) {
   std::this_thread::sleep_for(std::chrono::milliseconds(wait_ms));
   return x * x;
@@ -290,7 +291,8 @@ TEST_P(PoolCPythonTest, test_context) {
 }
 
 // CPython _TestPool.test_traceback: the worker's exception arrives with its
-// type and arguments. TODO(issue 4): and its traceback text.
+// type and arguments, and (for an exception that is not an mp::Error) a
+// traceback text saying which worker and which task function raised it.
 TEST_P(PoolCPythonTest, test_traceback) {
   Pool p(Options(1));
   try {
@@ -299,6 +301,21 @@ TEST_P(PoolCPythonTest, test_traceback) {
   } catch (const RuntimeError& e) {
     EXPECT_EQ(e.type_name(), "RuntimeError");
     EXPECT_EQ(e.message(), "123");
+  }
+  const int64_t worker_pid = p.apply(Pid, 0);
+  try {
+    p.apply(ThrowStdOutOfRange);
+    ADD_FAILURE() << "expected RemoteError";
+  } catch (const RemoteError& e) {
+    EXPECT_EQ(e.remote_type(), "std::out_of_range");
+    EXPECT_EQ(e.remote_message(), "index 7");
+    const std::string& tb = e.traceback();
+    EXPECT_NE(tb.find("Traceback (from pool worker "), std::string::npos) << tb;
+    EXPECT_NE(tb.find("pid " + std::to_string(worker_pid)), std::string::npos)
+        << tb;
+    EXPECT_NE(tb.find("\n  in task "), std::string::npos) << tb;
+    EXPECT_NE(tb.find("std::out_of_range: index 7\n"), std::string::npos)
+        << tb;
   }
 }
 

@@ -95,8 +95,8 @@ std::string WorkerTraceback(const void* fn, const std::string& type,
                                     : at.object_path) +
             " + " + offset;
   }
-  return "Traceback (from pool worker " + self.name + ", pid " +
-         std::to_string(self.pid) + "):\n  in task " + where + "\n" + type +
+  return "Traceback (from pool worker " + self.name() + ", pid " +
+         std::to_string(self.pid()) + "):\n  in task " + where + "\n" + type +
          ": " + message + "\n";
 }
 
@@ -152,13 +152,23 @@ std::string Hex(const std::string& bytes) {
 
 // The worker process: connects back, runs the initializer, then runs chunks
 // until told to stop or its task budget is spent.
-void PoolWorkerMain(std::string socket_name, std::string token,
-                    std::string init_object, int64_t init_offset,
+// `init`: None, or (object, function offset, trampoline offset or -1 for a
+// plain void(), initargs).
+void PoolWorkerMain(std::string socket_name, std::string token, Object init,
                     int64_t maxtasks) {
   Connection conn(Dial(socket_name), true, true);
   conn.send_bytes(token);
-  if (init_offset >= 0) {
-    reinterpret_cast<void (*)()>(Resolve({init_object, static_cast<uint64_t>(init_offset)}))();
+  if (!init.is_none()) {
+    const Object::List& i = init.as_list();
+    const std::string& object = i[0].as_str();
+    void* fn = Resolve({object, static_cast<uint64_t>(i[1].as_int())});
+    if (i[2].as_int() < 0) {
+      reinterpret_cast<void (*)()>(fn)();
+    } else {
+      auto trampoline = reinterpret_cast<CallTrampoline>(
+          Resolve({object, static_cast<uint64_t>(i[2].as_int())}));
+      trampoline(fn, i[3]);
+    }
   }
   for (int64_t done = 0; maxtasks <= 0 || done < maxtasks; ++done) {
     Object task;
@@ -216,7 +226,18 @@ class PoolCore {
     if (options_.processes == 0) options_.processes = cpu_count();
     if (options_.context.empty()) options_.context = get_start_method();
     if (options_.initializer != nullptr) {
-      init_ = Locate(reinterpret_cast<const void*>(options_.initializer));
+      CodeLocation fn =
+          Locate(reinterpret_cast<const void*>(options_.initializer));
+      init_ = Object::tuple({fn.object_path, static_cast<int64_t>(fn.offset),
+                             int64_t{-1}, Object::tuple({})});
+    } else if (options_.initializer_with_args) {
+      const internal::FunctionRef& ref = *options_.initializer_with_args;
+      CodeLocation fn = Locate(ref.fn);
+      CodeLocation trampoline =
+          Locate(reinterpret_cast<const void*>(ref.trampoline));
+      init_ = Object::tuple({fn.object_path, static_cast<int64_t>(fn.offset),
+                             static_cast<int64_t>(trampoline.offset),
+                             options_.initargs});
     }
     for (int i = 0; i < options_.processes; ++i) {
       threads_.emplace_back([this] { RunSlot(); });
@@ -296,9 +317,7 @@ class PoolCore {
     ProcessOptions po;
     po.start_method = options_.context;
     po.daemon = true;
-    w.process.emplace(po, PoolWorkerMain, name, token,
-                      init_ ? init_->object_path : std::string(),
-                      init_ ? static_cast<int64_t>(init_->offset) : int64_t{-1},
+    w.process.emplace(po, PoolWorkerMain, name, token, init_,
                       static_cast<int64_t>(options_.maxtasksperchild));
     w.process->start();
     {
@@ -416,7 +435,7 @@ class PoolCore {
   }
 
   PoolOptions options_;
-  std::optional<CodeLocation> init_;
+  Object init_;  // see PoolWorkerMain
   std::mutex mu_;
   std::condition_variable cv_;
   std::deque<Job> jobs_;
@@ -625,6 +644,13 @@ std::function<bool(Object&)> Pool::Stream(
     st->ready.pop_front();
     return true;
   };
+}
+
+Pool Context::Pool(int processes) const {
+  PoolOptions options;
+  options.processes = processes;
+  options.context = start_method();
+  return mp::Pool(std::move(options));
 }
 
 }  // namespace mp

@@ -231,7 +231,7 @@ void Process::Impl::StartFork(int ready_w) {
   std::cout.flush();
   std::fflush(nullptr);
   State& s = GetState();
-  const std::string parent_name = current_process().name;
+  const std::string parent_name = current_process().name();
   // Fork while holding the state lock, so that no other thread holds it at
   // that moment: a lock held by a thread that does not exist in the child
   // would never be released there (measured: Pool slots starting fork

@@ -78,7 +78,7 @@ void SignalReady(int ready_fd) {
 int ReportFailure(const char* type, const std::string& message) {
   std::cout.flush();
   std::fprintf(stderr, "Process %s:\nTraceback (most recent call last):\n%s: %s\n",
-               current_process().name.c_str(), type, message.c_str());
+               current_process().name().c_str(), type, message.c_str());
   std::fflush(stderr);
   return 1;
 }
@@ -192,7 +192,7 @@ std::string EncodeTask(const Task& task, const std::string& name,
   spec.set_trampoline_offset(trampoline.offset);
   spec.set_name(name);
   spec.set_parent_pid(getpid());
-  spec.set_parent_name(current_process().name);
+  spec.set_parent_name(current_process().name());
   spec.set_start_method(start_method);
   EncodeWithManagers(task.args, spec.mutable_args(), spec.mutable_managers());
   return spec.SerializeAsString();

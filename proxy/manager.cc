@@ -1,4 +1,5 @@
 #include "mp/manager.h"
+#include "mp/process.h"
 
 #include <fcntl.h>
 #include <signal.h>
@@ -410,5 +411,7 @@ bool NamedObjects::remove() const {
   call.mutable_delete_name()->set_name(name_);
   return conn.Decode(conn.Call(std::move(call)).value()).as_bool();
 }
+
+Manager Context::Manager() const { return mp::Manager(); }
 
 }  // namespace mp

@@ -37,13 +37,6 @@
 
 namespace mp {
 
-struct PoolOptions {
-  int processes = 0;                // 0: cpu_count()
-  void (*initializer)() = nullptr;  // run once in each worker
-  int maxtasksperchild = 0;         // 0: workers live as long as the pool
-  std::string context;              // start method; "" = get_start_method()
-};
-
 namespace internal {
 
 // Calls `fn` on one argument tuple and converts the result.
@@ -135,6 +128,31 @@ template <class F>
 using ResultOf = typename FnTraits<FnPtr<F>>::Result;
 
 }  // namespace internal
+
+struct PoolOptions {
+  int processes = 0;                // 0: cpu_count()
+  void (*initializer)() = nullptr;  // run once in each worker
+  int maxtasksperchild = 0;         // 0: workers live as long as the pool
+  std::string context{};            // start method; "" = get_start_method()
+
+  // Python's initializer + initargs: each worker runs fn(initargs...)
+  // before its first task. fn is a plain function (any start method); the
+  // arguments travel like task arguments. Replaces `initializer`.
+  //   mp::Pool pool(mp::PoolOptions{.processes = 4}.with_initializer(setup, d, 7));
+  template <class... P, class... A>
+  PoolOptions& with_initializer(void (*fn)(P...), A&&... initargs) {
+    static_assert(sizeof...(P) == sizeof...(A),
+                  "with_initializer: wrong number of initargs");
+    initializer = nullptr;
+    initializer_with_args = internal::RefOf(fn);
+    this->initargs = Object::tuple({to_object(std::forward<A>(initargs))...});
+    return *this;
+  }
+  // Set by with_initializer.
+  std::optional<internal::FunctionRef> initializer_with_args{};
+  Object initargs{};
+};
+
 
 // The result of an *_async call.
 template <class R>

@@ -161,11 +161,20 @@ class Process {
   std::unique_ptr<Impl> impl_;
 };
 
-// The calling process, as multiprocessing.current_process().
-struct ProcessInfo {
-  std::string name;
-  pid_t pid;
+// A process's identity, as multiprocessing.current_process() and
+// parent_process() describe it. Plain value type.
+class ProcessInfo {
+ public:
+  ProcessInfo(std::string name, pid_t pid) : name_(std::move(name)), pid_(pid) {}
+  // "MainProcess", "Process-3", "ForkPoolWorker-1", or ProcessOptions::name.
+  const std::string& name() const { return name_; }
+  pid_t pid() const { return pid_; }
+
+ private:
+  std::string name_;
+  pid_t pid_;
 };
+// The calling process.
 ProcessInfo current_process();
 // The process that started this one, if it was started by mp.
 std::optional<ProcessInfo> parent_process();
@@ -179,6 +188,9 @@ void set_start_method(const std::string& method);
 std::string get_start_method();
 std::vector<std::string> get_all_start_methods();
 
+class Pool;
+class Manager;
+
 // A start method bound to its users, as multiprocessing.get_context().
 class Context {
  public:
@@ -191,6 +203,11 @@ class Context {
     return mp::Process(std::move(options),
                        std::forward<F>(f), std::forward<Args>(args)...);
   }
+  // A Pool whose workers start with this method (include mp/pool.h).
+  mp::Pool Pool(int processes = 0) const;
+  // A Manager. Its server process is always exec'ed (as with spawn),
+  // whatever the method.
+  mp::Manager Manager() const;
 
  private:
   std::string method_;

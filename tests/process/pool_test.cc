@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "mp/mp.h"
+#include "tests/process/process_test_main.h"
 
 namespace mp {
 namespace {
@@ -39,6 +40,11 @@ int64_t SlowSqr(int64_t x) {
 int64_t g_initialized = 0;
 void Initializer() { g_initialized = 7; }
 int64_t ReadInitialized(int64_t) { return g_initialized; }
+// initializer + initargs: each worker records its pid in a shared dict.
+void InitializerWithArgs(DictProxy seen, int64_t value) {
+  g_initialized = value;
+  seen.set(static_cast<int64_t>(getpid()), value);
+}
 
 std::vector<int64_t> Range(int64_t n) {
   std::vector<int64_t> v(n);
@@ -199,6 +205,29 @@ TEST_P(PoolTest, InitializerAndMaxTasksPerChild) {
   auto pids = pool.map(Pid, Range(6), 1);
   std::set<int64_t> distinct(pids.begin(), pids.end());
   EXPECT_GE(distinct.size(), 3u);  // a new worker every 2 tasks
+}
+
+// Python's initializer + initargs: every worker ran the initializer with
+// the arguments (a proxy among them) before its tasks.
+TEST_P(PoolTest, InitializerWithInitargs) {
+  DictProxy seen = testing::SharedManager().dict();
+  Pool pool(Options(2).with_initializer(InitializerWithArgs, seen, 42));
+  auto values = pool.map(ReadInitialized, Range(20), 1);
+  for (int64_t v : values) EXPECT_EQ(v, 42);
+  auto pids = pool.map(Pid, Range(20), 1);
+  for (int64_t pid : std::set<int64_t>(pids.begin(), pids.end())) {
+    EXPECT_EQ(seen.get(pid), Object(42)) << "worker " << pid;
+  }
+}
+
+// get_context(method).Pool(n) and .Manager(), as in API.md.
+TEST_P(PoolTest, ContextMakesPoolsAndManagers) {
+  Context ctx = get_context(GetParam());
+  Pool pool = ctx.Pool(2);
+  EXPECT_EQ(pool.map(Sqr, Range(5)), (std::vector<int64_t>{0, 1, 4, 9, 16}));
+  Manager m = ctx.Manager();
+  ListProxy l = m.list({1, 2});
+  EXPECT_EQ(l.size(), 2u);
 }
 
 // Related: CPython _TestPool.test_terminate and test_context

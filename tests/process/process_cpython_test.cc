@@ -69,7 +69,7 @@ void PutArg(QueueProxy q, Object arg) { q.put(arg); }
 
 void ReportProcess(QueueProxy q, int64_t a, int64_t b) {
   q.put(Object::list({a, b}));
-  q.put(current_process().name);
+  q.put(current_process().name());
   q.put(static_cast<int64_t>(getpid()));
 }
 
@@ -139,8 +139,8 @@ class ProcessCPythonTest : public ::testing::TestWithParam<std::string> {
 // the current process have no counterpart in ProcessInfo).
 TEST(ProcessCPython, test_current) {
   ProcessInfo current = current_process();
-  EXPECT_EQ(current.pid, getpid());
-  EXPECT_EQ(current.name, "MainProcess");
+  EXPECT_EQ(current.pid(), getpid());
+  EXPECT_EQ(current.name(), "MainProcess");
 }
 
 // CPython _TestProcess.test_args_argument: arguments of each kind arrive

@@ -25,11 +25,11 @@ using namespace std::chrono_literals;
 void SetKey(DictProxy d, std::string key, int64_t value) { d[key] = value; }
 
 void RecordIdentity(DictProxy d) {
-  d["name"] = current_process().name;
+  d["name"] = current_process().name();
   d["pid"] = static_cast<int64_t>(getpid());
   auto parent = parent_process();
-  d["parent_pid"] = parent ? static_cast<int64_t>(parent->pid) : int64_t{-1};
-  d["parent_name"] = parent ? parent->name : std::string();
+  d["parent_pid"] = parent ? static_cast<int64_t>(parent->pid()) : int64_t{-1};
+  d["parent_name"] = parent ? parent->name() : std::string();
 }
 
 void Fail(std::string message) { throw ValueError(message); }
@@ -72,7 +72,7 @@ TEST_P(ProcessTest, ChildKnowsItsNameAndParent) {
   EXPECT_EQ(d["name"].get(), Object("worker-7"));
   EXPECT_EQ(d["pid"].get(), Object(static_cast<int64_t>(p.pid())));
   EXPECT_EQ(d["parent_pid"].get(), Object(static_cast<int64_t>(getpid())));
-  EXPECT_EQ(d["parent_name"].get(), Object(current_process().name));
+  EXPECT_EQ(d["parent_name"].get(), Object(current_process().name()));
 }
 
 TEST_P(ProcessTest, ExceptionInChildGivesExitCode1) {
@@ -225,7 +225,7 @@ TEST(StartMethod, Names) {
   EXPECT_THROW(set_start_method("bogus"), ValueError);
   EXPECT_THROW(get_context("bogus"), ValueError);
   EXPECT_EQ(get_context("spawn").start_method(), "spawn");
-  EXPECT_EQ(current_process().name, "MainProcess");
+  EXPECT_EQ(current_process().name(), "MainProcess");
   EXPECT_FALSE(parent_process().has_value());
   EXPECT_GE(cpu_count(), 1);
 }

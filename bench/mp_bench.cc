@@ -89,8 +89,7 @@ void W1Tls(int n) {
     std::string address = banner.substr(at + marker.size());
     address = address.substr(0, address.find(' '));
     mp::Manager m = mp::Manager::connect(
-        address, authkey,
-        {.tls = mp::TlsOptions::from_files(dir + "/ca.pem")});
+        address, authkey, {.tls = mp::TlsOptions::from_files(dir + "/ca.pem")});
     W1(m, n, "_tls");
   } else {
     std::cerr << "mp_bench: W1 over TLS skipped: " << banner << "\n";
@@ -191,7 +190,11 @@ void W7(double scale) {
   for (const char* method : {"fork", "spawn", "forkserver"}) {
     mp::Context ctx = mp::get_context(method);
     const int n = 10;
-    { mp::Process warm = ctx.Process(Noop); warm.start(); warm.join(); }
+    {
+      mp::Process warm = ctx.Process(Noop);
+      warm.start();
+      warm.join();
+    }
     auto t = Clock::now();
     for (int i = 0; i < n; ++i) {
       mp::Process p = ctx.Process(Noop);
@@ -298,7 +301,9 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
-  auto k = [scale](int n) { return std::max(200, static_cast<int>(n * scale)); };
+  auto k = [scale](int n) {
+    return std::max(200, static_cast<int>(n * scale));
+  };
   try {
     mp::Manager m;
     if (want.count("W1")) {
@@ -311,7 +316,8 @@ int main(int argc, char** argv) {
     if (want.count("W3")) W3(m, k(5000));
     if (want.count("W4")) W4(m, k(5000));
     if (want.count("W5")) W5(m, k(100000));
-    if (want.count("W6")) W6(m, std::max(1000, static_cast<int>(1000000 * scale)));
+    if (want.count("W6"))
+      W6(m, std::max(1000, static_cast<int>(1000000 * scale)));
     if (want.count("W8")) {
       // A fresh manager: W8's RSS is about what 1000 parked waiters cost,
       // not about what W5/W6 left in the allocator (bench/README.md).

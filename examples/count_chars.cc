@@ -12,7 +12,8 @@
 
 int64_t count_chars(std::string filename) {
   std::ifstream fin(filename);
-  if (!fin) throw mp::ValueError("No such file or directory: '" + filename + "'");
+  if (!fin)
+    throw mp::ValueError("No such file or directory: '" + filename + "'");
   std::stringstream content;
   content << fin.rdbuf();
   return static_cast<int64_t>(content.str().size());
@@ -40,7 +41,9 @@ int main(int argc, char** argv) {
         [](const std::vector<int64_t>& result) {
           std::cout << "Get result " << mp::to_object(result) << "\n";
         },
-        [](const mp::Error& e) { std::cout << "Throw exception " << e.what() << "\n"; });
+        [](const mp::Error& e) {
+          std::cout << "Throw exception " << e.what() << "\n";
+        });
     with_callbacks.wait();
     std::vector<std::string> missing = {filelist[0], (dir / "nope").string()};
     auto failing = pool.map_async(

@@ -23,7 +23,8 @@ int main(int argc, char** argv) {
   mp::init(argc, argv);
   mp::Manager manager;
   mp::DictProxy d = manager.dict();
-  mp::ListProxy l = manager.list(std::vector<int>{0, 1, 2, 3, 4, 5, 6, 7, 8, 9});
+  mp::ListProxy l =
+      manager.list(std::vector<int>{0, 1, 2, 3, 4, 5, 6, 7, 8, 9});
 
   mp::Process p(f, d, l);
   p.start();

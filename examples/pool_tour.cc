@@ -41,7 +41,8 @@ int main(int argc, char** argv) {
 
     // launching multiple evaluations asynchronously *may* use more processes
     std::vector<mp::AsyncResult<int64_t>> multiple_results;
-    for (int i = 0; i < 4; ++i) multiple_results.push_back(pool.apply_async(getpid_));
+    for (int i = 0; i < 4; ++i)
+      multiple_results.push_back(pool.apply_async(getpid_));
     std::vector<int64_t> pids;
     for (auto& r : multiple_results) pids.push_back(r.get(1s));
     std::cout << mp::to_object(pids) << "\n";
@@ -51,7 +52,8 @@ int main(int argc, char** argv) {
     try {
       sleeping.get(1s);
     } catch (const mp::TimeoutError&) {
-      std::cout << "We lacked patience and got a multiprocessing.TimeoutError\n";
+      std::cout
+          << "We lacked patience and got a multiprocessing.TimeoutError\n";
     }
     std::cout << "For the moment, the pool remains available for more work\n";
   }  // leaving the scope terminates the pool (the sleeping worker too)

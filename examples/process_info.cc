@@ -2,9 +2,11 @@
 //
 //   def info(title):
 //       print(title); print('module name:', __name__)
-//       print('parent process:', os.getppid()); print('process id:', os.getpid())
+//       print('parent process:', os.getppid()); print('process id:',
+//       os.getpid())
 //   def f(name): info('function f'); print('hello', name)
-//   info('main line'); p = Process(target=f, args=('bob',)); p.start(); p.join()
+//   info('main line'); p = Process(target=f, args=('bob',)); p.start();
+//   p.join()
 //
 // C++ has no module names; the program's name stands in for __name__
 // ("__main__" in Python's main module and "__mp_main__" in a spawned child).

@@ -34,7 +34,8 @@ bool SendRequest(int sock, const std::string& spec, bool daemon, int status_w,
                  int ready_w) {
   uint32_t len = static_cast<uint32_t>(spec.size());
   uint8_t flags = daemon ? 1 : 0;
-  iovec iov[3] = {{&len, sizeof len}, {&flags, sizeof flags},
+  iovec iov[3] = {{&len, sizeof len},
+                  {&flags, sizeof flags},
                   {const_cast<char*>(spec.data()), spec.size()}};
   int fds[2] = {status_w, ready_w};
   const int nfds = ready_w >= 0 ? 2 : 1;
@@ -91,8 +92,8 @@ void StartServerLocked(Client& c) {
   envp.push_back(nullptr);
   char* argv[] = {const_cast<char*>("mp-forkserver"), nullptr};
   pid_t pid = 0;
-  int rc = posix_spawn(&pid, "/proc/self/exe", &actions, nullptr, argv,
-                       envp.data());
+  int rc =
+      posix_spawn(&pid, "/proc/self/exe", &actions, nullptr, argv, envp.data());
   posix_spawn_file_actions_destroy(&actions);
   close(sv[1]);
   if (rc != 0) {
@@ -185,7 +186,8 @@ void ForkserverMain(int sock) {
       }
       if (n < static_cast<ssize_t>(sizeof len + sizeof flags)) _exit(1);
       std::string spec(len, '\0');
-      if (ReadExactly(sock, spec.data(), len) != static_cast<ssize_t>(len)) _exit(0);
+      if (ReadExactly(sock, spec.data(), len) != static_cast<ssize_t>(len))
+        _exit(0);
       pid_t child = fork();
       if (child == 0) {
         close(sock);

@@ -89,8 +89,8 @@ bool Connection::poll(
   if (fd_ < 0) throw ValueError("handle is closed");
   if (!readable_) throw ValueError("connection is write-only");
   pollfd pfd{fd_, POLLIN, 0};
-  int ms = timeout ? static_cast<int>(std::max(0.0, timeout->count() * 1000))
-                   : -1;
+  int ms =
+      timeout ? static_cast<int>(std::max(0.0, timeout->count() * 1000)) : -1;
   int r;
   do {
     r = ::poll(&pfd, 1, ms);

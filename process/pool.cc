@@ -9,15 +9,15 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstdio>
 #include <cstdlib>
-#include <typeinfo>
-#include <atomic>
 #include <cstring>
 #include <deque>
 #include <exception>
 #include <map>
 #include <thread>
+#include <typeinfo>
 #include <utility>
 
 #include "mp/pipe.h"
@@ -191,15 +191,15 @@ void PoolWorkerMain(std::string socket_name, std::string token, Object init,
       }
       reply = Object::tuple({"ok", Object::list(std::move(results))});
     } catch (const Error& e) {
-      reply = Object::tuple({"error", e.type_name(), e.message(),
-                             fn ? WorkerTraceback(fn, e.type_name(), e.message())
-                                : ""});
+      reply = Object::tuple(
+          {"error", e.type_name(), e.message(),
+           fn ? WorkerTraceback(fn, e.type_name(), e.message()) : ""});
     } catch (const std::exception& e) {
       // Not an mp::Error: it arrives as a RemoteError named after its C++
       // type, e.g. "std::out_of_range".
       const std::string type = Demangle(typeid(e).name());
-      reply = Object::tuple(
-          {"error", type, e.what(), fn ? WorkerTraceback(fn, type, e.what()) : ""});
+      reply = Object::tuple({"error", type, e.what(),
+                             fn ? WorkerTraceback(fn, type, e.what()) : ""});
     }
     std::string encoded;
     try {
@@ -324,10 +324,12 @@ class PoolCore {
       std::lock_guard<std::mutex> lock(mu_);
       live_workers_.push_back(w.process->pid());
     }
-    pollfd pfds[2] = {{listener, POLLIN, 0}, {w.process->sentinel(), POLLIN, 0}};
-    int ms = static_cast<int>(
-        std::chrono::duration_cast<std::chrono::milliseconds>(kWorkerStartTimeout)
-            .count());
+    pollfd pfds[2] = {{listener, POLLIN, 0},
+                      {w.process->sentinel(), POLLIN, 0}};
+    int ms =
+        static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                             kWorkerStartTimeout)
+                             .count());
     if (poll(pfds, 2, ms) <= 0 || !(pfds[0].revents & POLLIN)) {
       ::close(listener);
       StopWorker(w);
@@ -363,7 +365,8 @@ class PoolCore {
       Job job;
       {
         std::unique_lock<std::mutex> lock(mu_);
-        cv_.wait(lock, [&] { return terminated_ || closed_ || !jobs_.empty(); });
+        cv_.wait(lock,
+                 [&] { return terminated_ || closed_ || !jobs_.empty(); });
         if (terminated_ || jobs_.empty()) break;
         job = std::move(jobs_.front());
         jobs_.pop_front();
@@ -406,8 +409,8 @@ class PoolCore {
       }
       if (died) {
         StopWorker(w);
-        job.deliver(Failure("ProcessError",
-                            "a pool worker died while running a task"));
+        job.deliver(
+            Failure("ProcessError", "a pool worker died while running a task"));
         continue;  // a new worker starts with the next job
       }
       const Object::List& r = reply.as_list();
@@ -576,8 +579,8 @@ std::function<bool(Object&)> Pool::Stream(
   auto core = core_;
   const internal::CodeLocation fn_loc = internal::Locate(fn.fn);
   const uint64_t tr_off =
-      internal::Locate(reinterpret_cast<const void*>(fn.unary ? fn.unary
-                                                              : fn.trampoline))
+      internal::Locate(
+          reinterpret_cast<const void*>(fn.unary ? fn.unary : fn.trampoline))
           .offset;
   auto submit_more = [st, core, fn_loc, tr_off, window]() {
     // Called with st->mu held: reads input only to keep at most `window`
@@ -627,7 +630,8 @@ std::function<bool(Object&)> Pool::Stream(
         ++st->consumed_chunks;
         std::rethrow_exception(std::exchange(st->input_error, nullptr));
       }
-      if (st->input_done && st->consumed_chunks == st->next_submit) return false;
+      if (st->input_done && st->consumed_chunks == st->next_submit)
+        return false;
       st->cv.wait(lock, [&] {
         return ordered ? st->done.count(st->next_yield) > 0 : !st->done.empty();
       });

@@ -19,8 +19,8 @@
 
 #include "absl/synchronization/mutex.h"
 #include "process/forkserver.h"
-#include "proxy/fd_io.h"
 #include "process/task_codec.h"
+#include "proxy/fd_io.h"
 
 extern char** environ;
 
@@ -289,8 +289,8 @@ void Process::Impl::StartSpawn(int ready_w) {
   for (auto& e : env) envp.push_back(e.data());
   envp.push_back(nullptr);
   pid_t child = 0;
-  int rc = posix_spawn(&child, "/proc/self/exe", &actions, nullptr,
-                       argp.data(), envp.data());
+  int rc = posix_spawn(&child, "/proc/self/exe", &actions, nullptr, argp.data(),
+                       envp.data());
   posix_spawn_file_actions_destroy(&actions);
   ::close(task_pipe[0]);
   if (rc != 0) {
@@ -322,12 +322,15 @@ void Process::start() {
   ValidateMethod(method);
   if (method != "fork") {
     if (p.task.closure) {
-      throw ProcessError("a callable with captures can only be started with "
-                         "the 'fork' start method, not '" + method + "'");
+      throw ProcessError(
+          "a callable with captures can only be started with "
+          "the 'fork' start method, not '" +
+          method + "'");
     }
     absl::MutexLock lock(&s.mu);
     if (!s.initialized) {
-      throw ProcessError("the '" + method + "' start method needs "
+      throw ProcessError("the '" + method +
+                         "' start method needs "
                          "mp::init(argc, argv) as the first statement of "
                          "main()");
     }
@@ -405,8 +408,9 @@ void Process::kill() {
 
 void Process::close() {
   if (impl_->started && !impl_->Reap(false)) {
-    throw ValueError("Cannot close a process while it is still running. You "
-                     "should first call join() or terminate().");
+    throw ValueError(
+        "Cannot close a process while it is still running. You "
+        "should first call join() or terminate().");
   }
   if (impl_->sentinel >= 0) ::close(impl_->sentinel);
   impl_->sentinel = -1;

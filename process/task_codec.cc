@@ -1,12 +1,11 @@
 #include "process/task_codec.h"
 
+#include <google/protobuf/arena.h>
 #include <signal.h>
 #include <unistd.h>
 
 #include <cstdio>
 #include <iostream>
-
-#include <google/protobuf/arena.h>
 
 #include "absl/container/flat_hash_map.h"
 #include "mp/errors.h"
@@ -55,7 +54,8 @@ namespace {
 // this process's own session.
 void AttachProxies(const Object& value) {
   AnyProxy(value, [](const Object& proxy) {
-    if (auto h = std::dynamic_pointer_cast<const ProxyHandle>(proxy.as_proxy())) {
+    if (auto h =
+            std::dynamic_pointer_cast<const ProxyHandle>(proxy.as_proxy())) {
       h->conn();
     }
     return false;
@@ -66,7 +66,8 @@ void SignalReady(int ready_fd) {
   if (ready_fd < 0) return;
   // The parent may have stopped listening (it only waits when there are
   // proxies to attach): that must not kill us with SIGPIPE.
-  struct sigaction ignore {}, old {};
+  struct sigaction ignore {
+  }, old{};
   ignore.sa_handler = SIG_IGN;
   sigaction(SIGPIPE, &ignore, &old);
   (void)!write(ready_fd, "r", 1);
@@ -77,7 +78,8 @@ void SignalReady(int ready_fd) {
 // What Python's child bootstrap prints for an uncaught exception.
 int ReportFailure(const char* type, const std::string& message) {
   std::cout.flush();
-  std::fprintf(stderr, "Process %s:\nTraceback (most recent call last):\n%s: %s\n",
+  std::fprintf(stderr,
+               "Process %s:\nTraceback (most recent call last):\n%s: %s\n",
                current_process().name().c_str(), type, message.c_str());
   std::fflush(stderr);
   return 1;
@@ -180,12 +182,14 @@ std::string EncodeTask(const Task& task, const std::string& name,
                        const std::string& start_method) {
   v1::TaskSpec spec;
   CodeLocation fn = Locate(task.fn);
-  CodeLocation trampoline = Locate(reinterpret_cast<const void*>(task.trampoline));
+  CodeLocation trampoline =
+      Locate(reinterpret_cast<const void*>(task.trampoline));
   if (fn.object_path != trampoline.object_path) {
     // The trampoline is instantiated where the Process is constructed; both
     // live in the same object in practice. Keep the contract simple.
-    throw ProcessError("the task function and its caller are in different "
-                       "loaded objects; start it with the fork method");
+    throw ProcessError(
+        "the task function and its caller are in different "
+        "loaded objects; start it with the fork method");
   }
   spec.set_object_path(fn.object_path);
   spec.set_fn_offset(fn.offset);

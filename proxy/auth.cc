@@ -49,7 +49,8 @@ std::string ClientProof(std::string_view authkey, std::string_view server_nonce,
 }
 
 bool ProofsEqual(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
+  return a.size() == b.size() &&
+         CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
 }
 
 }  // namespace mp::internal

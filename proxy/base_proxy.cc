@@ -12,8 +12,9 @@ uint64_t BaseProxy::id() const { return handle().id(); }
 
 const internal::ProxyHandle& BaseProxy::handle() const {
   if (handle_ == nullptr) {
-    throw ValueError("operation on an empty proxy (default-constructed or "
-                     "moved from)");
+    throw ValueError(
+        "operation on an empty proxy (default-constructed or "
+        "moved from)");
   }
   return *handle_;
 }

@@ -11,9 +11,9 @@
 #include "absl/container/flat_hash_map.h"
 #include "mp/errors.h"
 #include "proxy/auth.h"
-#include "proxy/tls.h"
 #include "proxy/grpc_runtime.h"
 #include "proxy/proxy_handle.h"
+#include "proxy/tls.h"
 #include "proxy/wire_codec.h"
 
 namespace mp::internal {
@@ -64,8 +64,8 @@ struct Connection::Grpc {
   std::shared_ptr<grpc::Channel> channel;
   std::unique_ptr<v1::Manager::Stub> stub;
   grpc::ClientContext context;
-  std::unique_ptr<grpc::ClientAsyncReaderWriter<v1::ClientMessage,
-                                                v1::ServerMessage>>
+  std::unique_ptr<
+      grpc::ClientAsyncReaderWriter<v1::ClientMessage, v1::ServerMessage>>
       stream;
 };
 
@@ -340,8 +340,7 @@ v1::Reply Connection::Wait(const std::shared_ptr<PendingCall>& pending,
 void Connection::PollOnce(absl::Time deadline) {
   void* tag;
   bool ok;
-  auto status =
-      grpc_->cq.AsyncNext(&tag, &ok, absl::ToChronoTime(deadline));
+  auto status = grpc_->cq.AsyncNext(&tag, &ok, absl::ToChronoTime(deadline));
   if (status == grpc::CompletionQueue::TIMEOUT) return;
   if (status == grpc::CompletionQueue::SHUTDOWN) {
     absl::MutexLock lock(&mu_);
@@ -426,8 +425,8 @@ bool Connection::TakeAcquired(uint64_t id, uint64_t thread) {
 
 Object Connection::Decode(const v1::Value& value) {
   return DecodeValue(value, [this](const v1::ProxyRef& ref) {
-    return Object::proxy(
-        std::make_shared<ProxyHandle>(shared_from_this(), ref.id(), ref.type()));
+    return Object::proxy(std::make_shared<ProxyHandle>(shared_from_this(),
+                                                       ref.id(), ref.type()));
   });
 }
 

@@ -59,8 +59,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // mp::Error subtype, ConnectionError when the session is lost,
   // TimeoutError after `timeout`, and ValueError when the call is larger
   // than the server accepts.
-  v1::Reply Call(v1::Call call,
-                 absl::Duration timeout = kDefaultTimeout);
+  v1::Reply Call(v1::Call call, absl::Duration timeout = kDefaultTimeout);
 
   // Sends `call` without waiting; Wait() collects the reply.
   std::shared_ptr<PendingCall> CallAsync(v1::Call call);

@@ -38,7 +38,8 @@ void DictProxy::set(const Object& key, const Object& value) const {
   op.RunRaw();
 }
 
-PendingReply DictProxy::set_async(const Object& key, const Object& value) const {
+PendingReply DictProxy::set_async(const Object& key,
+                                  const Object& value) const {
   ProxyOp op(*this);
   auto* set = op.call().mutable_dict()->mutable_set();
   op.Put(key, set->mutable_key());

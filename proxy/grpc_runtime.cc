@@ -40,7 +40,8 @@ void ConfigureGrpcRuntime() {
 std::vector<std::string> ServerEnvironment() {
   std::vector<std::string> env;
   for (char** e = environ; *e != nullptr; ++e) {
-    if (g_set_poll_strategy && std::strncmp(*e, "GRPC_POLL_STRATEGY=", 19) == 0) {
+    if (g_set_poll_strategy &&
+        std::strncmp(*e, "GRPC_POLL_STRATEGY=", 19) == 0) {
       continue;
     }
     env.emplace_back(*e);

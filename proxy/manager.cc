@@ -1,5 +1,4 @@
 #include "mp/manager.h"
-#include "mp/process.h"
 
 #include <fcntl.h>
 #include <signal.h>
@@ -19,6 +18,7 @@
 
 #include "absl/synchronization/mutex.h"
 #include "mp/errors.h"
+#include "mp/process.h"
 #include "proxy/auth.h"
 #include "proxy/connection.h"
 #include "proxy/grpc_runtime.h"
@@ -126,9 +126,9 @@ void Manager::Impl::Start(ManagerOptions options) {
   HighPipe(key_pipe);
   HighPipe(ready_pipe);
   HighPipe(life_pipe);
-  std::vector<std::string> args = {binary,        "--listen",    address,
-                                   "--authkey-fd", "3",          "--ready-fd",
-                                   "4",           "--lifeline-fd", "5"};
+  std::vector<std::string> args = {
+      binary, "--listen",      address, "--authkey-fd", "3", "--ready-fd",
+      "4",    "--lifeline-fd", "5"};
   if (options.lease_timeout.count() > 0) {
     args.push_back("--lease-timeout-ms");
     args.push_back(std::to_string(options.lease_timeout.count()));
@@ -211,8 +211,7 @@ Manager::Manager(ManagerOptions options) : impl_(std::make_unique<Impl>()) {
 
 Manager::Manager(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
-Manager Manager::connect(const std::string& address,
-                         const std::string& authkey,
+Manager Manager::connect(const std::string& address, const std::string& authkey,
                          const ConnectOptions& options) {
   auto impl = std::make_unique<Impl>();
   impl->address = address;
@@ -351,8 +350,9 @@ EventProxy Manager::Event() const {
 }
 BarrierProxy Manager::Barrier(int64_t parties, Timeout timeout) const {
   int64_t micros =
-      timeout ? std::max<int64_t>(1, static_cast<int64_t>(timeout->count() * 1e6))
-              : 0;
+      timeout
+          ? std::max<int64_t>(1, static_cast<int64_t>(timeout->count() * 1e6))
+          : 0;
   return BarrierProxy(
       Make(internal::Kind::kBarrier, Object(), "", parties, micros));
 }

@@ -16,7 +16,9 @@ ProxyHandle::~ProxyHandle() {
   if (attached_ && attached_pid_ == pid) attached_->Release(id_);
 }
 
-std::string_view ProxyHandle::type_name() const { return ObjectTypeName(type_); }
+std::string_view ProxyHandle::type_name() const {
+  return ObjectTypeName(type_);
+}
 
 Connection& ProxyHandle::conn() const {
   pid_t pid = getpid();

@@ -72,7 +72,6 @@ class ProxyOp {
   v1::Call call_;
 };
 
-
 // The Value/Array typecode of `proxy`, asked of the server once per handle
 // (`select` picks the type's TypeCode op in the call).
 template <class Select>

@@ -40,7 +40,8 @@ std::vector<Object> QueueProxy::get_many(size_t max_items, bool block,
                                          Timeout timeout) const {
   ProxyOp op(*this);
   auto* get = op.call().mutable_queue()->mutable_get_many();
-  get->set_max_items(static_cast<uint32_t>(std::min<size_t>(max_items, 1u << 30)));
+  get->set_max_items(
+      static_cast<uint32_t>(std::min<size_t>(max_items, 1u << 30)));
   get->set_block(block);
   internal::SetTimeout(timeout, get);
   return op.Run(internal::ClientWait(timeout)).as_list();
@@ -72,8 +73,12 @@ int64_t Waiters(const QueueProxy& q, const char* which) {
 }
 }  // namespace
 
-int64_t QueueProxy::waiting_getters() const { return Waiters(*this, "getters"); }
-int64_t QueueProxy::waiting_putters() const { return Waiters(*this, "putters"); }
+int64_t QueueProxy::waiting_getters() const {
+  return Waiters(*this, "getters");
+}
+int64_t QueueProxy::waiting_putters() const {
+  return Waiters(*this, "putters");
+}
 
 void JoinableQueueProxy::task_done() const {
   ProxyOp op(*this);

@@ -39,7 +39,8 @@ AcquireResult ToAcquireResult(const Object& result) {
 
 AcquireResult AcquirerProxy::acquire_ex(bool blocking, Timeout timeout) const {
   ProxyOp op(*this);
-  FillAcquire(blocking, timeout, op.call().mutable_acquirer()->mutable_acquire());
+  FillAcquire(blocking, timeout,
+              op.call().mutable_acquirer()->mutable_acquire());
   AcquireResult result = ToAcquireResult(op.Run(internal::ClientWait(timeout)));
   if (result.acquired) op.conn().NoteAcquired(op.id(), internal::ThreadToken());
   return result;
@@ -69,7 +70,8 @@ int64_t AcquirerProxy::n_waiting() const {
 
 bool ConditionProxy::acquire(bool blocking, Timeout timeout) const {
   ProxyOp op(*this);
-  FillAcquire(blocking, timeout, op.call().mutable_condition()->mutable_acquire());
+  FillAcquire(blocking, timeout,
+              op.call().mutable_condition()->mutable_acquire());
   return ToAcquireResult(op.Run(internal::ClientWait(timeout))).acquired;
 }
 
@@ -187,9 +189,9 @@ bool BarrierProxy::broken() const {
   return op.Run().as_bool();
 }
 
-#define MP_PROXY_CONVERSIONS_IMPL_(Proxy, kind)                     \
-  Object to_object(const Proxy& proxy) { return proxy.object(); }   \
-  void from_object(const Object& object, Proxy& proxy) {            \
+#define MP_PROXY_CONVERSIONS_IMPL_(Proxy, kind)                          \
+  Object to_object(const Proxy& proxy) { return proxy.object(); }        \
+  void from_object(const Object& object, Proxy& proxy) {                 \
     proxy = Proxy(internal::HandleOfKind(object, internal::Kind::kind)); \
   }
 MP_PROXY_CONVERSIONS_IMPL_(LockProxy, kLock)

@@ -12,12 +12,12 @@ namespace mp::internal {
 namespace {
 
 constexpr TypeCode kTypeCodes[] = {
-    {'b', 1, TypeCode::kSigned},   {'B', 1, TypeCode::kUnsigned},
-    {'h', 2, TypeCode::kSigned},   {'H', 2, TypeCode::kUnsigned},
-    {'i', 4, TypeCode::kSigned},   {'I', 4, TypeCode::kUnsigned},
-    {'l', 8, TypeCode::kSigned},   {'L', 8, TypeCode::kUnsigned},
-    {'q', 8, TypeCode::kSigned},   {'Q', 8, TypeCode::kUnsigned},
-    {'f', 4, TypeCode::kFloat},    {'d', 8, TypeCode::kFloat},
+    {'b', 1, TypeCode::kSigned}, {'B', 1, TypeCode::kUnsigned},
+    {'h', 2, TypeCode::kSigned}, {'H', 2, TypeCode::kUnsigned},
+    {'i', 4, TypeCode::kSigned}, {'I', 4, TypeCode::kUnsigned},
+    {'l', 8, TypeCode::kSigned}, {'L', 8, TypeCode::kUnsigned},
+    {'q', 8, TypeCode::kSigned}, {'Q', 8, TypeCode::kUnsigned},
+    {'f', 4, TypeCode::kFloat},  {'d', 8, TypeCode::kFloat},
     {'c', 1, TypeCode::kChar},
 };
 
@@ -118,10 +118,23 @@ Object UnpackElement(const TypeCode& tc, const char* in) {
     case TypeCode::kSigned: {
       int64_t v = 0;
       switch (tc.size) {
-        case 1: v = static_cast<int8_t>(*in); break;
-        case 2: { int16_t x; std::memcpy(&x, in, 2); v = x; break; }
-        case 4: { int32_t x; std::memcpy(&x, in, 4); v = x; break; }
-        default: std::memcpy(&v, in, 8);
+        case 1:
+          v = static_cast<int8_t>(*in);
+          break;
+        case 2: {
+          int16_t x;
+          std::memcpy(&x, in, 2);
+          v = x;
+          break;
+        }
+        case 4: {
+          int32_t x;
+          std::memcpy(&x, in, 4);
+          v = x;
+          break;
+        }
+        default:
+          std::memcpy(&v, in, 8);
       }
       return Object(v);
     }

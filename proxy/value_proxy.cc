@@ -20,7 +20,8 @@ void ValueProxyBase::set_object(const Object& value) const {
 
 Object ValueProxyBase::fetch_add_object(const Object& delta) const {
   ProxyOp op(*this);
-  op.Put(delta, op.call().mutable_value()->mutable_fetch_add()->mutable_delta());
+  op.Put(delta,
+         op.call().mutable_value()->mutable_fetch_add()->mutable_delta());
   return op.Run();
 }
 

@@ -34,7 +34,8 @@ void EncodeSequence(const Object::List& items, v1::Sequence* out,
   }
 }
 
-Object::List DecodeSequence(const v1::Sequence& seq, ProxyDecoder decode_proxy) {
+Object::List DecodeSequence(const v1::Sequence& seq,
+                            ProxyDecoder decode_proxy) {
   Object::List items;
   items.reserve(seq.items_size());
   for (const v1::Value& item : seq.items()) {
@@ -172,9 +173,9 @@ Object DecodeValue(const v1::Value& value, ProxyDecoder decode_proxy) {
     case v1::Value::kDictValue: {
       const v1::Mapping& m = value.dict_value();
       if (m.keys_size() != m.values_size()) {
-        throw ValueError("malformed dict value: " +
-                         std::to_string(m.keys_size()) + " keys but " +
-                         std::to_string(m.values_size()) + " values");
+        throw ValueError(
+            "malformed dict value: " + std::to_string(m.keys_size()) +
+            " keys but " + std::to_string(m.values_size()) + " values");
       }
       Dict dict;
       for (int i = 0; i < m.keys_size(); ++i) {

@@ -17,14 +17,15 @@ void ArrayObject::Apply(const v1::ArrayOp& op, const OpContext& ctx,
     }
     case v1::ArrayOp::kGetitem: {
       absl::ReaderMutexLock lock(&mu_);
-      size_t i = CheckIndex(op.getitem().index(), size(),
-                            "array index out of range");
+      size_t i =
+          CheckIndex(op.getitem().index(), size(), "array index out of range");
       return ctx.Return(internal::UnpackElement(typecode_, &data_[i * width]),
                         reply);
     }
     case v1::ArrayOp::kSetitem: {
       char packed[8];
-      internal::PackElement(typecode_, ctx.Decode(op.setitem().value()), packed);
+      internal::PackElement(typecode_, ctx.Decode(op.setitem().value()),
+                            packed);
       absl::MutexLock lock(&mu_);
       size_t i = CheckIndex(op.setitem().index(), size(),
                             "array assignment index out of range");

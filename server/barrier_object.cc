@@ -17,11 +17,10 @@ void BarrierObject::Apply(const v1::BarrierOp& op, const OpContext& ctx,
   switch (op.op_case()) {
     case v1::BarrierOp::kWait: {
       const auto& w = op.wait();
-      absl::Time deadline =
-          w.has_timeout() ? DeadlineOf(true, w.timeout())
-          : default_timeout_ > absl::ZeroDuration()
-              ? absl::Now() + default_timeout_
-              : absl::InfiniteFuture();
+      absl::Time deadline = w.has_timeout() ? DeadlineOf(true, w.timeout())
+                            : default_timeout_ > absl::ZeroDuration()
+                                ? absl::Now() + default_timeout_
+                                : absl::InfiniteFuture();
       absl::MutexLock lock(&mu_);
       if (broken_) throw BrokenBarrierError("");
       const int64_t index = arrived_++;

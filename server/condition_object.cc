@@ -8,8 +8,9 @@ namespace mp::server {
 
 void ConditionObject::Reacquire(WaiterList<Saved>::Waiter w, bool result) {
   Parked parked = w.parked;
-  lock_->AcquireAsync(w.extra.holder, w.extra.levels,
-                      [parked, result](bool) { return parked.Complete(Object(result)); });
+  lock_->AcquireAsync(w.extra.holder, w.extra.levels, [parked, result](bool) {
+    return parked.Complete(Object(result));
+  });
 }
 
 void ConditionObject::Apply(const v1::ConditionOp& op, const OpContext& ctx,
@@ -38,13 +39,12 @@ void ConditionObject::Apply(const v1::ConditionOp& op, const OpContext& ctx,
       int64_t levels = lock_->ReleaseAll(holder);
       std::weak_ptr<ServerObject> weak = shared_from_this();
       uint64_t call_id = parked.call_id;
-      waiters_.Add(parked, Saved{holder, levels}, deadline,
-                   [weak, session, call_id] {
-                     if (auto self = weak.lock()) {
-                       static_cast<ConditionObject&>(*self).TimeOut(session,
-                                                                    call_id);
-                     }
-                   });
+      waiters_.Add(
+          parked, Saved{holder, levels}, deadline, [weak, session, call_id] {
+            if (auto self = weak.lock()) {
+              static_cast<ConditionObject&>(*self).TimeOut(session, call_id);
+            }
+          });
       return;
     }
     case v1::ConditionOp::kNotify:

@@ -7,7 +7,9 @@
 namespace mp::server {
 namespace {
 
-[[noreturn]] void ThrowKeyError(const Object& key) { throw KeyError(key.repr()); }
+[[noreturn]] void ThrowKeyError(const Object& key) {
+  throw KeyError(key.repr());
+}
 
 }  // namespace
 
@@ -19,7 +21,8 @@ void DictObject::Apply(const v1::DictOp& op, const OpContext& ctx,
     case v1::DictOp::kGet: {
       Object key = ctx.Decode(op.get().key());
       std::optional<Object> dflt;
-      if (op.get().has_default_value()) dflt = ctx.Decode(op.get().default_value());
+      if (op.get().has_default_value())
+        dflt = ctx.Decode(op.get().default_value());
       absl::MutexLock lock(&mu_);
       if (const Object* v = dict_.find(key)) return ctx.Return(*v, reply);
       if (dflt) return ctx.Return(*dflt, reply);
@@ -101,7 +104,8 @@ void DictObject::Apply(const v1::DictOp& op, const OpContext& ctx,
     case v1::DictOp::kPop: {
       Object key = ctx.Decode(op.pop().key());
       std::optional<Object> dflt;
-      if (op.pop().has_default_value()) dflt = ctx.Decode(op.pop().default_value());
+      if (op.pop().has_default_value())
+        dflt = ctx.Decode(op.pop().default_value());
       Object value;
       {
         absl::MutexLock lock(&mu_);

@@ -67,9 +67,9 @@ void ListObject::Apply(const v1::ListOp& op, const OpContext& ctx,
       const auto& s = op.setslice();
       Object::List values = DecodeAll(s.values(), ctx);
       absl::MutexLock lock(&mu_);
-      const int64_t start = CutLocked(OptionalOf(s.has_start(), s.start()),
-                                      OptionalOf(s.has_stop(), s.stop()),
-                                      &dropped);
+      const int64_t start =
+          CutLocked(OptionalOf(s.has_start(), s.start()),
+                    OptionalOf(s.has_stop(), s.stop()), &dropped);
       items_.insert(items_.begin() + start,
                     std::make_move_iterator(values.begin()),
                     std::make_move_iterator(values.end()));
@@ -132,10 +132,10 @@ void ListObject::Apply(const v1::ListOp& op, const OpContext& ctx,
       const auto& s = op.index();
       Object value = ctx.Decode(s.value());
       absl::MutexLock lock(&mu_);
-      SliceRange r = AdjustSlice(OptionalOf(s.has_start(), s.start()),
-                                 OptionalOf(s.has_stop(), s.stop()),
-                                 std::nullopt,
-                                 static_cast<int64_t>(items_.size()));
+      SliceRange r =
+          AdjustSlice(OptionalOf(s.has_start(), s.start()),
+                      OptionalOf(s.has_stop(), s.stop()), std::nullopt,
+                      static_cast<int64_t>(items_.size()));
       for (int64_t i = r.start; i < r.stop; ++i) {
         if (items_[i] == value) return ctx.Return(Object(i), reply);
       }
@@ -186,7 +186,8 @@ void ListObject::Apply(const v1::ListOp& op, const OpContext& ctx,
     case v1::ListOp::kContains: {
       Object value = ctx.Decode(op.contains().value());
       absl::MutexLock lock(&mu_);
-      bool found = std::find(items_.begin(), items_.end(), value) != items_.end();
+      bool found =
+          std::find(items_.begin(), items_.end(), value) != items_.end();
       return ctx.Return(Object(found), reply);
     }
     case v1::ListOp::kInplaceRepeat: {

@@ -30,7 +30,8 @@
 
 namespace {
 
-constexpr char kUsage[] = R"(usage: mp-manager --listen ADDRESS [--listen ADDRESS...] [options]
+constexpr char kUsage[] =
+    R"(usage: mp-manager --listen ADDRESS [--listen ADDRESS...] [options]
        mp-manager inspect ADDRESS [client options]
 
 Runs an mp manager server: clients (mp::Manager::connect, or any gRPC client
@@ -296,9 +297,9 @@ int main(int argc, char** argv) {
   std::thread([&server, signals] {
     int sig = 0;
     sigwait(&signals, &sig);
-    mp::server::Log(mp::server::LogLevel::kInfo,
-                    std::string(sig == SIGTERM ? "SIGTERM" : "SIGINT") +
-                        ": shutting down");
+    mp::server::Log(
+        mp::server::LogLevel::kInfo,
+        std::string(sig == SIGTERM ? "SIGTERM" : "SIGINT") + ": shutting down");
     server.request_shutdown();
   }).detach();
   if (lifeline_fd >= 0) {
@@ -318,7 +319,7 @@ int main(int argc, char** argv) {
     for (size_t i = 1; i < addresses.size(); ++i) {
       std::cerr << " and " << addresses[i];
     }
-    std::cerr << (tls_cert.empty() ? " (plaintext)"
+    std::cerr << (tls_cert.empty()        ? " (plaintext)"
                   : tls_client_ca.empty() ? " (TLS)"
                                           : " (mutual TLS)")
               << "\n";

@@ -45,8 +45,8 @@ ObjectStore::~ObjectStore() {
 
 uint64_t ObjectStore::NewId() {
   for (;;) {
-    uint64_t id = Permute(next_id_.fetch_add(1, std::memory_order_relaxed),
-                          id_key_);
+    uint64_t id =
+        Permute(next_id_.fetch_add(1, std::memory_order_relaxed), id_key_);
     if (id != 0) return id;
   }
 }

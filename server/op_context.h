@@ -20,14 +20,14 @@ namespace mp::server {
 // Encodes values for `session`: each proxy reference in them gives the
 // session one reference.
 inline void EncodeFor(Session& session, const Object& value, v1::Value* out) {
-  internal::EncodeValue(value, out,
-                        [&session](const ObjectRef& ref, v1::ProxyRef* pb) {
-                          auto& object = static_cast<const ServerObject&>(ref);
-                          session.AddRef(std::const_pointer_cast<ServerObject>(
-                              object.shared_from_this()));
-                          pb->set_id(object.id());
-                          pb->set_type(object.type());
-                        });
+  internal::EncodeValue(
+      value, out, [&session](const ObjectRef& ref, v1::ProxyRef* pb) {
+        auto& object = static_cast<const ServerObject&>(ref);
+        session.AddRef(
+            std::const_pointer_cast<ServerObject>(object.shared_from_this()));
+        pb->set_id(object.id());
+        pb->set_type(object.type());
+      });
 }
 
 // A call parked on an object, answered later from whichever thread
@@ -95,7 +95,9 @@ class OpContext {
   void Return(const Object& value, v1::Reply* reply) const {
     Encode(value, reply->mutable_value());
   }
-  void ReturnNone(v1::Reply* reply) const { reply->mutable_value()->mutable_none(); }
+  void ReturnNone(v1::Reply* reply) const {
+    reply->mutable_value()->mutable_none();
+  }
   // Return for a reply the client must acknowledge (see Reply.ack_required).
   void ReturnWithAck(const Object& value, v1::Reply* reply,
                      std::function<void()> on_lost) const {
@@ -133,7 +135,8 @@ class OpContext {
 template <class TimeoutMessage>
 absl::Time DeadlineOf(bool has_timeout, const TimeoutMessage& timeout) {
   if (!has_timeout) return absl::InfiniteFuture();
-  return absl::Now() + absl::Microseconds(std::max<int64_t>(0, timeout.micros()));
+  return absl::Now() +
+         absl::Microseconds(std::max<int64_t>(0, timeout.micros()));
 }
 
 }  // namespace mp::server

@@ -83,9 +83,9 @@ void QueueObject::Apply(const v1::QueueOp& op, const OpContext& ctx,
       }
       absl::MutexLock lock(&mu_);
       const bool room_for_all =
-          maxsize_ <= 0 || (putters_.empty() &&
-                            static_cast<int64_t>(items_.size() + items.size()) <=
-                                maxsize_);
+          maxsize_ <= 0 ||
+          (putters_.empty() &&
+           static_cast<int64_t>(items_.size() + items.size()) <= maxsize_);
       if (room_for_all) {
         for (Object& item : items) AcceptLocked(std::move(item));
         return ctx.ReturnNone(reply);
@@ -111,8 +111,9 @@ void QueueObject::Apply(const v1::QueueOp& op, const OpContext& ctx,
           many ? std::max<uint32_t>(1, op.get_many().max_items()) : 0;
       const bool block = many ? op.get_many().block() : op.get().block();
       const absl::Time deadline =
-          many ? DeadlineOf(op.get_many().has_timeout(), op.get_many().timeout())
-               : DeadlineOf(op.get().has_timeout(), op.get().timeout());
+          many
+              ? DeadlineOf(op.get_many().has_timeout(), op.get_many().timeout())
+              : DeadlineOf(op.get().has_timeout(), op.get().timeout());
       absl::MutexLock lock(&mu_);
       if (!items_.empty()) {
         if (!many) {
@@ -153,7 +154,8 @@ void QueueObject::Apply(const v1::QueueOp& op, const OpContext& ctx,
         throw TypeError("task_done() needs a JoinableQueue");
       }
       absl::MutexLock lock(&mu_);
-      if (unfinished_ <= 0) throw ValueError("task_done() called too many times");
+      if (unfinished_ <= 0)
+        throw ValueError("task_done() called too many times");
       if (--unfinished_ == 0) {
         for (auto& j : joiners_.TakeAll()) j.parked.Complete(Object(true));
       }
@@ -176,10 +178,9 @@ void QueueObject::Apply(const v1::QueueOp& op, const OpContext& ctx,
     case v1::QueueOp::kWaiters: {
       absl::MutexLock lock(&mu_);
       return ctx.Return(
-          Object::dict(
-              {{"getters", static_cast<int64_t>(getters_.size())},
-               {"putters", static_cast<int64_t>(putters_.size())},
-               {"joiners", static_cast<int64_t>(joiners_.size())}}),
+          Object::dict({{"getters", static_cast<int64_t>(getters_.size())},
+                        {"putters", static_cast<int64_t>(putters_.size())},
+                        {"joiners", static_cast<int64_t>(joiners_.size())}}),
           reply);
     }
     case v1::QueueOp::OP_NOT_SET:
@@ -220,14 +221,13 @@ void QueueObject::Describe(v1::Inspection::ObjectInfo* info) {
   getters_.AppendSessions(info->mutable_waiter_sessions());
   putters_.AppendSessions(info->mutable_waiter_sessions());
   joiners_.AppendSessions(info->mutable_waiter_sessions());
-  info->set_state(
-      "maxsize " + std::to_string(maxsize_) + ", " +
-      std::to_string(getters_.size()) + " getting, " +
-      std::to_string(putters_.size()) + " putting" +
-      (type() == v1::JOINABLE_QUEUE
-           ? ", " + std::to_string(unfinished_) + " unfinished, " +
-                 std::to_string(joiners_.size()) + " joining"
-           : std::string()));
+  info->set_state("maxsize " + std::to_string(maxsize_) + ", " +
+                  std::to_string(getters_.size()) + " getting, " +
+                  std::to_string(putters_.size()) + " putting" +
+                  (type() == v1::JOINABLE_QUEUE
+                       ? ", " + std::to_string(unfinished_) + " unfinished, " +
+                             std::to_string(joiners_.size()) + " joining"
+                       : std::string()));
 }
 
 }  // namespace mp::server

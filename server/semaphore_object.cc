@@ -99,8 +99,9 @@ void SemaphoreObject::Apply(const v1::AcquirerOp& op, const OpContext& ctx,
       Holder h{session, a.owner()};
       absl::MutexLock lock(&mu_);
       // FIFO: a free permit goes to the longest waiter first.
-      if (AvailableLocked(h) && (waiters_.empty() || (IsRLock() && rlock_owner_ &&
-                                                        *rlock_owner_ == h))) {
+      if (AvailableLocked(h) &&
+          (waiters_.empty() ||
+           (IsRLock() && rlock_owner_ && *rlock_owner_ == h))) {
         bool died = TakeLocked(h, 1);
         ctx.session()->AddLease(shared_from_this());
         return ctx.Return(Object::tuple({true, died}), reply);
@@ -116,9 +117,12 @@ void SemaphoreObject::Apply(const v1::AcquirerOp& op, const OpContext& ctx,
       w.granted = [parked](bool died) {
         return parked.Complete(Object::tuple({true, died}));
       };
-      w.timed_out = [parked] { parked.Complete(Object::tuple({false, false})); };
+      w.timed_out = [parked] {
+        parked.Complete(Object::tuple({false, false}));
+      };
       if (deadline != absl::InfiniteFuture()) {
-        auto self = std::static_pointer_cast<SemaphoreObject>(shared_from_this());
+        auto self =
+            std::static_pointer_cast<SemaphoreObject>(shared_from_this());
         std::weak_ptr<SemaphoreObject> weak = self;
         uint64_t call_id = parked.call_id;
         w.timer = timers_->Schedule(deadline, [weak, session, call_id] {

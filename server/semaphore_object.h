@@ -64,7 +64,8 @@ class SemaphoreObject : public ServerObject {
   };
 
   bool IsRLock() const { return type() == v1::RLOCK; }
-  bool AvailableLocked(const Holder& h) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  bool AvailableLocked(const Holder& h) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Takes a permit for `h` (or an RLock level); returns owner_died and
   // clears it.
   bool TakeLocked(const Holder& h, int64_t count)

@@ -8,7 +8,6 @@
 #include <string_view>
 
 #include "absl/strings/str_cat.h"
-
 #include "mp/object.h"
 #include "mp/v1/admin.pb.h"
 #include "mp/v1/value.pb.h"
@@ -19,7 +18,9 @@ class ObjectStore;
 class Session;
 
 // How object ids appear in messages: 0x-prefixed hex.
-inline std::string HexId(uint64_t id) { return absl::StrCat("0x", absl::Hex(id)); }
+inline std::string HexId(uint64_t id) {
+  return absl::StrCat("0x", absl::Hex(id));
+}
 
 // Lifetime: shared_ptr owned by the sessions that hold references, by
 // containers that store it, and by the named registry. The store only keeps

@@ -4,12 +4,12 @@
 
 #include <algorithm>
 #include <cstring>
-#include <tuple>
-#include <fstream>
 #include <deque>
+#include <fstream>
 #include <memory>
 #include <sstream>
 #include <string>
+#include <tuple>
 #include <utility>
 
 #include "absl/base/thread_annotations.h"
@@ -21,14 +21,14 @@
 #include "server/array_object.h"
 #include "server/barrier_object.h"
 #include "server/condition_object.h"
-#include "server/event_object.h"
-#include "server/queue_object.h"
-#include "server/semaphore_object.h"
 #include "server/dict_object.h"
+#include "server/event_object.h"
 #include "server/iterator_object.h"
 #include "server/list_object.h"
 #include "server/namespace_object.h"
 #include "server/op_context.h"
+#include "server/queue_object.h"
+#include "server/semaphore_object.h"
 #include "server/value_object.h"
 
 namespace mp::server {
@@ -90,7 +90,8 @@ void ManagerService::EndAllSessions(const std::string& reason) {
   {
     absl::MutexLock lock(&sessions_mu_);
     for (const auto& [id, entry] : sessions_) {
-      if (auto session = entry.session.lock()) live.push_back(std::move(session));
+      if (auto session = entry.session.lock())
+        live.push_back(std::move(session));
     }
   }
   for (const auto& session : live) {
@@ -156,8 +157,8 @@ bool ManagerService::Execute(const v1::Call& call, server::Session& session,
   return true;
 }
 
-void ManagerService::ExecuteOrThrow(const v1::Call& call,
-                                    const OpContext& ctx, v1::Reply* reply) {
+void ManagerService::ExecuteOrThrow(const v1::Call& call, const OpContext& ctx,
+                                    v1::Reply* reply) {
   server::Session& session = *ctx.session();
   const uint64_t id = call.object_id();
   switch (call.op_case()) {
@@ -378,7 +379,8 @@ void ManagerService::Create(const v1::Create& create, server::Session& session,
     case v1::SEMAPHORE:
     case v1::BOUNDED_SEMAPHORE: {
       const v1::ObjectType type = create.type();
-      int64_t value = (type == v1::LOCK || type == v1::RLOCK) ? 1 : create.size();
+      int64_t value =
+          (type == v1::LOCK || type == v1::RLOCK) ? 1 : create.size();
       if (value < 0) {
         throw ValueError("semaphore initial value must be >= 0, not " +
                          std::to_string(value));
@@ -427,8 +429,8 @@ void ManagerService::Create(const v1::Create& create, server::Session& session,
         throw ValueError("Barrier parties must be >= 1, not " +
                          std::to_string(parties));
       }
-      absl::Duration timeout =
-          absl::Microseconds(std::max<int64_t>(0, create.barrier_timeout_micros()));
+      absl::Duration timeout = absl::Microseconds(
+          std::max<int64_t>(0, create.barrier_timeout_micros()));
       make = [&, parties, timeout](uint64_t new_id) {
         return std::make_shared<BarrierObject>(new_id, &store_, &timers_,
                                                parties, timeout);

@@ -15,8 +15,8 @@
 #include "mp/v1/session.grpc.pb.h"
 #include "server/object_store.h"
 #include "server/op_context.h"
-#include "server/timer_queue.h"
 #include "server/session.h"
+#include "server/timer_queue.h"
 
 namespace mp::server {
 
@@ -37,7 +37,8 @@ class ManagerService {
   // Runs one call for `session`, filling `reply`. Never throws: failures
   // become the reply's error. Returns false when the call was parked: its
   // reply will be delivered later through the session.
-  bool Execute(const v1::Call& call, server::Session& session, v1::Reply* reply);
+  bool Execute(const v1::Call& call, server::Session& session,
+               v1::Reply* reply);
 
   const std::string& authkey() const { return authkey_; }
   size_t max_message_bytes() const { return limits_.max_message_bytes; }

@@ -336,8 +336,10 @@ void SessionWorkers::Stop() {
   // down under a stream that is about to start one aborts the process
   // (gRPC asserts; measured under load), so wait for the streams first -
   // boundedly, in case one never completes.
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-  while (live_streams_.load() > 0 && std::chrono::steady_clock::now() < deadline) {
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (live_streams_.load() > 0 &&
+         std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
   for (auto& cq : queues_) cq->Shutdown();

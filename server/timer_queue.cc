@@ -41,13 +41,12 @@ bool TimerQueue::Cancel(Id id) {
 void TimerQueue::Run() {
   absl::MutexLock lock(&mu_);
   while (!stopping_) {
-    const absl::Time wake = by_time_.empty() ? absl::InfiniteFuture()
-                                             : by_time_.begin()->first;
+    const absl::Time wake =
+        by_time_.empty() ? absl::InfiniteFuture() : by_time_.begin()->first;
     // Wake at the earliest deadline, or sooner when an earlier timer is
     // scheduled meanwhile (absl re-evaluates this on every unlock).
     auto changed = [this, wake]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-      return stopping_ ||
-             (!by_time_.empty() && by_time_.begin()->first < wake);
+      return stopping_ || (!by_time_.empty() && by_time_.begin()->first < wake);
     };
     mu_.AwaitWithDeadline(absl::Condition(&changed), wake);
     while (!stopping_ && !by_time_.empty() &&

@@ -37,8 +37,8 @@ class TimerQueue {
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   Id next_id_ ABSL_GUARDED_BY(mu_) = 1;
   std::multimap<absl::Time, Id> by_time_ ABSL_GUARDED_BY(mu_);
-  absl::flat_hash_map<Id, std::pair<absl::Time, std::function<void()>>>
-      timers_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<Id, std::pair<absl::Time, std::function<void()>>> timers_
+      ABSL_GUARDED_BY(mu_);
   std::thread thread_;
 };
 

@@ -35,7 +35,9 @@ inline Object Range(int64_t n) {
   return Object::list(std::move(items));
 }
 
-inline Object L(std::initializer_list<Object> items) { return Object::list(items); }
+inline Object L(std::initializer_list<Object> items) {
+  return Object::list(items);
+}
 
 // Runs `body` in a fork()ed child and returns its exit status (the child
 // exits 0 if body returns, 1 if it throws).

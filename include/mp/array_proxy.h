@@ -32,8 +32,9 @@ class ArrayProxyBase : public BaseProxy {
   // Packs `values` in the array's typecode (TypeError/ValueError per
   // element) and writes them from `start`.
   void write_objects(int64_t start, const std::vector<Object>& values) const;
-  std::vector<Object> read_objects(std::optional<int64_t> start = std::nullopt,
-                                   std::optional<int64_t> stop = std::nullopt) const;
+  std::vector<Object> read_objects(
+      std::optional<int64_t> start = std::nullopt,
+      std::optional<int64_t> stop = std::nullopt) const;
   char typecode() const;
 
  public:
@@ -57,8 +58,7 @@ class ArrayProxy : public ArrayProxyBase {
   }
   Object getitem(int64_t index) const { return get_object(index); }
   void set(int64_t index, const Object& value) const
-    requires(!std::is_same_v<T, Object>)
-  {
+      requires(!std::is_same_v<T, Object>) {
     set_object(index, value);
   }
 

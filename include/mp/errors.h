@@ -16,7 +16,8 @@ namespace mp {
 class Error : public std::runtime_error {
  public:
   Error(std::string_view type_name, std::string_view message)
-      : std::runtime_error(std::string(type_name) + ": " + std::string(message)),
+      : std::runtime_error(std::string(type_name) + ": " +
+                           std::string(message)),
         type_name_(type_name),
         message_(message) {}
 
@@ -30,11 +31,10 @@ class Error : public std::runtime_error {
   std::string message_;
 };
 
-#define MP_DEFINE_ERROR_(Name)                                 \
-  class Name : public Error {                                  \
-   public:                                                     \
-    explicit Name(std::string_view message)                    \
-        : Error(#Name, message) {}                             \
+#define MP_DEFINE_ERROR_(Name)                                         \
+  class Name : public Error {                                          \
+   public:                                                             \
+    explicit Name(std::string_view message) : Error(#Name, message) {} \
   }
 
 MP_DEFINE_ERROR_(KeyError);
@@ -48,7 +48,7 @@ MP_DEFINE_ERROR_(AuthenticationError);
 MP_DEFINE_ERROR_(ConnectionError);
 MP_DEFINE_ERROR_(ProcessError);
 MP_DEFINE_ERROR_(AttributeError);  // a Namespace attribute that is not set
-MP_DEFINE_ERROR_(EOFError);        // Connection::recv after the other end closed
+MP_DEFINE_ERROR_(EOFError);  // Connection::recv after the other end closed
 // An operation on an object id the caller holds no reference to (released,
 // never existed, or belonging to another server). Python's closest
 // equivalent is the manager's "KeyError: 'xxx'" on an unknown ident.

@@ -21,7 +21,7 @@ class ListProxy : public BaseProxy {
   ItemRef<ListProxy, int64_t> operator[](int64_t index) const {
     return ItemRef<ListProxy, int64_t>(*this, index);
   }
-  Object getitem(int64_t index) const;  // IndexError
+  Object getitem(int64_t index) const;                 // IndexError
   void set(int64_t index, const Object& value) const;  // IndexError
   void erase(int64_t index) const;                     // del l[i]
   void append(const Object& value) const;
@@ -29,7 +29,7 @@ class ListProxy : public BaseProxy {
   void insert(int64_t index, const Object& value) const;
   Object pop() const;  // IndexError when empty
   Object pop(int64_t index) const;
-  void remove(const Object& value) const;  // ValueError when absent
+  void remove(const Object& value) const;    // ValueError when absent
   int64_t index(const Object& value) const;  // ValueError when absent
   int64_t count(const Object& value) const;
   void reverse() const;

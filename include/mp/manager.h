@@ -75,7 +75,8 @@ class NamedObjects {
 
  private:
   friend class Manager;
-  NamedObjects(const Manager& m, std::string name) : m_(m), name_(std::move(name)) {}
+  NamedObjects(const Manager& m, std::string name)
+      : m_(m), name_(std::move(name)) {}
   const Manager& m_;
   std::string name_;
 };

@@ -23,8 +23,8 @@
 #include <functional>
 #include <memory>
 #include <mutex>
-#include <ranges>
 #include <optional>
+#include <ranges>
 #include <string>
 #include <tuple>
 #include <type_traits>
@@ -49,7 +49,7 @@ Object CallAndConvert(void* fn, const Object& args) {
     throw TypeError("the function takes " + std::to_string(sizeof...(P)) +
                     " arguments, got " + std::to_string(items.size()));
   }
-  auto call = [&]<size_t... I>(std::index_sequence<I...>) -> Object {
+  auto call = [&]<size_t... I>(std::index_sequence<I...>)->Object {
     auto f = reinterpret_cast<R (*)(P...)>(fn);
     if constexpr (std::is_void_v<R>) {
       f(from_object<std::decay_t<P>>(items[I])...);
@@ -110,10 +110,8 @@ FunctionRef RefOf(R (*fn)(P...)) {
   return ref;
 }
 template <class F>
-  requires DecaysToFunctionPointer<std::remove_reference_t<F>>
-auto RefOf(F&& f) {
-  return RefOf(+f);
-}
+requires DecaysToFunctionPointer<std::remove_reference_t<F>>
+auto RefOf(F&& f) { return RefOf(+f); }
 
 template <class F>
 struct FnTraits;
@@ -138,7 +136,8 @@ struct PoolOptions {
   // Python's initializer + initargs: each worker runs fn(initargs...)
   // before its first task. fn is a plain function (any start method); the
   // arguments travel like task arguments. Replaces `initializer`.
-  //   mp::Pool pool(mp::PoolOptions{.processes = 4}.with_initializer(setup, d, 7));
+  //   mp::Pool pool(mp::PoolOptions{.processes = 4}.with_initializer(setup, d,
+  //   7));
   template <class... P, class... A>
   PoolOptions& with_initializer(void (*fn)(P...), A&&... initargs) {
     static_assert(sizeof...(P) == sizeof...(A),
@@ -152,7 +151,6 @@ struct PoolOptions {
   std::optional<internal::FunctionRef> initializer_with_args{};
   Object initargs{};
 };
-
 
 // The result of an *_async call.
 template <class R>
@@ -262,7 +260,8 @@ class Pool {
   template <class F, class T>
   AsyncResult<std::vector<internal::ResultOf<F>>> map_async(
       F&& fn, const std::vector<T>& inputs, size_t chunksize = 0,
-      std::function<void(const std::vector<internal::ResultOf<F>>&)> callback = {},
+      std::function<void(const std::vector<internal::ResultOf<F>>&)> callback =
+          {},
       std::function<void(const Error&)> error_callback = {}) {
     using R = internal::ResultOf<F>;
     internal::FunctionRef ref = internal::RefOf(std::forward<F>(fn));
@@ -277,7 +276,8 @@ class Pool {
   }
   template <class F, class... A>
   AsyncResult<std::vector<internal::ResultOf<F>>> starmap_async(
-      F&& fn, const std::vector<std::tuple<A...>>& inputs, size_t chunksize = 0) {
+      F&& fn, const std::vector<std::tuple<A...>>& inputs,
+      size_t chunksize = 0) {
     Object::List tuples;
     for (const auto& t : inputs) tuples.push_back(to_object(t));
     internal::FunctionRef ref = internal::RefOf(std::forward<F>(fn));
@@ -304,10 +304,10 @@ class Pool {
       std::function<void(const Error&)> error_callback, F&& fn, A&&... args) {
     internal::FunctionRef ref = internal::RefOf(std::forward<F>(fn));
     ref.unary = nullptr;
-    return AsyncResult<internal::ResultOf<F>>(SubmitOne(
-        ref, Object::tuple({to_object(args)...}),
-        Wrap<internal::ResultOf<F>>(std::move(callback),
-                                    std::move(error_callback))));
+    return AsyncResult<internal::ResultOf<F>>(
+        SubmitOne(ref, Object::tuple({to_object(args)...}),
+                  Wrap<internal::ResultOf<F>>(std::move(callback),
+                                              std::move(error_callback))));
   }
 
   // Lazy: results come in input order (imap) or completion order
@@ -355,8 +355,8 @@ class Pool {
     return args;
   }
   template <class R, class CB, class ECB>
-  static std::function<void(const internal::Outcome&)> Wrap(CB callback,
-                                                           ECB error_callback) {
+  static std::function<void(const internal::Outcome&)> Wrap(
+      CB callback, ECB error_callback) {
     if (!callback && !error_callback) return {};
     return [callback, error_callback](const internal::Outcome& o) {
       if (o.ok) {
@@ -384,7 +384,8 @@ class Pool {
       decltype(std::ranges::begin(std::declval<Held&>())) it;
       bool started = false;
     };
-    auto cursor = std::make_shared<Cursor>(Cursor{std::forward<Range>(inputs), {}});
+    auto cursor =
+        std::make_shared<Cursor>(Cursor{std::forward<Range>(inputs), {}});
     const bool unary = ref.unary != nullptr;
     return [cursor, unary](Object& out) {
       if (!cursor->started) {
@@ -392,7 +393,8 @@ class Pool {
         cursor->started = true;
       }
       if (cursor->it == std::ranges::end(cursor->range)) return false;
-      out = unary ? to_object(*cursor->it) : Object::tuple({to_object(*cursor->it)});
+      out = unary ? to_object(*cursor->it)
+                  : Object::tuple({to_object(*cursor->it)});
       ++cursor->it;
       return true;
     };

@@ -56,10 +56,10 @@ namespace internal {
 using Trampoline = int (*)(void* fn, const Object& args);
 
 struct Task {
-  void* fn = nullptr;                // plain function; null for closures
+  void* fn = nullptr;  // plain function; null for closures
   Trampoline trampoline = nullptr;
-  Object args;                       // a tuple
-  std::function<void()> closure;     // fork only: any callable
+  Object args;                    // a tuple
+  std::function<void()> closure;  // fork only: any callable
 };
 
 template <class Fn, class... A>
@@ -79,9 +79,10 @@ int RunTrampoline(void* fn, const Object& args) {
 // A lambda without captures (or anything else with a unary + giving a
 // function pointer).
 template <class F>
-concept DecaysToFunctionPointer =
-    requires(F& f) { +f; } &&
-    std::is_pointer_v<decltype(+std::declval<F&>())> &&
+concept DecaysToFunctionPointer = requires(F& f) {
+  +f;
+}
+&&std::is_pointer_v<decltype(+std::declval<F&>())>&&
     std::is_function_v<std::remove_pointer_t<decltype(+std::declval<F&>())>>;
 
 template <class R, class... P, class... Args>
@@ -103,9 +104,8 @@ Task MakeTask(F&& f, Args&&... args) {
     Task task;
     task.args = Object::tuple({to_object(args)...});  // checks convertibility
     task.closure = [f = std::forward<F>(f),
-                    tup = std::make_tuple(std::decay_t<Args>(args)...)]() mutable {
-      std::apply(f, tup);
-    };
+                    tup = std::make_tuple(std::decay_t<Args>(
+                        args)...)]() mutable { std::apply(f, tup); };
     return task;
   }
 }
@@ -146,10 +146,10 @@ class Process {
   // Afterwards join, is_alive, terminate, kill and start throw ValueError.
   void close();
 
-  pid_t pid() const;                    // 0 before start()
+  pid_t pid() const;  // 0 before start()
   const std::string& name() const;
   bool daemon() const;
-  void set_daemon(bool daemon);         // before start()
+  void set_daemon(bool daemon);  // before start()
   // Exit status once exited: the exit code, or -N when killed by signal N.
   std::optional<int> exitcode() const;
   // A file descriptor that becomes readable (EOF) when the process exits:
@@ -165,7 +165,8 @@ class Process {
 // parent_process() describe it. Plain value type.
 class ProcessInfo {
  public:
-  ProcessInfo(std::string name, pid_t pid) : name_(std::move(name)), pid_(pid) {}
+  ProcessInfo(std::string name, pid_t pid)
+      : name_(std::move(name)), pid_(pid) {}
   // "MainProcess", "Process-3", "ForkPoolWorker-1", or ProcessOptions::name.
   const std::string& name() const { return name_; }
   pid_t pid() const { return pid_; }
@@ -200,8 +201,8 @@ class Context {
   mp::Process Process(F&& f, Args&&... args) const {
     ProcessOptions options;
     options.start_method = method_;
-    return mp::Process(std::move(options),
-                       std::forward<F>(f), std::forward<Args>(args)...);
+    return mp::Process(std::move(options), std::forward<F>(f),
+                       std::forward<Args>(args)...);
   }
   // A Pool whose workers start with this method (include mp/pool.h).
   mp::Pool Pool(int processes = 0) const;

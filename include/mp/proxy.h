@@ -8,14 +8,14 @@
 #ifndef MP_PROXY_H_
 #define MP_PROXY_H_
 
+#include <chrono>
 #include <cstdint>
 #include <deque>
 #include <memory>
+#include <optional>
 #include <ostream>
 #include <string>
 #include <string_view>
-#include <chrono>
-#include <optional>
 
 #include "mp/object.h"
 
@@ -44,7 +44,8 @@ enum class Kind : int {
 };
 // The handle inside `object`, checked to be a proxy of `kind`
 // (mp::TypeError otherwise).
-std::shared_ptr<const ProxyHandle> HandleOfKind(const Object& object, Kind kind);
+std::shared_ptr<const ProxyHandle> HandleOfKind(const Object& object,
+                                                Kind kind);
 }  // namespace internal
 
 // How long a blocking call may wait; std::nullopt waits as long as it
@@ -68,7 +69,8 @@ class BaseProxy {
   operator Object() const { return object(); }
 
   friend bool operator==(const BaseProxy& a, const BaseProxy& b) {
-    return a.handle_ == b.handle_ || (a.valid() && b.valid() && a.id() == b.id());
+    return a.handle_ == b.handle_ ||
+           (a.valid() && b.valid() && a.id() == b.id());
   }
 
   // For mp's own use: proxies are made by Manager and by reading them back
@@ -109,7 +111,9 @@ class ItemRef {
     return *this = other.get();
   }
 
-  friend bool operator==(const ItemRef& a, const Object& b) { return a.get() == b; }
+  friend bool operator==(const ItemRef& a, const Object& b) {
+    return a.get() == b;
+  }
   friend std::ostream& operator<<(std::ostream& os, const ItemRef& r) {
     return os << r.get();
   }

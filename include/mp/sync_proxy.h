@@ -126,8 +126,8 @@ class BarrierProxy : public BaseProxy {
   bool broken() const;
 };
 
-#define MP_PROXY_CONVERSIONS_(Proxy)                  \
-  Object to_object(const Proxy& proxy);               \
+#define MP_PROXY_CONVERSIONS_(Proxy)    \
+  Object to_object(const Proxy& proxy); \
   void from_object(const Object& object, Proxy& proxy)
 MP_PROXY_CONVERSIONS_(LockProxy);
 MP_PROXY_CONVERSIONS_(RLockProxy);

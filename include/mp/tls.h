@@ -6,7 +6,8 @@
 //       "ca.pem", "server.pem", "server.key");   // CA set: clients need certs
 //   // Client:
 //   auto m = mp::Manager::connect("10.0.0.1:50000", key,
-//       {.tls = mp::TlsOptions::from_files("ca.pem", "client.pem", "client.key")});
+//       {.tls = mp::TlsOptions::from_files("ca.pem", "client.pem",
+//       "client.key")});
 //
 // TLS protects the wire; the authkey handshake still runs inside it, so a
 // client needs the key as well as (with mTLS) a certificate.

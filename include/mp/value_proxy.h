@@ -17,15 +17,22 @@ namespace internal {
 // The array module's typecode for a C++ element type.
 template <class T>
 constexpr char TypeCodeFor() {
-  if constexpr (std::is_same_v<T, char>) return 'c';
-  else if constexpr (std::is_same_v<T, float>) return 'f';
-  else if constexpr (std::is_same_v<T, double>) return 'd';
+  if constexpr (std::is_same_v<T, char>)
+    return 'c';
+  else if constexpr (std::is_same_v<T, float>)
+    return 'f';
+  else if constexpr (std::is_same_v<T, double>)
+    return 'd';
   else if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) {
     constexpr bool s = std::is_signed_v<T>;
-    if constexpr (sizeof(T) == 1) return s ? 'b' : 'B';
-    else if constexpr (sizeof(T) == 2) return s ? 'h' : 'H';
-    else if constexpr (sizeof(T) == 4) return s ? 'i' : 'I';
-    else return s ? 'q' : 'Q';
+    if constexpr (sizeof(T) == 1)
+      return s ? 'b' : 'B';
+    else if constexpr (sizeof(T) == 2)
+      return s ? 'h' : 'H';
+    else if constexpr (sizeof(T) == 4)
+      return s ? 'i' : 'I';
+    else
+      return s ? 'q' : 'Q';
   } else {
     static_assert(sizeof(T) == 0,
                   "mp: Value/Array element types are the array module's: "

@@ -314,8 +314,7 @@ TEST_P(PoolCPythonTest, test_traceback) {
     EXPECT_NE(tb.find("pid " + std::to_string(worker_pid)), std::string::npos)
         << tb;
     EXPECT_NE(tb.find("\n  in task "), std::string::npos) << tb;
-    EXPECT_NE(tb.find("std::out_of_range: index 7\n"), std::string::npos)
-        << tb;
+    EXPECT_NE(tb.find("std::out_of_range: index 7\n"), std::string::npos) << tb;
   }
 }
 

@@ -8,9 +8,9 @@
 
 #include <algorithm>
 #include <chrono>
+#include <ranges>
 #include <set>
 #include <thread>
-#include <ranges>
 #include <vector>
 
 #include "mp/mp.h"
@@ -147,7 +147,8 @@ TEST_P(PoolTest, ImapIsOrderedAndImapUnorderedComplete) {
   }
   EXPECT_EQ(it, results.end());
   std::vector<int64_t> sorted;
-  for (int64_t v : pool.imap_unordered(Sqr, Range(1000), 100)) sorted.push_back(v);
+  for (int64_t v : pool.imap_unordered(Sqr, Range(1000), 100))
+    sorted.push_back(v);
   std::sort(sorted.begin(), sorted.end());
   ASSERT_EQ(sorted.size(), 1000u);
   for (int64_t i = 0; i < 1000; ++i) EXPECT_EQ(sorted[i], i * i);
@@ -180,8 +181,7 @@ TEST_P(PoolTest, CallbacksRun) {
   std::atomic<int64_t> seen{0};
   std::atomic<int> errors{0};
   auto r = pool.map_async(
-      Sqr, Range(4), 0,
-      [&](const std::vector<int64_t>& v) { seen = v.back(); },
+      Sqr, Range(4), 0, [&](const std::vector<int64_t>& v) { seen = v.back(); },
       [&](const Error&) { ++errors; });
   r.wait();
   std::this_thread::sleep_for(0ms);

@@ -2,17 +2,17 @@
 // Case-by-case ports of CPython's _TestProcess and TestStartMethod are in
 // process_cpython_test.cc; tests here that cover a CPython case name it.
 #include <gtest/gtest.h>
+#include <poll.h>
 #include <signal.h>
 #include <unistd.h>
 
-#include <chrono>
-#include <string>
-#include <thread>
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <optional>
+#include <string>
+#include <thread>
 #include <vector>
-#include <poll.h>
 
 #include "mp/mp.h"
 #include "tests/process/process_test_main.h"
@@ -158,7 +158,8 @@ TEST(ProcessFork, CapturelessLambdaWorksWithSpawn) {
   DictProxy d = testing::SharedManager().dict();
   ProcessOptions o;
   o.start_method = "spawn";
-  Process p(o, [](DictProxy dict) { dict["lambda"] = true; }, d);
+  Process p(
+      o, [](DictProxy dict) { dict["lambda"] = true; }, d);
   p.start();
   p.join();
   EXPECT_EQ(d["lambda"].get(), Object(true));
@@ -232,4 +233,3 @@ TEST(StartMethod, Names) {
 
 }  // namespace
 }  // namespace mp
-

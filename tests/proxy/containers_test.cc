@@ -70,8 +70,8 @@ TEST_F(ContainersTest, ListIterSeesModification) {
 }
 
 TEST_F(ContainersTest, ListProxyInList) {
-  ListProxy a = m().list(
-      L({m().list(Range(3)), m().list(Range(3)), m().list(Range(3))}));
+  ListProxy a =
+      m().list(L({m().list(Range(3)), m().list(Range(3)), m().list(Range(3))}));
   for (const Object& inner : a) {
     EXPECT_EQ(inner.as<ListProxy>().slice({}, {}), Range(3));
   }

@@ -68,7 +68,8 @@ TEST(ManagerTest, SeveralManagersInOneProcessWithThreads) {
 }
 
 TEST(ManagerTest, WrongAuthkeyIsRefused) {
-  Server server(ServerOptions{.address = "127.0.0.1:0", .authkey = "right key"});
+  Server server(
+      ServerOptions{.address = "127.0.0.1:0", .authkey = "right key"});
   server.start();
   EXPECT_THROW(Manager::connect(server.address(), "wrong key"),
                AuthenticationError);
@@ -225,7 +226,8 @@ TEST(ManagerTest, SigkilledServerMakesCallsFailWithConnectionError) {
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
   pid_t pid;
-  ASSERT_EQ(posix_spawn(&pid, binary, nullptr, nullptr, argv.data(), environ), 0);
+  ASSERT_EQ(posix_spawn(&pid, binary, nullptr, nullptr, argv.data(), environ),
+            0);
   std::optional<Manager> m;
   ASSERT_TRUE(Eventually(
       [&] {
@@ -251,13 +253,17 @@ TEST(ManagerTest, SigkilledServerMakesCallsFailWithConnectionError) {
 TEST(ManagerTest, ManagerBinaryHelpAndUsageErrors) {
   const char* binary = std::getenv("MP_MANAGER_PATH");
   ASSERT_NE(binary, nullptr);
-  EXPECT_EQ(WEXITSTATUS(std::system((std::string(binary) + " --help > /dev/null").c_str())), 0);
-  EXPECT_EQ(WEXITSTATUS(std::system((std::string(binary) + " --bogus 2> /dev/null").c_str())), 2);
   EXPECT_EQ(WEXITSTATUS(std::system(
-                ("env -u MP_AUTHKEY " + std::string(binary) +
-                 " --listen 127.0.0.1:0 2> /dev/null")
-                    .c_str())),
+                (std::string(binary) + " --help > /dev/null").c_str())),
+            0);
+  EXPECT_EQ(WEXITSTATUS(std::system(
+                (std::string(binary) + " --bogus 2> /dev/null").c_str())),
             2);
+  EXPECT_EQ(
+      WEXITSTATUS(std::system(("env -u MP_AUTHKEY " + std::string(binary) +
+                               " --listen 127.0.0.1:0 2> /dev/null")
+                                  .c_str())),
+      2);
 }
 
 }  // namespace

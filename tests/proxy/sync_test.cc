@@ -222,7 +222,8 @@ TEST_F(SyncTest, KilledWaiterNeverSwallowsTheLock) {
   });
   WaitUntil([&] { return lock.n_waiting() == 1; });  // parked on the server
   Kill(pid);
-  WaitUntil([&] { return lock.n_waiting() == 0; });  // cancelled with the session
+  WaitUntil(
+      [&] { return lock.n_waiting() == 0; });  // cancelled with the session
   lock.release();
   // Python's orphaned server thread would now take the lock for the dead
   // waiter; here the release leaves it free.
@@ -412,7 +413,8 @@ TEST_F(SyncTest, BarrierTimeoutAbortReset) {
   EXPECT_THROW(barrier.wait(), BrokenBarrierError);
   barrier.reset();
   EXPECT_FALSE(barrier.broken());
-  std::thread waiter([&] { EXPECT_THROW(barrier.wait(10s), BrokenBarrierError); });
+  std::thread waiter(
+      [&] { EXPECT_THROW(barrier.wait(10s), BrokenBarrierError); });
   WaitUntil([&] { return barrier.n_waiting() == 1; });
   barrier.abort();
   waiter.join();
@@ -425,7 +427,8 @@ TEST_F(SyncTest, BarrierWithDeadPartyBreaks) {
     barrier.wait();
   });
   WaitUntil([&] { return barrier.n_waiting() == 1; });
-  std::thread other([&] { EXPECT_THROW(barrier.wait(30s), BrokenBarrierError); });
+  std::thread other(
+      [&] { EXPECT_THROW(barrier.wait(30s), BrokenBarrierError); });
   WaitUntil([&] { return barrier.n_waiting() == 2; });
   Kill(pid);
   other.join();  // broken, not hanging for the dead party

@@ -36,13 +36,15 @@ const std::vector<CodeValues>& Codes() {
 
 TEST_F(ValueArrayTest, Value) {
   std::vector<ValueProxy<Object>> values;
-  for (const auto& cv : Codes()) values.push_back(m().Value(cv.code, cv.initial));
+  for (const auto& cv : Codes())
+    values.push_back(m().Value(cv.code, cv.initial));
   for (size_t i = 0; i < values.size(); ++i) {
     EXPECT_EQ(values[i].get(), Codes()[i].initial);
     EXPECT_EQ(values[i].typecode(), Codes()[i].code);
   }
   int status = testing::RunInChild([&] {
-    for (size_t i = 0; i < values.size(); ++i) values[i].set(Codes()[i].changed);
+    for (size_t i = 0; i < values.size(); ++i)
+      values[i].set(Codes()[i].changed);
   });
   ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
   for (size_t i = 0; i < values.size(); ++i) {
@@ -132,7 +134,8 @@ TEST_F(ValueArrayTest, Array) {
   ArrayProxy<int32_t> arr = m().Array<int32_t>(seq);
   EXPECT_EQ(arr.size(), seq.size());
   EXPECT_EQ(arr.get(3), seq[3]);
-  EXPECT_EQ(arr.slice(2, 7), std::vector<int32_t>(seq.begin() + 2, seq.begin() + 7));
+  EXPECT_EQ(arr.slice(2, 7),
+            std::vector<int32_t>(seq.begin() + 2, seq.begin() + 7));
   arr.assign(4, {1, 2, 3, 4});
   seq[4] = 1, seq[5] = 2, seq[6] = 3, seq[7] = 4;
   EXPECT_EQ(arr.to_vector(), seq);
@@ -175,7 +178,8 @@ TEST_F(ValueArrayTest, ArrayBoundsAndTypes) {
 
 TEST_F(ValueArrayTest, LargeArrayRoundTrip) {
   std::vector<double> values(1000000);
-  for (size_t i = 0; i < values.size(); ++i) values[i] = static_cast<double>(i) * 0.5;
+  for (size_t i = 0; i < values.size(); ++i)
+    values[i] = static_cast<double>(i) * 0.5;
   ArrayProxy<double> a = m().Array<double>(std::vector<double>(values.size()));
   a.assign(0, values);
   EXPECT_EQ(a.to_vector(), values);

@@ -29,8 +29,8 @@ class RemoteTest : public ::testing::Test {
     char tmpl[] = "/tmp/mp-remote-test-XXXXXX";
     ASSERT_NE(mkdtemp(tmpl), nullptr);
     g_certs = tmpl;
-    std::string cmd = std::string(MP_SOURCE_DIR) + "/tests/tls/make_certs.sh " +
-                      g_certs;
+    std::string cmd =
+        std::string(MP_SOURCE_DIR) + "/tests/tls/make_certs.sh " + g_certs;
     ASSERT_EQ(std::system(cmd.c_str()), 0) << "cannot make certificates";
   }
   static void TearDownTestSuite() {
@@ -42,15 +42,14 @@ class RemoteTest : public ::testing::Test {
     return g_certs + "/" + name;
   }
   static TlsOptions ServerTls(bool require_client_cert = false) {
-    return TlsOptions::from_files(
-        require_client_cert ? Cert("ca.pem") : "", Cert("server.pem"),
-        Cert("server.key"));
+    return TlsOptions::from_files(require_client_cert ? Cert("ca.pem") : "",
+                                  Cert("server.pem"), Cert("server.key"));
   }
   static TlsOptions ClientTls(bool with_cert = false) {
-    return with_cert ? TlsOptions::from_files(Cert("ca.pem"),
-                                              Cert("client.pem"),
-                                              Cert("client.key"))
-                     : TlsOptions::from_files(Cert("ca.pem"));
+    return with_cert
+               ? TlsOptions::from_files(Cert("ca.pem"), Cert("client.pem"),
+                                        Cert("client.key"))
+               : TlsOptions::from_files(Cert("ca.pem"));
   }
   static Server StartServer(ServerOptions options) {
     Server server(std::move(options));
@@ -67,7 +66,8 @@ TEST_F(RemoteTest, TlsConnectionCarriesCalls) {
   d.set("x", 42);
   EXPECT_EQ(d.getitem("x"), Object(42));
   // A second client over TLS sees the same object.
-  Manager other = Manager::connect(server.address(), "key", {.tls = ClientTls()});
+  Manager other =
+      Manager::connect(server.address(), "key", {.tls = ClientTls()});
   EXPECT_EQ(other.named("shared").dict().getitem("x"), Object(42));
 }
 
@@ -99,8 +99,9 @@ TEST_F(RemoteTest, MutualTlsNeedsAClientCertificate) {
 TEST_F(RemoteTest, TlsStillNeedsTheAuthkey) {
   Server server = StartServer(
       {.address = "127.0.0.1:0", .authkey = "key", .tls = ServerTls()});
-  EXPECT_THROW(Manager::connect(server.address(), "wrong", {.tls = ClientTls()}),
-               AuthenticationError);
+  EXPECT_THROW(
+      Manager::connect(server.address(), "wrong", {.tls = ClientTls()}),
+      AuthenticationError);
 }
 
 TEST_F(RemoteTest, BadTlsMaterialIsNamed) {
@@ -130,8 +131,9 @@ TEST_F(RemoteTest, BadTlsMaterialIsNamed) {
               Manager::connect("127.0.0.1:1", "key", {.tls = TlsOptions{}});
             }).find("CA certificate (to verify the server) is missing"),
             std::string::npos);
-  EXPECT_NE(message_of([&] { TlsOptions::from_files("/nonexistent/ca.pem"); })
-                .find("/nonexistent/ca.pem"),
+  EXPECT_NE(message_of([&] {
+              TlsOptions::from_files("/nonexistent/ca.pem");
+            }).find("/nonexistent/ca.pem"),
             std::string::npos);
 }
 
@@ -222,8 +224,9 @@ TEST_F(RemoteTest, InspectionShowsObjectsHoldersWaitersAndSessions) {
   // process runs the gRPC server.)
   Manager waiter = Manager::connect(server.address(), "key");
   auto waiting = std::async(std::launch::async, [&] {
-    return waiter.named("the-lock").Lock().acquire(true,
-                                                   std::chrono::seconds(30));
+    return waiter.named("the-lock")
+        .Lock()
+        .acquire(true, std::chrono::seconds(30));
   });
   for (int i = 0; i < 500; ++i) {
     if (lock.n_waiting() == 1) break;

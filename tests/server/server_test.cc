@@ -1,13 +1,14 @@
 // The server against bad input sent at the protocol level: unknown ids,
 // type confusion, malformed values, unauthenticated calls. Each must get a
 // clear error, change nothing, and leave the server serving.
+#include "mp/server.h"
+
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 
 #include <string>
 
 #include "mp/mp.h"
-#include "mp/server.h"
 #include "mp/v1/session.grpc.pb.h"
 #include "proxy/connection.h"
 

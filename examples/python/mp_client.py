@@ -232,7 +232,8 @@ class Session:
     reference the session held.
     """
 
-    def __init__(self, address: str, authkey: bytes):
+    def __init__(self, address: str, authkey: bytes,
+                 tls: Optional[grpc.ChannelCredentials] = None):
         if not address:
             raise ValueError("manager address is empty")
         self.address = address
@@ -249,7 +250,7 @@ class Session:
         self.server_id = 0
         self.session_id = 0
         self.max_message_bytes = 0
-        self._channel = grpc.insecure_channel(address, options=[
+        options = [
             ("grpc.max_receive_message_length", -1),
             ("grpc.max_send_message_length", -1),
             ("grpc.enable_retries", 0),
@@ -259,7 +260,10 @@ class Session:
             ("grpc.http2.max_pings_without_data", 0),
             # Own transport: sessions never share fate.
             ("grpc.use_local_subchannel_pool", 1),
-        ])
+        ]
+        self._channel = (grpc.secure_channel(address, tls, options=options)
+                         if tls is not None else
+                         grpc.insecure_channel(address, options=options))
         stub = session_pb2_grpc.ManagerStub(self._channel)
         self._rpc = stub.Session(self._requests())
         self._reader = threading.Thread(target=self._read_loop,
@@ -528,14 +532,26 @@ class Session:
         self.close()
 
 
-def connect(address: str, authkey: bytes) -> Session:
+def connect(address: str, authkey: bytes, *, tls_ca: Optional[bytes] = None,
+            tls_cert: Optional[bytes] = None,
+            tls_key: Optional[bytes] = None) -> Session:
     """Opens an authenticated session with the manager at ``address``.
 
-    ``address`` is "host:port" or "unix:/path".  Raises AuthenticationError
+    ``address`` is "host:port" or "unix:/path".  With ``tls_ca`` (PEM bytes
+    of the CA that signed the server's certificate) the session runs over
+    TLS; add ``tls_cert``/``tls_key`` for a server that requires client
+    certificates (mp-manager --tls-client-ca).  Raises AuthenticationError
     (``multiprocessing.AuthenticationError``) for a wrong key and
-    ConnectionError when nothing answers.
+    ConnectionError when nothing answers or the TLS handshake fails.
     """
-    return Session(address, authkey)
+    tls = None
+    if tls_ca is not None:
+        tls = grpc.ssl_channel_credentials(root_certificates=tls_ca,
+                                           private_key=tls_key,
+                                           certificate_chain=tls_cert)
+    elif tls_cert is not None or tls_key is not None:
+        raise ValueError("tls_cert/tls_key need tls_ca")
+    return Session(address, authkey, tls)
 
 
 class NamedObjects:

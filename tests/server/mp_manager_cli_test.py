@@ -245,6 +245,17 @@ class TlsServerTest(unittest.TestCase):
                 # Plaintext against the TLS port fails too.
                 r = run("inspect", address)
                 self.assertEqual(r.returncode, 1)
+                # The Python client over mutual TLS, same contract.
+                pem = {n: open(f"{d}/{n}", "rb").read()
+                       for n in ("ca.pem", "client.pem", "client.key")}
+                with mp_client.connect(address, KEY, tls_ca=pem["ca.pem"],
+                                       tls_cert=pem["client.pem"],
+                                       tls_key=pem["client.key"]) as s:
+                    d_ = s.named("over-tls").dict()
+                    d_["k"] = [1, "two", 3.0]
+                    self.assertEqual(d_["k"], [1, "two", 3.0])
+                with self.assertRaises(ConnectionError):
+                    mp_client.connect(address, KEY, tls_ca=pem["ca.pem"])
             finally:
                 m.stop()
 

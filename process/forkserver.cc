@@ -66,13 +66,25 @@ bool SendRequest(int sock, const std::string& spec, bool daemon, int status_w,
 }
 
 struct Client {
+  pid_t owner = getpid();
   absl::Mutex mu;
   pid_t server_pid = 0;
   int sock = -1;
 };
 
+// This process's own connection to its forkserver. A fork()ed child must
+// not use its parent's: requests on the shared socket would interleave with
+// the parent's, and the inherited mutex may have been held by a parent
+// thread at the fork, never to be released in the child. So a child starts
+// afresh (and, on first use, its own forkserver), leaking the inherited
+// state rather than touching it. Not thread-safe against a concurrent first
+// use in the same new child; a fork child starts single-threaded.
 Client& GetClient() {
   static Client* client = new Client;
+  if (client->owner != getpid()) {
+    if (client->sock >= 0) close(client->sock);  // our copy only
+    client = new Client;
+  }
   return *client;
 }
 

@@ -120,6 +120,47 @@ TEST_P(ProcessTest, ParentMayDropItsProxyRightAfterStart) {
 
 void WaitForEvent(EventProxy e) { e.wait(30s); }
 
+void ExitWith(int code) { std::exit(code); }
+// The forkserver's pid, as seen from a process it forked.
+void ReportParent(QueueProxy q) { q.put(static_cast<int64_t>(getppid())); }
+
+// Runs in a fork child: starts a grandchild through the forkserver.
+void StartForkserverChild(QueueProxy q) {
+  ProcessOptions o;
+  o.start_method = "forkserver";
+  Process p(o, ReportParent, q);
+  p.start();
+  p.join(30s);
+  q.put(static_cast<int64_t>(p.exitcode().value_or(-100)));
+}
+
+// A fork child that uses the forkserver gets its own, not its parent's
+// connection (whose socket it shares and whose lock a parent thread may
+// hold at the fork); the parent's keeps working.
+TEST(ProcessForkserver, ForkChildUsesItsOwnForkserver) {
+  ProcessOptions fs;
+  fs.start_method = "forkserver";
+  QueueProxy q = testing::SharedManager().Queue();
+  Process warm(fs, ReportParent, q);
+  warm.start();
+  warm.join(30s);
+  EXPECT_EQ(warm.exitcode(), 0);
+  const Object parents_forkserver = q.get(true, 30s);
+  ProcessOptions fk;
+  fk.start_method = "fork";
+  Process child(fk, StartForkserverChild, q);
+  child.start();
+  const Object childs_forkserver = q.get(true, 30s);
+  EXPECT_NE(childs_forkserver, parents_forkserver);
+  EXPECT_EQ(q.get(true, 30s), Object(0));  // the grandchild's exit code
+  child.join(30s);
+  EXPECT_EQ(child.exitcode(), 0);
+  Process again(fs, ExitWith, 4);
+  again.start();
+  again.join(30s);
+  EXPECT_EQ(again.exitcode(), 4);
+}
+
 // CPython _TestProcess.test_sentinel (-1 before start() where Python raises
 // ValueError).
 TEST_P(ProcessTest, SentinelBecomesReadableOnExit) {

@@ -56,6 +56,11 @@ Server options:
   --max-objects-per-session N
                             objects one client may reference at once; more
                             fail with MemoryError (default 0: no limit)
+  --max-reply-backlog-bytes N
+                            replies held for a client that is not reading
+                            them; at N bytes the server stops reading that
+                            client's calls until it catches up
+                            (default 67108864)
   --lease-timeout-ms N      also end the session (and give back the locks)
                             of a client that answers no keepalive ping for
                             N ms (default 0: off; >= 1000; see
@@ -227,6 +232,8 @@ int main(int argc, char** argv) {
       options.max_message_bytes = static_cast<size_t>(number(1024));
     } else if (arg == "--max-objects-per-session") {
       options.max_objects_per_session = static_cast<size_t>(number(0));
+    } else if (arg == "--max-reply-backlog-bytes") {
+      options.max_reply_backlog_bytes = static_cast<size_t>(number(1024));
     } else if (arg == "--tls-cert") {
       tls_cert = value();
     } else if (arg == "--tls-key") {

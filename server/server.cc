@@ -37,6 +37,9 @@ Server::Server(ServerOptions options) : impl_(std::make_unique<Impl>()) {
   if (options.max_message_bytes < 1024) {
     throw ValueError("max_message_bytes must be at least 1024");
   }
+  if (options.max_reply_backlog_bytes < 1024) {
+    throw ValueError("max_reply_backlog_bytes must be at least 1024");
+  }
   impl_->options = std::move(options);
 }
 
@@ -59,7 +62,8 @@ void Server::start() {
   impl_->service = std::make_unique<server::ManagerService>(
       impl_->options.authkey,
       server::SessionLimits{impl_->options.max_message_bytes,
-                            impl_->options.max_objects_per_session});
+                            impl_->options.max_objects_per_session,
+                            impl_->options.max_reply_backlog_bytes});
 
   // The standard gRPC health service (grpc.health.v1.Health, status
   // SERVING while up) and server reflection, so grpc_health_probe, grpcurl

@@ -24,6 +24,7 @@ namespace mp::server {
 struct SessionLimits {
   size_t max_message_bytes = size_t{64} << 20;
   size_t max_objects_per_session = 0;  // 0: unlimited
+  size_t max_reply_backlog_bytes = size_t{64} << 20;
 };
 
 // Thread-safe.
@@ -42,6 +43,9 @@ class ManagerService {
 
   const std::string& authkey() const { return authkey_; }
   size_t max_message_bytes() const { return limits_.max_message_bytes; }
+  size_t max_reply_backlog_bytes() const {
+    return limits_.max_reply_backlog_bytes;
+  }
   uint64_t server_id() const { return server_id_; }
   ObjectStore& store() { return store_; }
 

@@ -20,6 +20,12 @@ constexpr size_t kFlushBytes = 1 << 20;
 
 class SessionStream;
 
+// A message waiting to be written, with its encoded size.
+struct Outgoing {
+  v1::ServerMessage message;
+  size_t bytes;
+};
+
 // A completion-queue tag: which stream, which operation.
 struct Tag {
   enum Kind { kAccept, kRead, kWrite, kFinish };
@@ -61,10 +67,10 @@ class SessionStream final : public ReplySink {
   bool Deliver(v1::Reply reply) override {
     v1::ServerMessage message;
     *message.add_replies() = std::move(reply);
+    const size_t bytes = message.ByteSizeLong();
     absl::MutexLock lock(&mu_);
     if (write_failed_ || ending_) return false;
-    outbox_.push_back(std::move(message));
-    if (!write_pending_) StartNextWriteLocked();
+    QueueLocked(std::move(message), bytes);
     return true;
   }
 
@@ -119,10 +125,39 @@ class SessionStream final : public ReplySink {
       case Stage::kReady:
         break;
     }
+    next_call_ = 0;
+    RunCalls();
+  }
+
+  // Runs the calls of the message read (in_) from next_call_ on, in order,
+  // then reads the next message - unless too many reply bytes already wait
+  // for this client: then it stops, and OnWrite carries on once the client
+  // has taken enough of them. Without this a client that sends calls but
+  // does not read could make the server buffer replies without bound.
+  void RunCalls() {
+    const size_t limit = service_->max_reply_backlog_bytes();
+    size_t backlog;
+    {
+      absl::MutexLock lock(&mu_);
+      backlog = backlog_bytes_;
+    }
     v1::ServerMessage out;
     size_t out_bytes = 0;
-    std::vector<v1::ServerMessage> full;
-    for (const v1::Call& call : in_.calls()) {
+    std::vector<Outgoing> full;
+    const int count = in_.calls_size();
+    while (next_call_ < count) {
+      if (backlog >= limit) {
+        if (out.replies_size() > 0) full.push_back({std::move(out), out_bytes});
+        if (SendOrPause(std::move(full))) return;
+        // Writes completed meanwhile and made room: carry on.
+        full.clear();
+        out = v1::ServerMessage();
+        out_bytes = 0;
+        absl::MutexLock lock(&mu_);
+        backlog = backlog_bytes_;
+        continue;
+      }
+      const v1::Call& call = in_.calls(next_call_++);
       if (call.call_id() == 0) {
         // Fire-and-forget (Release): no reply wanted.
         v1::Reply ignored;
@@ -148,16 +183,28 @@ class SessionStream final : public ReplySink {
         bytes = reply->ByteSizeLong();
       }
       out_bytes += bytes;
+      backlog += bytes;
       if (out_bytes >= kFlushBytes) {
-        full.push_back(std::move(out));
+        full.push_back({std::move(out), out_bytes});
         out = v1::ServerMessage();
         out_bytes = 0;
       }
     }
-    if (out.replies_size() > 0) full.push_back(std::move(out));
+    if (out.replies_size() > 0) full.push_back({std::move(out), out_bytes});
     // Replies first, then the next read: the reply is on its way sooner.
     Send(std::move(full));
     StartRead();
+  }
+
+  // Queues `messages`; then, if the backlog is still at the limit, marks
+  // the call chain paused (OnWrite resumes it) and returns true.
+  bool SendOrPause(std::vector<Outgoing> messages) {
+    absl::MutexLock lock(&mu_);
+    if (write_failed_ || ending_) return true;  // nothing more to run
+    for (auto& m : messages) QueueLocked(std::move(m.message), m.bytes);
+    if (backlog_bytes_ < service_->max_reply_backlog_bytes()) return false;
+    paused_ = true;
+    return true;
   }
 
   void OnHello() {
@@ -185,7 +232,7 @@ class SessionStream final : public ReplySink {
     out.mutable_challenge()->set_server_proof(internal::ServerProof(
         service_->authkey(), client_nonce_, server_nonce_));
     stage_ = Stage::kProof;
-    Send({std::move(out)});
+    SendOne(std::move(out));
     StartRead();
   }
 
@@ -211,20 +258,34 @@ class SessionStream final : public ReplySink {
     welcome->set_session_id(session_->id());
     welcome->set_server_id(service_->server_id());
     welcome->set_max_message_bytes(service_->max_message_bytes());
-    Send({std::move(out)});
+    SendOne(std::move(out));
     StartRead();
   }
 
-  void Send(std::vector<v1::ServerMessage> messages) {
+  void Send(std::vector<Outgoing> messages) {
     if (messages.empty()) return;
     absl::MutexLock lock(&mu_);
     if (write_failed_ || ending_) return;
-    for (auto& m : messages) outbox_.push_back(std::move(m));
+    for (auto& m : messages) QueueLocked(std::move(m.message), m.bytes);
+  }
+
+  void SendOne(v1::ServerMessage message) {
+    const size_t bytes = message.ByteSizeLong();
+    absl::MutexLock lock(&mu_);
+    if (write_failed_ || ending_) return;
+    QueueLocked(std::move(message), bytes);
+  }
+
+  void QueueLocked(v1::ServerMessage message, size_t bytes)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    backlog_bytes_ += bytes;
+    outbox_.push_back({std::move(message), bytes});
     if (!write_pending_) StartNextWriteLocked();
   }
 
   void StartNextWriteLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    writing_ = std::move(outbox_.front());
+    writing_ = std::move(outbox_.front().message);
+    writing_bytes_ = outbox_.front().bytes;
     outbox_.pop_front();
     write_pending_ = true;
     grpc::WriteOptions options;
@@ -234,14 +295,36 @@ class SessionStream final : public ReplySink {
   }
 
   void OnWrite(bool ok) {
-    absl::MutexLock lock(&mu_);
-    write_pending_ = false;
-    if (!ok) {
-      write_failed_ = true;
-      outbox_.clear();
+    bool resume = false;
+    {
+      absl::MutexLock lock(&mu_);
+      write_pending_ = false;
+      backlog_bytes_ -= writing_bytes_;
+      writing_bytes_ = 0;
+      if (!ok) {
+        write_failed_ = true;
+        outbox_.clear();
+        backlog_bytes_ = 0;
+      }
+      if (paused_ && (!ok || ending_ ||
+                      backlog_bytes_ < service_->max_reply_backlog_bytes())) {
+        paused_ = false;
+        resume = true;
+      }
+      if (!outbox_.empty()) {
+        StartNextWriteLocked();
+      } else if (ending_) {
+        StartFinishLocked();
+      }
     }
-    if (!outbox_.empty()) return StartNextWriteLocked();
-    if (ending_) StartFinishLocked();
+    if (!resume) return;
+    // The client is gone: the paused read chain ends the session.
+    if (!ok) return EndSession(grpc::Status::OK);
+    {
+      absl::MutexLock lock(&mu_);
+      if (ending_) return;
+    }
+    RunCalls();  // this stream's worker thread, like OnRead
   }
 
   // The client half-closed, the stream broke, or authentication failed:
@@ -298,9 +381,16 @@ class SessionStream final : public ReplySink {
   std::string server_nonce_;
   v1::ClientMessage in_;
 
+  int next_call_ = 0;  // the next call of in_ to run
+
   absl::Mutex mu_;
-  std::deque<v1::ServerMessage> outbox_ ABSL_GUARDED_BY(mu_);
+  std::deque<Outgoing> outbox_ ABSL_GUARDED_BY(mu_);
   v1::ServerMessage writing_ ABSL_GUARDED_BY(mu_);
+  size_t writing_bytes_ ABSL_GUARDED_BY(mu_) = 0;
+  // Bytes of replies queued or being written: the client's backlog.
+  size_t backlog_bytes_ ABSL_GUARDED_BY(mu_) = 0;
+  // The call chain stopped at the backlog limit; OnWrite resumes it.
+  bool paused_ ABSL_GUARDED_BY(mu_) = false;
   bool read_pending_ ABSL_GUARDED_BY(mu_) = false;
   bool write_pending_ ABSL_GUARDED_BY(mu_) = false;
   bool write_failed_ ABSL_GUARDED_BY(mu_) = false;

@@ -45,6 +45,14 @@ struct ServerOptions {
   // (0: no limit). A Create beyond it fails with a MemoryError naming the
   // limit; the session and every other one carry on.
   size_t max_objects_per_session = 0;
+  // Per client session: bytes of replies the server may hold for a client
+  // that is not reading them (slow link, stalled or hostile client). At
+  // this much the server stops reading - and running - that session's
+  // calls until the client has taken enough replies; HTTP/2 flow control
+  // then stalls the client's sends. Other sessions are unaffected. One
+  // message of replies may overshoot it by up to max_message_bytes. At
+  // least 1024.
+  size_t max_reply_backlog_bytes = size_t{64} << 20;
   // More addresses to listen on, in the same forms (e.g. a unix socket for
   // local clients beside a TCP port for remote ones).
   std::vector<std::string> more_addresses{};

@@ -73,7 +73,8 @@ class UsageTest(unittest.TestCase):
         self.assertEqual(r.returncode, 0)
         for flag in ("--listen", "--authkey-file", "--tls-cert", "--tls-key",
                      "--tls-client-ca", "--insecure", "--max-message-bytes",
-                     "--max-objects-per-session", "--log-level", "inspect",
+                     "--max-objects-per-session", "--max-reply-backlog-bytes",
+                     "--log-level", "inspect",
                      "Exit status"):
             self.assertIn(flag, r.stdout)
 
@@ -96,6 +97,8 @@ class UsageTest(unittest.TestCase):
             (("--listen", "127.0.0.1:0", "--log-level", "loud"), "--log-level"),
             (("--listen", "127.0.0.1:0", "--max-objects-per-session", "x"),
              "--max-objects-per-session"),
+            (("--listen", "127.0.0.1:0", "--max-reply-backlog-bytes", "100"),
+             "--max-reply-backlog-bytes"),
             (("--listen", "127.0.0.1:0", "--tls-cert", "/nonexistent.pem"),
              "--tls-cert and --tls-key go together"),
             (("--listen", "127.0.0.1:0", "--authkey-file", "/nonexistent"),

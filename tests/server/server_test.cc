@@ -6,10 +6,12 @@
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <string>
 
 #include "mp/mp.h"
 #include "mp/v1/session.grpc.pb.h"
+#include "proxy/auth.h"
 #include "proxy/connection.h"
 
 namespace mp {
@@ -200,6 +202,112 @@ TEST_F(ServerTest, ProxyFromAnotherServerIsRefused) {
   DictProxy db = b.dict();
   EXPECT_THROW(da["x"] = db, TypeError);
   EXPECT_EQ(da.size(), 0u);
+}
+
+// A client that sends calls but never reads the replies must not make the
+// server buffer replies without bound: at max_reply_backlog_bytes the
+// server stops running that session's calls until the client catches up,
+// and every other session carries on.
+TEST(ServerBacklogTest, ClientThatDoesNotReadIsPausedNotBuffered) {
+  Server server(
+      ServerOptions{.authkey = "k", .max_reply_backlog_bytes = 64 << 10});
+  server.start();
+  auto channel =
+      grpc::CreateChannel(server.address(), grpc::InsecureChannelCredentials());
+  auto stub = v1::Manager::NewStub(channel);
+  grpc::ClientContext context;
+  auto stream = stub->Session(&context);
+
+  // Authenticate by hand, as a client in any language would.
+  const std::string client_nonce = internal::RandomBytes(32);
+  v1::ClientMessage hello;
+  hello.mutable_hello()->set_client_nonce(client_nonce);
+  hello.mutable_hello()->set_protocol_version(1);
+  ASSERT_TRUE(stream->Write(hello));
+  v1::ServerMessage in;
+  ASSERT_TRUE(stream->Read(&in));
+  v1::ClientMessage auth;
+  auth.mutable_auth()->set_client_proof(
+      internal::ClientProof("k", in.challenge().server_nonce(), client_nonce));
+  ASSERT_TRUE(stream->Write(auth));
+  ASSERT_TRUE(stream->Read(&in));
+  ASSERT_TRUE(in.has_welcome());
+
+  // A dict holding a 64 KiB blob.
+  v1::ClientMessage setup;
+  v1::Call* create = setup.add_calls();
+  create->set_call_id(1);
+  create->mutable_create()->set_type(v1::DICT);
+  ASSERT_TRUE(stream->Write(setup));
+  ASSERT_TRUE(stream->Read(&in));
+  const uint64_t dict_id = in.replies(0).value().proxy().id();
+  setup.Clear();
+  v1::Call* set = setup.add_calls();
+  set->set_call_id(2);
+  set->set_object_id(dict_id);
+  set->mutable_dict()->mutable_set()->mutable_key()->set_str_value("blob");
+  set->mutable_dict()->mutable_set()->mutable_value()->set_bytes_value(
+      std::string(64 << 10, 'x'));
+  ASSERT_TRUE(stream->Write(setup));
+  ASSERT_TRUE(stream->Read(&in));
+  ASSERT_FALSE(in.replies(0).has_error());
+  const size_t objects_before = server.object_count();
+
+  // 400 reads of the blob (25 MiB of replies, far beyond what the
+  // transport and socket buffers absorb), then one Create, all in one
+  // message. Without the backlog limit the server runs them all at once.
+  constexpr int kGets = 400;
+  v1::ClientMessage flood;
+  for (int i = 0; i < kGets; ++i) {
+    v1::Call* get = flood.add_calls();
+    get->set_call_id(10 + i);
+    get->set_object_id(dict_id);
+    get->mutable_dict()->mutable_get()->mutable_key()->set_str_value("blob");
+  }
+  v1::Call* last = flood.add_calls();
+  last->set_call_id(10 + kGets);
+  last->mutable_create()->set_type(v1::LIST);
+  ASSERT_TRUE(stream->Write(flood));
+  // The server has started on them...
+  ASSERT_TRUE(stream->Read(&in));
+  EXPECT_EQ(in.replies(0).call_id(), 10u);
+
+  // ...and stops while this client reads nothing more. There is no event
+  // for "did not happen", so this watches for a bounded time instead.
+  Manager other = server.manager();
+  DictProxy d = other.dict();  // another session is served meanwhile
+  d["x"] = 1;
+  const auto watch_until =
+      std::chrono::steady_clock::now() + std::chrono::milliseconds(500);
+  while (std::chrono::steady_clock::now() < watch_until) {
+    ASSERT_EQ(server.object_count(), objects_before + 1)  // + d
+        << "the server ran the Create behind 25 MiB of unread replies";
+  }
+  EXPECT_EQ(d["x"], 1);
+
+  // Reading catches up: every reply arrives, in order, the Create last.
+  uint64_t expected_call = 11;
+  while (expected_call <= 10 + kGets) {
+    ASSERT_TRUE(stream->Read(&in));
+    for (const v1::Reply& reply : in.replies()) {
+      ASSERT_EQ(reply.call_id(), expected_call);
+      ASSERT_FALSE(reply.has_error()) << reply.error().message();
+      if (expected_call < 10 + kGets) {
+        EXPECT_EQ(reply.value().bytes_value().size(), size_t{64} << 10);
+      } else {
+        EXPECT_TRUE(reply.value().has_proxy());
+      }
+      ++expected_call;
+    }
+  }
+  EXPECT_EQ(server.object_count(), objects_before + 2);
+  stream->WritesDone();
+  EXPECT_TRUE(stream->Finish().ok());
+}
+
+TEST(ServerBacklogTest, LimitBelowOneKilobyteIsRefused) {
+  EXPECT_THROW(Server(ServerOptions{.max_reply_backlog_bytes = 100}),
+               ValueError);
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 #include "mp/process.h"
 
 #include <fcntl.h>
+#include <malloc.h>
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
@@ -230,6 +231,14 @@ Process& Process::operator=(Process&&) noexcept = default;
 void Process::Impl::StartFork(int ready_w) {
   std::cout.flush();
   std::fflush(nullptr);
+#ifdef __GLIBC__
+  // Give freed heap memory back to the OS first. fork() copies the page
+  // tables of everything resident and every page the parent then writes is
+  // copied once; glibc keeps freed memory resident (after large messages,
+  // tens of MiB: measured 88 MiB resident of which 68 MiB free after 8 MiB
+  // array transfers, and fork+join took 1.8 ms instead of 0.8 ms).
+  malloc_trim(0);
+#endif
   State& s = GetState();
   const std::string parent_name = current_process().name();
   // Fork while holding the state lock, so that no other thread holds it at

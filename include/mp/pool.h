@@ -124,6 +124,11 @@ template <class F>
 using FnPtr = decltype(+std::declval<std::remove_reference_t<F>&>());
 template <class F>
 using ResultOf = typename FnTraits<FnPtr<F>>::Result;
+// What map-like calls collect per item: the function's result, or mp::None
+// for a function returning void (Python's map gives [None, None, ...]).
+template <class F>
+using ItemOf =
+    std::conditional_t<std::is_void_v<ResultOf<F>>, NoneType, ResultOf<F>>;
 
 }  // namespace internal
 
@@ -258,12 +263,12 @@ class Pool {
     return map_async(std::forward<F>(fn), inputs, chunksize).get();
   }
   template <class F, class T>
-  AsyncResult<std::vector<internal::ResultOf<F>>> map_async(
+  AsyncResult<std::vector<internal::ItemOf<F>>> map_async(
       F&& fn, const std::vector<T>& inputs, size_t chunksize = 0,
-      std::function<void(const std::vector<internal::ResultOf<F>>&)> callback =
+      std::function<void(const std::vector<internal::ItemOf<F>>&)> callback =
           {},
       std::function<void(const Error&)> error_callback = {}) {
-    using R = internal::ResultOf<F>;
+    using R = internal::ItemOf<F>;
     internal::FunctionRef ref = internal::RefOf(std::forward<F>(fn));
     return AsyncResult<std::vector<R>>(Submit(
         ref, ToArgs(ref, inputs), chunksize,
@@ -275,14 +280,14 @@ class Pool {
     return starmap_async(std::forward<F>(fn), inputs, chunksize).get();
   }
   template <class F, class... A>
-  AsyncResult<std::vector<internal::ResultOf<F>>> starmap_async(
+  AsyncResult<std::vector<internal::ItemOf<F>>> starmap_async(
       F&& fn, const std::vector<std::tuple<A...>>& inputs,
       size_t chunksize = 0) {
     Object::List tuples;
     for (const auto& t : inputs) tuples.push_back(to_object(t));
     internal::FunctionRef ref = internal::RefOf(std::forward<F>(fn));
     ref.unary = nullptr;  // the items are argument tuples
-    return AsyncResult<std::vector<internal::ResultOf<F>>>(
+    return AsyncResult<std::vector<internal::ItemOf<F>>>(
         Submit(ref, std::move(tuples), chunksize, {}));
   }
   template <class F, class... A>
@@ -300,14 +305,14 @@ class Pool {
   // error_callback(error) on failure.
   template <class F, class... A>
   AsyncResult<internal::ResultOf<F>> apply_async_cb(
-      std::function<void(const internal::ResultOf<F>&)> callback,
+      std::function<void(const internal::ItemOf<F>&)> callback,
       std::function<void(const Error&)> error_callback, F&& fn, A&&... args) {
     internal::FunctionRef ref = internal::RefOf(std::forward<F>(fn));
     ref.unary = nullptr;
     return AsyncResult<internal::ResultOf<F>>(
         SubmitOne(ref, Object::tuple({to_object(args)...}),
-                  Wrap<internal::ResultOf<F>>(std::move(callback),
-                                              std::move(error_callback))));
+                  Wrap<internal::ItemOf<F>>(std::move(callback),
+                                            std::move(error_callback))));
   }
 
   // Lazy: results come in input order (imap) or completion order
@@ -317,18 +322,18 @@ class Pool {
   // only as far as 2 * processes chunks ahead of the consumer (CPython
   // gh-84291 reads all of it first).
   template <class F, class Range>
-  IMapResult<internal::ResultOf<F>> imap(F&& fn, Range&& inputs,
-                                         size_t chunksize = 1) {
+  IMapResult<internal::ItemOf<F>> imap(F&& fn, Range&& inputs,
+                                       size_t chunksize = 1) {
     internal::FunctionRef ref = internal::RefOf(std::forward<F>(fn));
-    return IMapResult<internal::ResultOf<F>>(
+    return IMapResult<internal::ItemOf<F>>(
         Stream(ref, Reader(ref, std::forward<Range>(inputs)), chunksize,
                /*ordered=*/true));
   }
   template <class F, class Range>
-  IMapResult<internal::ResultOf<F>> imap_unordered(F&& fn, Range&& inputs,
-                                                   size_t chunksize = 1) {
+  IMapResult<internal::ItemOf<F>> imap_unordered(F&& fn, Range&& inputs,
+                                                 size_t chunksize = 1) {
     internal::FunctionRef ref = internal::RefOf(std::forward<F>(fn));
-    return IMapResult<internal::ResultOf<F>>(
+    return IMapResult<internal::ItemOf<F>>(
         Stream(ref, Reader(ref, std::forward<Range>(inputs)), chunksize,
                /*ordered=*/false));
   }

@@ -46,6 +46,12 @@ void InitializerWithArgs(DictProxy seen, int64_t value) {
   seen.set(static_cast<int64_t>(getpid()), value);
 }
 
+// Functions returning nothing: their map results are None, as in Python.
+void StoreSquare(DictProxy d, int64_t x) { d.set(x, x * x); }
+void RefuseNegative(int64_t x) {
+  if (x < 0) throw ValueError("negative: " + std::to_string(x));
+}
+
 std::vector<int64_t> Range(int64_t n) {
   std::vector<int64_t> v(n);
   for (int64_t i = 0; i < n; ++i) v[i] = i;
@@ -191,6 +197,35 @@ TEST_P(PoolTest, CallbacksRun) {
   e.wait();
   EXPECT_EQ(seen.load(), 9);
   EXPECT_EQ(errors.load(), 1);
+}
+
+// pool.map(f, xs) of a function returning None gives [None, ...] in
+// Python; here a vector of mp::None, and the calls ran.
+TEST_P(PoolTest, VoidFunctionsMapToNone) {
+  Pool pool(Options());
+  DictProxy d = testing::SharedManager().dict();
+  std::vector<std::tuple<DictProxy, int64_t>> args;
+  for (int64_t i = 0; i < 10; ++i) args.emplace_back(d, i);
+  std::vector<NoneType> stored = pool.starmap(StoreSquare, args);
+  EXPECT_EQ(stored.size(), 10u);
+  EXPECT_EQ(d.size(), 10u);
+  EXPECT_EQ(d.get(int64_t{9}), Object(81));
+
+  EXPECT_EQ(pool.map(RefuseNegative, Range(7)).size(), 7u);
+  EXPECT_THROW(pool.map(RefuseNegative, std::vector<int64_t>{1, -2, 3}),
+               ValueError);
+  size_t seen = 0;
+  for (NoneType none : pool.imap(RefuseNegative, Range(5))) {
+    EXPECT_EQ(to_object(none), Object());
+    ++seen;
+  }
+  EXPECT_EQ(seen, 5u);
+  std::atomic<int> callbacks{0};
+  auto r = pool.apply_async_cb<void (*)(int64_t)>(
+      [&](const NoneType&) { ++callbacks; }, {}, RefuseNegative, 1);
+  r.get();  // as in Python, the callback ran before the result was ready
+  EXPECT_TRUE(r.successful());
+  EXPECT_EQ(callbacks.load(), 1);
 }
 
 // Also CPython _TestPoolWorkerLifetime in short (full ports in

@@ -7,7 +7,7 @@ namespace mp {
 void ThrowError(std::string_view type_name, std::string_view message,
                 std::string_view traceback) {
 #define MP_RETHROW_(Name) \
-  if (type_name == #Name) throw Name(message)
+  if (type_name == #Name) throw Name(message, traceback)
   MP_RETHROW_(KeyError);
   MP_RETHROW_(IndexError);
   MP_RETHROW_(TypeError);

@@ -15,26 +15,33 @@ namespace mp {
 
 class Error : public std::runtime_error {
  public:
-  Error(std::string_view type_name, std::string_view message)
+  Error(std::string_view type_name, std::string_view message,
+        std::string_view traceback = {})
       : std::runtime_error(std::string(type_name) + ": " +
                            std::string(message)),
         type_name_(type_name),
-        message_(message) {}
+        message_(message),
+        traceback_(traceback) {}
 
   // Python's name for this exception type, e.g. "KeyError".
   const std::string& type_name() const noexcept { return type_name_; }
   // The message without the type prefix.
   const std::string& message() const noexcept { return message_; }
+  // For an error raised in another process (a Pool worker's task): where it
+  // happened, as text (see RemoteError); empty otherwise.
+  const std::string& traceback() const noexcept { return traceback_; }
 
  private:
   std::string type_name_;
   std::string message_;
+  std::string traceback_;
 };
 
-#define MP_DEFINE_ERROR_(Name)                                         \
-  class Name : public Error {                                          \
-   public:                                                             \
-    explicit Name(std::string_view message) : Error(#Name, message) {} \
+#define MP_DEFINE_ERROR_(Name)                                               \
+  class Name : public Error {                                                \
+   public:                                                                   \
+    explicit Name(std::string_view message, std::string_view traceback = {}) \
+        : Error(#Name, message, traceback) {}                                \
   }
 
 MP_DEFINE_ERROR_(KeyError);
@@ -70,23 +77,22 @@ class RemoteError : public Error {
   RemoteError(std::string_view remote_type, std::string_view message,
               std::string_view traceback = {})
       : Error("RemoteError",
-              std::string(remote_type) + ": " + std::string(message)),
+              std::string(remote_type) + ": " + std::string(message),
+              traceback),
         remote_type_(remote_type),
-        remote_message_(message),
-        traceback_(traceback) {}
+        remote_message_(message) {}
 
   const std::string& remote_type() const noexcept { return remote_type_; }
   const std::string& remote_message() const noexcept { return remote_message_; }
-  const std::string& traceback() const noexcept { return traceback_; }
 
  private:
   std::string remote_type_;
   std::string remote_message_;
-  std::string traceback_;
 };
 
 // Throws the mp::Error subtype named `type_name` (as produced by
-// Error::type_name()), or RemoteError when the name is not one of ours.
+// Error::type_name()), or RemoteError when the name is not one of ours;
+// either carries `traceback`.
 [[noreturn]] void ThrowError(std::string_view type_name,
                              std::string_view message,
                              std::string_view traceback = {});

@@ -369,7 +369,7 @@ class Pool {
           if (callback) callback(from_object<R>(o.value));
         }
       } else if (error_callback) {
-        error_callback(Error(o.error_type, o.error_message));
+        error_callback(Error(o.error_type, o.error_message, o.error_traceback));
       }
     };
   }

@@ -291,18 +291,24 @@ TEST_P(PoolCPythonTest, test_context) {
 }
 
 // CPython _TestPool.test_traceback: the worker's exception arrives with its
-// type and arguments, and (for an exception that is not an mp::Error) a
-// traceback text saying which worker and which task function raised it.
+// type and arguments (as the same mp::Error subtype, or RemoteError for
+// other exceptions) and a traceback text saying which worker and which task
+// function raised it.
 TEST_P(PoolCPythonTest, test_traceback) {
   Pool p(Options(1));
+  const int64_t worker_pid = p.apply(Pid, 0);
   try {
     p.apply(RaiseRuntimeError);
     ADD_FAILURE() << "expected RuntimeError";
   } catch (const RuntimeError& e) {
     EXPECT_EQ(e.type_name(), "RuntimeError");
     EXPECT_EQ(e.message(), "123");
+    const std::string& tb = e.traceback();
+    EXPECT_NE(tb.find("Traceback (from pool worker "), std::string::npos) << tb;
+    EXPECT_NE(tb.find("pid " + std::to_string(worker_pid)), std::string::npos)
+        << tb;
+    EXPECT_NE(tb.find("RuntimeError: 123\n"), std::string::npos) << tb;
   }
-  const int64_t worker_pid = p.apply(Pid, 0);
   try {
     p.apply(ThrowStdOutOfRange);
     ADD_FAILURE() << "expected RemoteError";

@@ -16,8 +16,9 @@ namespace mp::internal {
 void ConfigureGrpcRuntime();
 
 // The environment for an exec()ed mp-manager: ours, minus the polling
-// engine set above (a server process never forks, so it keeps gRPC's
-// default engine).
+// engine set above, so that the server makes its own choice - which, as
+// it links libmp, is "poll" too unless the user set one. (Giving
+// mp-manager epoll1 was measured: no change in W1 or W4.)
 std::vector<std::string> ServerEnvironment();
 
 }  // namespace mp::internal

@@ -199,11 +199,22 @@ class SessionStream final : public ReplySink {
   // Queues `messages`; then, if the backlog is still at the limit, marks
   // the call chain paused (OnWrite resumes it) and returns true.
   bool SendOrPause(std::vector<Outgoing> messages) {
-    absl::MutexLock lock(&mu_);
-    if (write_failed_ || ending_) return true;  // nothing more to run
-    for (auto& m : messages) QueueLocked(std::move(m.message), m.bytes);
-    if (backlog_bytes_ < service_->max_reply_backlog_bytes()) return false;
-    paused_ = true;
+    size_t backlog;
+    {
+      absl::MutexLock lock(&mu_);
+      if (write_failed_ || ending_) return true;  // nothing more to run
+      for (auto& m : messages) QueueLocked(std::move(m.message), m.bytes);
+      backlog = backlog_bytes_;
+      if (backlog < service_->max_reply_backlog_bytes()) return false;
+      paused_ = true;
+    }
+    if (LogEnabled(LogLevel::kInfo)) {
+      Log(LogLevel::kInfo, "session " + std::to_string(session_->id()) +
+                               " (pid " + std::to_string(client_pid_) +
+                               ") paused: " + std::to_string(backlog) +
+                               " bytes of replies not yet read by the client "
+                               "(max_reply_backlog_bytes)");
+    }
     return true;
   }
 

@@ -10,6 +10,7 @@
 #include "mp/object.h"
 #include "mp/v1/session.pb.h"
 #include "proxy/typecode.h"
+#include "server/byte_quota.h"
 #include "server/op_context.h"
 #include "server/server_object.h"
 
@@ -18,11 +19,15 @@ namespace mp::server {
 class ArrayObject : public ServerObject {
  public:
   // `packed` holds whole elements of `typecode`.
+  // `stored` already holds what the buffer was charged (its size never
+  // changes).
   ArrayObject(uint64_t id, ObjectStore* store,
-              const internal::TypeCode& typecode, std::string packed)
+              const internal::TypeCode& typecode, std::string packed,
+              StoredBytes stored = StoredBytes())
       : ServerObject(v1::ARRAY, id, store),
         typecode_(typecode),
-        data_(std::move(packed)) {}
+        data_(std::move(packed)),
+        stored_(std::move(stored)) {}
 
   void Apply(const v1::ArrayOp& op, const OpContext& ctx, v1::Reply* reply);
 
@@ -35,6 +40,7 @@ class ArrayObject : public ServerObject {
   const internal::TypeCode& typecode_;
   mutable absl::Mutex mu_;
   std::string data_ ABSL_GUARDED_BY(mu_);
+  const StoredBytes stored_;
 };
 
 }  // namespace mp::server

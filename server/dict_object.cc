@@ -37,8 +37,10 @@ void DictObject::Apply(const v1::DictOp& op, const OpContext& ctx,
       {
         absl::MutexLock lock(&mu_);
         if (Object* slot = dict_.find(key)) {
+          stored_.Change(stored_.SizeOf(value), stored_.SizeOf(*slot));
           old = std::exchange(*slot, std::move(value));
         } else {
+          stored_.Change(stored_.SizeOf(key) + stored_.SizeOf(value), 0);
           dict_.set(std::move(key), std::move(value));
         }
       }
@@ -51,6 +53,7 @@ void DictObject::Apply(const v1::DictOp& op, const OpContext& ctx,
         absl::MutexLock lock(&mu_);
         Object* v = dict_.find(key);
         if (v == nullptr) ThrowKeyError(key);
+        stored_.Change(0, stored_.SizeOf(key) + stored_.SizeOf(*v));
         old = *v;
         dict_.erase(key);
       }
@@ -71,6 +74,7 @@ void DictObject::Apply(const v1::DictOp& op, const OpContext& ctx,
         absl::MutexLock lock(&mu_);
         old = std::move(dict_);
         dict_.clear();
+        stored_.Reset();
       }
       return ctx.ReturnNone(reply);
     }
@@ -114,6 +118,7 @@ void DictObject::Apply(const v1::DictOp& op, const OpContext& ctx,
           if (!dflt) ThrowKeyError(key);
           value = *dflt;
         } else {
+          stored_.Change(0, stored_.SizeOf(key) + stored_.SizeOf(*v));
           value = *v;
           dict_.erase(key);
         }
@@ -125,6 +130,10 @@ void DictObject::Apply(const v1::DictOp& op, const OpContext& ctx,
       {
         absl::MutexLock lock(&mu_);
         item = dict_.pop_last();
+        if (item) {
+          stored_.Change(
+              0, stored_.SizeOf(item->first) + stored_.SizeOf(item->second));
+        }
       }
       if (!item) throw KeyError("'popitem(): dictionary is empty'");
       return ctx.Return(Object::tuple({item->first, item->second}), reply);
@@ -137,6 +146,7 @@ void DictObject::Apply(const v1::DictOp& op, const OpContext& ctx,
       key.hash();
       absl::MutexLock lock(&mu_);
       if (const Object* v = dict_.find(key)) return ctx.Return(*v, reply);
+      stored_.Change(stored_.SizeOf(key) + stored_.SizeOf(dflt), 0);
       dict_.set(key, dflt);
       return ctx.Return(dflt, reply);
     }
@@ -145,6 +155,14 @@ void DictObject::Apply(const v1::DictOp& op, const OpContext& ctx,
       *wrapped.mutable_dict_value() = op.update().entries();
       Object entries = ctx.Decode(wrapped);
       absl::MutexLock lock(&mu_);
+      // All of it or nothing: the growth is charged before any entry goes in.
+      size_t added = 0, removed = 0;
+      for (const auto& [k, v] : entries.as_dict()) {
+        const Object* old = dict_.find(k);
+        added += stored_.SizeOf(v) + (old ? 0 : stored_.SizeOf(k));
+        if (old) removed += stored_.SizeOf(*old);
+      }
+      stored_.Change(added, removed);
       for (const auto& [k, v] : entries.as_dict()) dict_.set(k, v);
       return ctx.ReturnNone(reply);
     }

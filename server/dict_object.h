@@ -6,6 +6,7 @@
 #include "absl/synchronization/mutex.h"
 #include "mp/object.h"
 #include "mp/v1/session.pb.h"
+#include "server/byte_quota.h"
 #include "server/op_context.h"
 #include "server/server_object.h"
 
@@ -13,8 +14,12 @@ namespace mp::server {
 
 class DictObject : public ServerObject {
  public:
-  DictObject(uint64_t id, ObjectStore* store, Dict initial)
-      : ServerObject(v1::DICT, id, store), dict_(std::move(initial)) {}
+  // `stored` already holds what `initial` was charged.
+  DictObject(uint64_t id, ObjectStore* store, Dict initial,
+             StoredBytes stored = StoredBytes())
+      : ServerObject(v1::DICT, id, store),
+        dict_(std::move(initial)),
+        stored_(std::move(stored)) {}
 
   void Apply(const v1::DictOp& op, const OpContext& ctx, v1::Reply* reply);
 
@@ -30,6 +35,7 @@ class DictObject : public ServerObject {
  private:
   mutable absl::Mutex mu_;
   Dict dict_ ABSL_GUARDED_BY(mu_);
+  StoredBytes stored_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace mp::server

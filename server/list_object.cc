@@ -1,6 +1,8 @@
 #include "server/list_object.h"
 
 #include <algorithm>
+#include <cstdint>
+#include <ranges>
 #include <utility>
 
 #include "mp/errors.h"
@@ -36,6 +38,7 @@ void ListObject::Apply(const v1::ListOp& op, const OpContext& ctx,
       absl::MutexLock lock(&mu_);
       size_t i = CheckIndex(op.setitem().index(), items_.size(),
                             "list assignment index out of range");
+      stored_.Change(stored_.SizeOf(value), stored_.SizeOf(items_[i]));
       dropped.push_back(std::exchange(items_[i], std::move(value)));
       return ctx.ReturnNone(reply);
     }
@@ -43,6 +46,7 @@ void ListObject::Apply(const v1::ListOp& op, const OpContext& ctx,
       absl::MutexLock lock(&mu_);
       size_t i = CheckIndex(op.delitem().index(), items_.size(),
                             "list assignment index out of range");
+      stored_.Change(0, stored_.SizeOf(items_[i]));
       dropped.push_back(std::move(items_[i]));
       items_.erase(items_.begin() + i);
       return ctx.ReturnNone(reply);
@@ -67,9 +71,9 @@ void ListObject::Apply(const v1::ListOp& op, const OpContext& ctx,
       const auto& s = op.setslice();
       Object::List values = DecodeAll(s.values(), ctx);
       absl::MutexLock lock(&mu_);
-      const int64_t start =
-          CutLocked(OptionalOf(s.has_start(), s.start()),
-                    OptionalOf(s.has_stop(), s.stop()), &dropped);
+      const int64_t start = CutLocked(OptionalOf(s.has_start(), s.start()),
+                                      OptionalOf(s.has_stop(), s.stop()),
+                                      stored_.SizeOfAll(values), &dropped);
       items_.insert(items_.begin() + start,
                     std::make_move_iterator(values.begin()),
                     std::make_move_iterator(values.end()));
@@ -79,18 +83,20 @@ void ListObject::Apply(const v1::ListOp& op, const OpContext& ctx,
       const auto& s = op.delslice();
       absl::MutexLock lock(&mu_);
       CutLocked(OptionalOf(s.has_start(), s.start()),
-                OptionalOf(s.has_stop(), s.stop()), &dropped);
+                OptionalOf(s.has_stop(), s.stop()), 0, &dropped);
       return ctx.ReturnNone(reply);
     }
     case v1::ListOp::kAppend: {
       Object value = ctx.Decode(op.append().value());
       absl::MutexLock lock(&mu_);
+      stored_.Change(stored_.SizeOf(value), 0);
       items_.push_back(std::move(value));
       return ctx.ReturnNone(reply);
     }
     case v1::ListOp::kExtend: {
       Object::List values = DecodeAll(op.extend().values(), ctx);
       absl::MutexLock lock(&mu_);
+      stored_.Change(stored_.SizeOfAll(values), 0);
       items_.insert(items_.end(), std::make_move_iterator(values.begin()),
                     std::make_move_iterator(values.end()));
       return ctx.ReturnNone(reply);
@@ -102,6 +108,7 @@ void ListObject::Apply(const v1::ListOp& op, const OpContext& ctx,
       int64_t i = op.insert().index();
       if (i < 0) i = std::max<int64_t>(0, i + n);
       i = std::min(i, n);
+      stored_.Change(stored_.SizeOf(value), 0);
       items_.insert(items_.begin() + i, std::move(value));
       return ctx.ReturnNone(reply);
     }
@@ -114,6 +121,7 @@ void ListObject::Apply(const v1::ListOp& op, const OpContext& ctx,
                        ? CheckIndex(op.pop().index().value(), items_.size(),
                                     "pop index out of range")
                        : items_.size() - 1;
+        stored_.Change(0, stored_.SizeOf(items_[i]));
         value = std::move(items_[i]);
         items_.erase(items_.begin() + i);
       }
@@ -124,6 +132,7 @@ void ListObject::Apply(const v1::ListOp& op, const OpContext& ctx,
       absl::MutexLock lock(&mu_);
       auto it = std::find(items_.begin(), items_.end(), value);
       if (it == items_.end()) throw ValueError("list.remove(x): x not in list");
+      stored_.Change(0, stored_.SizeOf(*it));
       dropped.push_back(std::move(*it));
       items_.erase(it);
       return ctx.ReturnNone(reply);
@@ -169,6 +178,7 @@ void ListObject::Apply(const v1::ListOp& op, const OpContext& ctx,
     case v1::ListOp::kClear: {
       absl::MutexLock lock(&mu_);
       dropped.swap(items_);
+      stored_.Reset();
       return ctx.ReturnNone(reply);
     }
     case v1::ListOp::kLen: {
@@ -195,6 +205,7 @@ void ListObject::Apply(const v1::ListOp& op, const OpContext& ctx,
       absl::MutexLock lock(&mu_);
       if (times <= 0) {
         dropped.swap(items_);
+        stored_.Reset();
         return ctx.ReturnNone(reply);
       }
       constexpr size_t kMaxElements = size_t{1} << 28;
@@ -203,6 +214,10 @@ void ListObject::Apply(const v1::ListOp& op, const OpContext& ctx,
         throw ValueError("list *= " + std::to_string(times) +
                          " would exceed the server's element limit");
       }
+      const size_t held = stored_.bytes();
+      const size_t copies = static_cast<size_t>(times - 1);
+      stored_.Change(
+          held != 0 && copies > SIZE_MAX / held ? SIZE_MAX : held * copies, 0);
       size_t n = items_.size();
       items_.reserve(n * times);
       for (int64_t t = 1; t < times; ++t) {
@@ -218,11 +233,14 @@ void ListObject::Apply(const v1::ListOp& op, const OpContext& ctx,
 }
 
 int64_t ListObject::CutLocked(std::optional<int64_t> start,
-                              std::optional<int64_t> stop,
+                              std::optional<int64_t> stop, size_t added_bytes,
                               Object::List* dropped) {
   SliceRange r = AdjustSlice(start, stop, std::nullopt,
                              static_cast<int64_t>(items_.size()));
   const int64_t end = std::max(r.start, r.stop);
+  stored_.Change(added_bytes,
+                 stored_.SizeOfAll(std::ranges::subrange(
+                     items_.begin() + r.start, items_.begin() + end)));
   dropped->assign(std::make_move_iterator(items_.begin() + r.start),
                   std::make_move_iterator(items_.begin() + end));
   items_.erase(items_.begin() + r.start, items_.begin() + end);

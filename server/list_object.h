@@ -9,6 +9,7 @@
 #include "absl/synchronization/mutex.h"
 #include "mp/object.h"
 #include "mp/v1/session.pb.h"
+#include "server/byte_quota.h"
 #include "server/op_context.h"
 #include "server/server_object.h"
 
@@ -16,8 +17,12 @@ namespace mp::server {
 
 class ListObject : public ServerObject {
  public:
-  ListObject(uint64_t id, ObjectStore* store, Object::List initial)
-      : ServerObject(v1::LIST, id, store), items_(std::move(initial)) {}
+  // `stored` already holds what `initial` was charged.
+  ListObject(uint64_t id, ObjectStore* store, Object::List initial,
+             StoredBytes stored = StoredBytes())
+      : ServerObject(v1::LIST, id, store),
+        items_(std::move(initial)),
+        stored_(std::move(stored)) {}
 
   void Apply(const v1::ListOp& op, const OpContext& ctx, v1::Reply* reply);
 
@@ -28,12 +33,16 @@ class ListObject : public ServerObject {
 
  private:
   // Removes items_[start:stop] (step 1, Python's clamping) into `dropped`,
-  // to be destroyed outside the lock; returns where the cut was.
+  // to be destroyed outside the lock, to make room for `added_bytes` of new
+  // items (charged first: MemoryError changes nothing); returns where the
+  // cut was.
   int64_t CutLocked(std::optional<int64_t> start, std::optional<int64_t> stop,
-                    Object::List* dropped) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+                    size_t added_bytes, Object::List* dropped)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   mutable absl::Mutex mu_;
   Object::List items_ ABSL_GUARDED_BY(mu_);
+  StoredBytes stored_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace mp::server

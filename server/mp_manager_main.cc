@@ -56,6 +56,11 @@ Server options:
   --max-objects-per-session N
                             objects one client may reference at once; more
                             fail with MemoryError (default 0: no limit)
+  --max-stored-bytes-per-session N
+                            bytes the objects one client created may hold
+                            (strings' lengths + 16 per value; arrays their
+                            buffer); writes beyond fail with MemoryError
+                            (default 0: no limit)
   --max-reply-backlog-bytes N
                             replies held for a client that is not reading
                             them; at N bytes the server stops reading that
@@ -232,6 +237,8 @@ int main(int argc, char** argv) {
       options.max_message_bytes = static_cast<size_t>(number(1024));
     } else if (arg == "--max-objects-per-session") {
       options.max_objects_per_session = static_cast<size_t>(number(0));
+    } else if (arg == "--max-stored-bytes-per-session") {
+      options.max_stored_bytes_per_session = static_cast<size_t>(number(0));
     } else if (arg == "--max-reply-backlog-bytes") {
       options.max_reply_backlog_bytes = static_cast<size_t>(number(1024));
     } else if (arg == "--tls-cert") {

@@ -35,8 +35,10 @@ void NamespaceObject::Apply(const v1::NamespaceOp& op, const OpContext& ctx,
       Object value = ctx.Decode(op.setattr().value());
       absl::MutexLock lock(&mu_);
       if (Object* slot = attrs_.find(name)) {
+        stored_.Change(stored_.SizeOf(value), stored_.SizeOf(*slot));
         dropped = std::exchange(*slot, std::move(value));
       } else {
+        stored_.Change(stored_.SizeOf(name) + stored_.SizeOf(value), 0);
         attrs_.set(std::move(name), std::move(value));
       }
       return ctx.ReturnNone(reply);
@@ -46,6 +48,7 @@ void NamespaceObject::Apply(const v1::NamespaceOp& op, const OpContext& ctx,
       absl::MutexLock lock(&mu_);
       Object* v = attrs_.find(name);
       if (v == nullptr) ThrowNoAttribute(name.as_str());
+      stored_.Change(0, stored_.SizeOf(name) + stored_.SizeOf(*v));
       dropped = *v;
       attrs_.erase(name);
       return ctx.ReturnNone(reply);

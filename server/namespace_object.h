@@ -6,6 +6,7 @@
 #include "absl/synchronization/mutex.h"
 #include "mp/object.h"
 #include "mp/v1/session.pb.h"
+#include "server/byte_quota.h"
 #include "server/op_context.h"
 #include "server/server_object.h"
 
@@ -13,8 +14,12 @@ namespace mp::server {
 
 class NamespaceObject : public ServerObject {
  public:
-  NamespaceObject(uint64_t id, ObjectStore* store, Dict initial)
-      : ServerObject(v1::NAMESPACE, id, store), attrs_(std::move(initial)) {}
+  // `stored` already holds what `initial` was charged.
+  NamespaceObject(uint64_t id, ObjectStore* store, Dict initial,
+                  StoredBytes stored = StoredBytes())
+      : ServerObject(v1::NAMESPACE, id, store),
+        attrs_(std::move(initial)),
+        stored_(std::move(stored)) {}
 
   void Apply(const v1::NamespaceOp& op, const OpContext& ctx, v1::Reply* reply);
 
@@ -23,6 +28,7 @@ class NamespaceObject : public ServerObject {
  private:
   mutable absl::Mutex mu_;
   Dict attrs_ ABSL_GUARDED_BY(mu_);  // str -> value, in assignment order
+  StoredBytes stored_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace mp::server

@@ -15,6 +15,7 @@ std::function<void()> QueueObject::ReturnToHead(Object::List items) {
     if (self == nullptr) return;
     auto& q = static_cast<QueueObject&>(*self);
     absl::MutexLock lock(&q.mu_);
+    q.stored_.ForceChange(q.stored_.SizeOfAll(items), 0);  // back, as before
     for (auto it = items.rbegin(); it != items.rend(); ++it) {
       q.items_.push_front(*it);
     }
@@ -29,6 +30,7 @@ void QueueObject::ServeGettersLocked() {
     Object reply = getter.extra.max_items == 0 ? item : Object::list({item});
     // A consumer that is gone leaves the item for the next one.
     if (getter.parked.CompleteWithAck(reply, ReturnToHead({item}))) {
+      stored_.Change(0, stored_.SizeOf(item));
       items_.pop_front();
     }
   }
@@ -87,10 +89,12 @@ void QueueObject::Apply(const v1::QueueOp& op, const OpContext& ctx,
           (putters_.empty() &&
            static_cast<int64_t>(items_.size() + items.size()) <= maxsize_);
       if (room_for_all) {
+        stored_.Change(stored_.SizeOfAll(items), 0);
         for (Object& item : items) AcceptLocked(std::move(item));
         return ctx.ReturnNone(reply);
       }
       if (!block || deadline <= absl::Now()) throw Full("queue is full");
+      stored_.Change(stored_.SizeOfAll(items), 0);  // waiting items count
       // Whatever fits goes in now, in order; the rest waits its turn.
       if (putters_.empty()) {
         size_t n = 0;
@@ -119,6 +123,7 @@ void QueueObject::Apply(const v1::QueueOp& op, const OpContext& ctx,
         if (!many) {
           Object item = std::move(items_.front());
           items_.pop_front();
+          stored_.Change(0, stored_.SizeOf(item));
           AdmitPuttersLocked();
           return ctx.ReturnWithAck(item, reply, ReturnToHead({item}));
         }
@@ -127,6 +132,7 @@ void QueueObject::Apply(const v1::QueueOp& op, const OpContext& ctx,
           out.push_back(std::move(items_.front()));
           items_.pop_front();
         }
+        stored_.Change(0, stored_.SizeOfAll(out));
         AdmitPuttersLocked();
         Object batch = Object::list(out);
         return ctx.ReturnWithAck(batch, reply, ReturnToHead(std::move(out)));
@@ -198,6 +204,7 @@ void QueueObject::TimeOut(uint64_t session, uint64_t call_id) {
   }
   WaiterList<Putter>::Waiter p;
   if (putters_.Take(session, call_id, &p)) {
+    stored_.Change(0, stored_.SizeOfAll(p.extra.items));
     p.parked.Fail(Full("queue is full"));
     return;
   }
@@ -210,7 +217,9 @@ void QueueObject::OnSessionEnd(Session& session) {
   // Its parked gets will never take an item, its parked puts never add
   // theirs (they were never acknowledged), its joins are dropped.
   getters_.TakeSession(session.id());
-  putters_.TakeSession(session.id());
+  for (const auto& putter : putters_.TakeSession(session.id())) {
+    stored_.Change(0, stored_.SizeOfAll(putter.extra.items));
+  }
   joiners_.TakeSession(session.id());
   AdmitPuttersLocked();
 }

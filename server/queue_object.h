@@ -10,6 +10,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
+#include "server/byte_quota.h"
 #include "server/op_context.h"
 #include "server/server_object.h"
 #include "server/waiter_list.h"
@@ -18,10 +19,14 @@ namespace mp::server {
 
 class QueueObject : public ServerObject {
  public:
+  // `stored`: the creator's quota, charged for every item put (queued or
+  // waiting to go in) until a get takes it out.
   QueueObject(v1::ObjectType type, uint64_t id, ObjectStore* store,
-              TimerQueue* timers, int64_t maxsize)
+              TimerQueue* timers, int64_t maxsize,
+              StoredBytes stored = StoredBytes())
       : ServerObject(type, id, store),
         maxsize_(maxsize),
+        stored_(std::move(stored)),
         getters_(timers),
         putters_(timers),
         joiners_(timers) {}
@@ -57,6 +62,7 @@ class QueueObject : public ServerObject {
   const int64_t maxsize_;
   absl::Mutex mu_;
   std::deque<Object> items_ ABSL_GUARDED_BY(mu_);
+  StoredBytes stored_ ABSL_GUARDED_BY(mu_);
   int64_t unfinished_ ABSL_GUARDED_BY(mu_) = 0;
   WaiterList<Getter> getters_ ABSL_GUARDED_BY(mu_);
   WaiterList<Putter> putters_ ABSL_GUARDED_BY(mu_);

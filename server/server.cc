@@ -63,7 +63,8 @@ void Server::start() {
       impl_->options.authkey,
       server::SessionLimits{impl_->options.max_message_bytes,
                             impl_->options.max_objects_per_session,
-                            impl_->options.max_reply_backlog_bytes});
+                            impl_->options.max_reply_backlog_bytes,
+                            impl_->options.max_stored_bytes_per_session});
 
   // The standard gRPC health service (grpc.health.v1.Health, status
   // SERVING while up) and server reflection, so grpc_health_probe, grpcurl

@@ -294,6 +294,11 @@ void ManagerService::Create(const v1::Create& create, server::Session& session,
   }
   const bool has_init = create.has_init() && !create.init().has_none();
   Object init = has_init ? ctx.Decode(create.init()) : Object();
+  // The new container's contents are charged to this session's quota: the
+  // initial ones now (MemoryError before anything is made), later ones as
+  // they come. Handed to the object; given back if none is made after all
+  // (the name existed).
+  StoredBytes stored(session.quota());
   std::function<std::shared_ptr<ServerObject>(uint64_t)> make;
   switch (create.type()) {
     case v1::DICT:
@@ -303,6 +308,10 @@ void ManagerService::Create(const v1::Create& create, server::Session& session,
                         init.type_name());
       }
       Dict contents = has_init ? init.as_dict() : Dict();
+      size_t initial_bytes = 0;
+      for (const auto& [k, v] : contents) {
+        initial_bytes += stored.SizeOf(k) + stored.SizeOf(v);
+      }
       if (create.type() == v1::NAMESPACE) {
         for (const auto& [k, v] : contents) {
           if (!k.is_str()) {
@@ -310,12 +319,16 @@ void ManagerService::Create(const v1::Create& create, server::Session& session,
                             std::string(k.type_name()));
           }
         }
+        stored.Change(initial_bytes, 0);
         make = [&, contents](uint64_t new_id) {
-          return std::make_shared<NamespaceObject>(new_id, &store_, contents);
+          return std::make_shared<NamespaceObject>(new_id, &store_, contents,
+                                                   std::move(stored));
         };
       } else {
+        stored.Change(initial_bytes, 0);
         make = [&, contents](uint64_t new_id) {
-          return std::make_shared<DictObject>(new_id, &store_, contents);
+          return std::make_shared<DictObject>(new_id, &store_, contents,
+                                              std::move(stored));
         };
       }
       break;
@@ -326,8 +339,10 @@ void ManagerService::Create(const v1::Create& create, server::Session& session,
                         init.type_name());
       }
       Object::List items = has_init ? init.as_list() : Object::List();
+      stored.Change(stored.SizeOfAll(items), 0);
       make = [&, items](uint64_t new_id) {
-        return std::make_shared<ListObject>(new_id, &store_, items);
+        return std::make_shared<ListObject>(new_id, &store_, items,
+                                            std::move(stored));
       };
       break;
     }
@@ -369,8 +384,10 @@ void ManagerService::Create(const v1::Create& create, server::Session& session,
         }
         packed.assign(create.size() * tc.size, '\0');
       }
+      stored.Change(packed.size(), 0);
       make = [&, packed = std::move(packed)](uint64_t new_id) {
-        return std::make_shared<ArrayObject>(new_id, &store_, tc, packed);
+        return std::make_shared<ArrayObject>(new_id, &store_, tc, packed,
+                                             std::move(stored));
       };
       break;
     }
@@ -443,7 +460,7 @@ void ManagerService::Create(const v1::Create& create, server::Session& session,
       int64_t maxsize = create.size();
       make = [&, type, maxsize](uint64_t new_id) {
         return std::make_shared<QueueObject>(type, new_id, &store_, &timers_,
-                                             maxsize);
+                                             maxsize, std::move(stored));
       };
       break;
     }

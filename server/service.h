@@ -25,6 +25,7 @@ struct SessionLimits {
   size_t max_message_bytes = size_t{64} << 20;
   size_t max_objects_per_session = 0;  // 0: unlimited
   size_t max_reply_backlog_bytes = size_t{64} << 20;
+  size_t max_stored_bytes_per_session = 0;  // 0: unlimited
 };
 
 // Thread-safe.
@@ -58,6 +59,11 @@ class ManagerService {
                          std::string client_name);
   void SessionEnded(uint64_t session_id);
   uint64_t NewSessionId() { return next_session_id_.fetch_add(1); }
+  // A new session's stored-bytes quota; null when there is no limit.
+  std::shared_ptr<ByteQuota> NewSessionQuota() const {
+    if (limits_.max_stored_bytes_per_session == 0) return nullptr;
+    return std::make_shared<ByteQuota>(limits_.max_stored_bytes_per_session);
+  }
 
   // Ends every session, answering its parked calls (blocked acquires,
   // gets, waits) with ConnectionError `reason` first. For shutdown.

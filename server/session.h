@@ -16,6 +16,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/synchronization/mutex.h"
 #include "mp/v1/session.pb.h"
+#include "server/byte_quota.h"
 #include "server/server_object.h"
 
 namespace mp::server {
@@ -32,10 +33,14 @@ class ReplySink {
 // weak_ptrs, so a session that ended simply fails to lock.
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  explicit Session(uint64_t id) : id_(id) {}
+  // `quota`: what the objects this session creates may hold (null: no
+  // limit).
+  explicit Session(uint64_t id, std::shared_ptr<ByteQuota> quota = nullptr)
+      : id_(id), quota_(std::move(quota)) {}
   ~Session();
 
   uint64_t id() const { return id_; }
+  const std::shared_ptr<ByteQuota>& quota() const { return quota_; }
 
   // The object `id` if this session holds a reference to it; otherwise
   // throws mp::ReferenceError. Holding a reference is what entitles a
@@ -89,6 +94,7 @@ class Session : public std::enable_shared_from_this<Session> {
     int64_t count = 0;
   };
   const uint64_t id_;
+  const std::shared_ptr<ByteQuota> quota_;
   mutable absl::Mutex mu_;
   absl::flat_hash_map<uint64_t, Held> held_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<uint64_t, std::weak_ptr<ServerObject>> leases_

@@ -43,7 +43,8 @@ class SessionStream final : public ReplySink {
         cq_(cq),
         live_(live),
         stream_(&context_),
-        session_(std::make_shared<server::Session>(service->NewSessionId())) {
+        session_(std::make_shared<server::Session>(
+            service->NewSessionId(), service->NewSessionQuota())) {
     live_->fetch_add(1);
     session_->Attach(this);
     service_->grpc_service().RequestSession(&context_, &stream_, cq_, cq_,

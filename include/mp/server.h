@@ -53,6 +53,14 @@ struct ServerOptions {
   // message of replies may overshoot it by up to max_message_bytes. At
   // least 1024.
   size_t max_reply_backlog_bytes = size_t{64} << 20;
+  // Per client session: bytes the objects it created may hold (0: no
+  // limit), whoever writes into them - an estimate of the server's memory:
+  // string and bytes lengths plus 16 bytes per stored value; an Array its
+  // buffer. A write that would exceed it fails with a MemoryError naming
+  // the limit and changes nothing; the session and every other one carry
+  // on. With max_objects_per_session this bounds what one client can make
+  // the server hold.
+  size_t max_stored_bytes_per_session = 0;
   // More addresses to listen on, in the same forms (e.g. a unix socket for
   // local clients beside a TCP port for remote ones).
   std::vector<std::string> more_addresses{};

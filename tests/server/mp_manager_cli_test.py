@@ -74,6 +74,7 @@ class UsageTest(unittest.TestCase):
         for flag in ("--listen", "--authkey-file", "--tls-cert", "--tls-key",
                      "--tls-client-ca", "--insecure", "--max-message-bytes",
                      "--max-objects-per-session", "--max-reply-backlog-bytes",
+                     "--max-stored-bytes-per-session",
                      "--log-level", "inspect",
                      "Exit status"):
             self.assertIn(flag, r.stdout)
@@ -99,6 +100,8 @@ class UsageTest(unittest.TestCase):
              "--max-objects-per-session"),
             (("--listen", "127.0.0.1:0", "--max-reply-backlog-bytes", "100"),
              "--max-reply-backlog-bytes"),
+            (("--listen", "127.0.0.1:0", "--max-stored-bytes-per-session",
+              "-1"), "--max-stored-bytes-per-session"),
             (("--listen", "127.0.0.1:0", "--tls-cert", "/nonexistent.pem"),
              "--tls-cert and --tls-key go together"),
             (("--listen", "127.0.0.1:0", "--authkey-file", "/nonexistent"),

@@ -84,11 +84,7 @@ int64_t RaiseKeyError() { throw KeyError("key"); }
 std::string UnencodableResult() { return "\xff\xfe"; }
 int64_t Length(std::string s) { return static_cast<int64_t>(s.size()); }
 
-std::vector<int64_t> Range(int64_t n) {
-  std::vector<int64_t> v(n);
-  for (int64_t i = 0; i < n; ++i) v[i] = i;
-  return v;
-}
+using testing::Range;
 
 std::vector<int64_t> Squares(int64_t n) {
   std::vector<int64_t> v = Range(n);
@@ -110,15 +106,7 @@ auto ExceptionThrowingGenerator(int64_t total, int64_t when) {
          });
 }
 
-class PoolCPythonTest : public ::testing::TestWithParam<std::string> {
- protected:
-  PoolOptions Options(int processes = 2) {
-    PoolOptions o;
-    o.processes = processes;
-    o.context = GetParam();
-    return o;
-  }
-};
+class PoolCPythonTest : public testing::StartMethodPoolTest {};
 
 // --- _TestPool ---
 

@@ -52,21 +52,9 @@ void RefuseNegative(int64_t x) {
   if (x < 0) throw ValueError("negative: " + std::to_string(x));
 }
 
-std::vector<int64_t> Range(int64_t n) {
-  std::vector<int64_t> v(n);
-  for (int64_t i = 0; i < n; ++i) v[i] = i;
-  return v;
-}
+using testing::Range;
 
-class PoolTest : public ::testing::TestWithParam<std::string> {
- protected:
-  PoolOptions Options(int processes = 2) {
-    PoolOptions o;
-    o.processes = processes;
-    o.context = GetParam();
-    return o;
-  }
-};
+class PoolTest : public testing::StartMethodPoolTest {};
 
 // CPython _TestPool.test_apply, test_map and test_starmap.
 TEST_P(PoolTest, MapApplyStarmap) {

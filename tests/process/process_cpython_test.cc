@@ -39,7 +39,6 @@
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
-#include <fstream>
 #include <set>
 #include <string>
 #include <thread>
@@ -318,13 +317,8 @@ TEST_P(ProcessCPythonTest, test_child_fd_inflation) {
 
 // The forkserver among this process's children.
 pid_t ForkserverPid() {
-  std::ifstream children("/proc/self/task/" + std::to_string(getpid()) +
-                         "/children");
-  for (pid_t pid; children >> pid;) {
-    std::ifstream cmdline("/proc/" + std::to_string(pid) + "/cmdline");
-    std::string argv0;
-    std::getline(cmdline, argv0, '\0');
-    if (argv0 == "mp-forkserver") return pid;
+  for (const testing::ChildProcess& child : testing::ChildProcesses()) {
+    if (child.argv0 == "mp-forkserver") return child.pid;
   }
   return 0;
 }

@@ -18,13 +18,8 @@ Manager* g_manager = nullptr;
 // excepted: it lives as long as the program and exits with it).
 std::vector<pid_t> LeftoverChildren() {
   std::vector<pid_t> out;
-  std::ifstream children("/proc/self/task/" + std::to_string(getpid()) +
-                         "/children");
-  for (pid_t pid; children >> pid;) {
-    std::ifstream cmdline("/proc/" + std::to_string(pid) + "/cmdline");
-    std::string argv0;
-    std::getline(cmdline, argv0, '\0');
-    if (argv0 != "mp-forkserver") out.push_back(pid);
+  for (const ChildProcess& child : ChildProcesses()) {
+    if (child.argv0 != "mp-forkserver") out.push_back(child.pid);
   }
   return out;
 }
@@ -32,6 +27,25 @@ std::vector<pid_t> LeftoverChildren() {
 }  // namespace
 
 Manager& SharedManager() { return *g_manager; }
+
+std::vector<ChildProcess> ChildProcesses() {
+  std::vector<ChildProcess> out;
+  std::ifstream children("/proc/self/task/" + std::to_string(getpid()) +
+                         "/children");
+  for (pid_t pid; children >> pid;) {
+    std::ifstream cmdline("/proc/" + std::to_string(pid) + "/cmdline");
+    std::string argv0;
+    std::getline(cmdline, argv0, '\0');
+    out.push_back({pid, std::move(argv0)});
+  }
+  return out;
+}
+
+std::vector<int64_t> Range(int64_t n) {
+  std::vector<int64_t> v(n);
+  for (int64_t i = 0; i < n; ++i) v[i] = i;
+  return v;
+}
 
 }  // namespace mp::testing
 

@@ -12,14 +12,11 @@
 # case between network namespaces.
 set -euo pipefail
 
-if (($# != 3)); then
-  echo "usage: $0 MP_MANAGER JOB_CLIENT JOB_WORKER" >&2
-  exit 2
-fi
-MP_MANAGER=$(realpath "$1")
-JOB_CLIENT=$(realpath "$2")
-JOB_WORKER=$(realpath "$3")
-readonly MP_MANAGER JOB_CLIENT JOB_WORKER
+HERE=$(dirname "$(realpath "${BASH_SOURCE[0]}")")
+readonly HERE
+# shellcheck source=demo_lib.sh
+source "$HERE/demo_lib.sh"
+read_demo_programs "$@"
 
 readonly JOBS=20 JOB_SIZE=1000
 # Sum of i*i for 0 <= i < 20000.
@@ -51,18 +48,6 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-
-wait_for() {
-  local seconds=$1 what=$2
-  shift 2
-  local i
-  for ((i = 0; i < seconds * 10; ++i)); do
-    if "$@"; then return 0; fi
-    sleep 0.1
-  done
-  log "timed out after ${seconds}s waiting for $what"
-  return 1
-}
 
 head -c 32 /dev/urandom | base64 >"$WORK/authkey"
 chmod 600 "$WORK/authkey"

@@ -20,14 +20,11 @@
 set -euo pipefail
 
 readonly SKIP=77
-if (($# != 3)); then
-  echo "usage: $0 MP_MANAGER JOB_CLIENT JOB_WORKER" >&2
-  exit 2
-fi
-MP_MANAGER=$(realpath "$1")
-JOB_CLIENT=$(realpath "$2")
-JOB_WORKER=$(realpath "$3")
-readonly MP_MANAGER JOB_CLIENT JOB_WORKER
+HERE=$(dirname "$(realpath "${BASH_SOURCE[0]}")")
+readonly HERE
+# shellcheck source=demo_lib.sh
+source "$HERE/demo_lib.sh"
+read_demo_programs "$@"
 
 if [[ $(id -u) -ne 0 ]]; then
   echo "SKIP: netns_demo needs root (ip netns, veth, bridge)"
@@ -89,19 +86,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# wait_for SECONDS DESCRIPTION COMMAND...: polls COMMAND every 0.1 s.
-wait_for() {
-  local seconds=$1 what=$2
-  shift 2
-  local i
-  for ((i = 0; i < seconds * 10; ++i)); do
-    if "$@"; then return 0; fi
-    sleep 0.1
-  done
-  log "timed out after ${seconds}s waiting for $what"
-  return 1
-}
-
 # ---- the network -------------------------------------------------------------
 if ! ip netns add "$NS_SWITCH" 2>"$WORK/netns.err"; then
   echo "SKIP: cannot create network namespaces: $(cat "$WORK/netns.err")"
@@ -129,56 +113,21 @@ head -c 32 /dev/urandom | base64 >"$WORK/authkey"
 chmod 600 "$WORK/authkey"
 
 # TLS: a CA, a server certificate for 10.77.0.1 (IP SAN) and a client
-# certificate, ready for mp-manager --tls-cert/--tls-key/--tls-client-ca and
-# the clients' TLS options.
-make_certs() {
-  local d="$WORK/tls"
-  mkdir -p "$d"
-  openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj "/CN=mp demo CA" \
-    -keyout "$d/ca.key" -out "$d/ca.pem" 2>/dev/null
-  openssl req -newkey rsa:2048 -nodes -subj "/CN=mp-manager" \
-    -keyout "$d/server.key" -out "$d/server.csr" 2>/dev/null
-  printf 'subjectAltName=IP:%s\nextendedKeyUsage=serverAuth\n' "$MANAGER_IP" \
-    >"$d/server.ext"
-  openssl x509 -req -in "$d/server.csr" -CA "$d/ca.pem" -CAkey "$d/ca.key" \
-    -CAcreateserial -days 1 -extfile "$d/server.ext" \
-    -out "$d/server.pem" 2>/dev/null
-  openssl req -newkey rsa:2048 -nodes -subj "/CN=mp demo worker" \
-    -keyout "$d/client.key" -out "$d/client.csr" 2>/dev/null
-  printf 'extendedKeyUsage=clientAuth\n' >"$d/client.ext"
-  openssl x509 -req -in "$d/client.csr" -CA "$d/ca.pem" -CAkey "$d/ca.key" \
-    -CAcreateserial -days 1 -extfile "$d/client.ext" \
-    -out "$d/client.pem" 2>/dev/null
-  openssl verify -CAfile "$d/ca.pem" "$d/server.pem" "$d/client.pem" >/dev/null
-}
-make_certs
+# certificate, for mp-manager --tls-cert/--tls-key/--tls-client-ca and the
+# clients' TLS options.
+"$HERE/../tls/make_certs.sh" "$WORK/tls" "$MANAGER_IP"
 
+# Mutual TLS between the hosts.
 MANAGER_FLAGS=(--listen "$MANAGER_IP:$PORT" --authkey-file "$WORK/authkey"
-               --lease-timeout-ms 5000)
-CONNECT_FLAGS=(--manager "$MANAGER_IP:$PORT" --authkey-file "$WORK/authkey")
-# TLS: mutual TLS between the hosts when both sides have the flags
-# (mp-manager --tls-cert/--tls-key/--tls-client-ca, the demo's
-# --tls-ca/--tls-cert/--tls-key); plaintext with --insecure otherwise (an
-# older build), which the log says.
-TLS=0
-manager_help=$("$MP_MANAGER" --help)  # not piped into grep -q: SIGPIPE
-client_help=$("$JOB_CLIENT" --help)
-if grep -q -- '--tls-client-ca' <<<"$manager_help" &&
-  grep -q -- '--tls-ca' <<<"$client_help"; then
-  TLS=1
-  MANAGER_FLAGS+=(--tls-cert "$WORK/tls/server.pem"
-                  --tls-key "$WORK/tls/server.key"
-                  --tls-client-ca "$WORK/tls/ca.pem")
-  CONNECT_FLAGS+=(--tls-ca "$WORK/tls/ca.pem"
-                  --tls-cert "$WORK/tls/client.pem"
-                  --tls-key "$WORK/tls/client.key")
-  log "TLS: on (mutual; server certificate for IP $MANAGER_IP)"
-else
-  if grep -q -- '--insecure' <<<"$manager_help"; then
-    MANAGER_FLAGS+=(--insecure)
-  fi
-  log "TLS: off (mp-manager or the demo lacks the TLS flags)"
-fi
+               --lease-timeout-ms 5000
+               --tls-cert "$WORK/tls/server.pem"
+               --tls-key "$WORK/tls/server.key"
+               --tls-client-ca "$WORK/tls/ca.pem")
+CONNECT_FLAGS=(--manager "$MANAGER_IP:$PORT" --authkey-file "$WORK/authkey"
+               --tls-ca "$WORK/tls/ca.pem"
+               --tls-cert "$WORK/tls/client.pem"
+               --tls-key "$WORK/tls/client.key")
+log "TLS: on (mutual; server certificate for IP $MANAGER_IP)"
 
 # ---- the manager -------------------------------------------------------------
 ip netns exec "$NS_MANAGER" timeout 180 "$MP_MANAGER" "${MANAGER_FLAGS[@]}" \
@@ -190,21 +139,20 @@ for ns in "$NS_A" "$NS_B"; do
     --connect-timeout 20 --ping >>"$WORK/ping.out"
 done
 log "manager up, reachable from both workers"
-if ((TLS)); then
-  # Without TLS, or without a client certificate, the manager must refuse.
-  if ip netns exec "$NS_A" timeout 30 "$JOB_CLIENT" --manager "$MANAGER_IP:$PORT" \
-    --authkey-file "$WORK/authkey" --connect-timeout 0 --ping \
-    >>"$WORK/ping.out" 2>&1; then
-    log "the TLS manager accepted a plaintext client"
-    exit 1
-  fi
-  if ip netns exec "$NS_A" timeout 30 "$JOB_CLIENT" --manager "$MANAGER_IP:$PORT" \
-    --authkey-file "$WORK/authkey" --tls-ca "$WORK/tls/ca.pem" --connect-timeout 0 --ping >>"$WORK/ping.out" 2>&1; then
-    log "the TLS manager accepted a client without a certificate"
-    exit 1
-  fi
-  log "TLS: plaintext and certificate-less clients refused"
+# Without TLS, or without a client certificate, the manager must refuse.
+if ip netns exec "$NS_A" timeout 30 "$JOB_CLIENT" --manager "$MANAGER_IP:$PORT" \
+  --authkey-file "$WORK/authkey" --connect-timeout 0 --ping \
+  >>"$WORK/ping.out" 2>&1; then
+  log "the TLS manager accepted a plaintext client"
+  exit 1
 fi
+if ip netns exec "$NS_A" timeout 30 "$JOB_CLIENT" --manager "$MANAGER_IP:$PORT" \
+  --authkey-file "$WORK/authkey" --tls-ca "$WORK/tls/ca.pem" \
+  --connect-timeout 0 --ping >>"$WORK/ping.out" 2>&1; then
+  log "the TLS manager accepted a client without a certificate"
+  exit 1
+fi
+log "TLS: plaintext and certificate-less clients refused"
 
 # ---- worker-a, the client, worker-b -----------------------------------------
 # timeout starts a process group of its own: the worker, its Pool and the

@@ -68,11 +68,7 @@ class SessionStream final : public ReplySink {
   bool Deliver(v1::Reply reply) override {
     v1::ServerMessage message;
     *message.add_replies() = std::move(reply);
-    const size_t bytes = message.ByteSizeLong();
-    absl::MutexLock lock(&mu_);
-    if (write_failed_ || ending_) return false;
-    QueueLocked(std::move(message), bytes);
-    return true;
+    return Send(std::move(message));
   }
 
   // Runs on the worker of this stream's queue.
@@ -132,7 +128,7 @@ class SessionStream final : public ReplySink {
 
   // Runs the calls of the message read (in_) from next_call_ on, in order,
   // then reads the next message - unless too many reply bytes already wait
-  // for this client: then it stops, and OnWrite carries on once the client
+  // for this client: then it pauses, and OnWrite carries on once the client
   // has taken enough of them. Without this a client that sends calls but
   // does not read could make the server buffer replies without bound.
   void RunCalls() {
@@ -150,7 +146,8 @@ class SessionStream final : public ReplySink {
       if (backlog >= limit) {
         if (out.replies_size() > 0) full.push_back({std::move(out), out_bytes});
         if (SendOrPause(std::move(full))) return;
-        // Writes completed meanwhile and made room: carry on.
+        // Writes made room meanwhile (or failed: the next read ends the
+        // session): carry on.
         full.clear();
         out = v1::ServerMessage();
         out_bytes = 0;
@@ -193,17 +190,18 @@ class SessionStream final : public ReplySink {
     }
     if (out.replies_size() > 0) full.push_back({std::move(out), out_bytes});
     // Replies first, then the next read: the reply is on its way sooner.
-    Send(std::move(full));
+    if (SendOrPause(std::move(full))) return;
     StartRead();
   }
 
   // Queues `messages`; then, if the backlog is still at the limit, marks
-  // the call chain paused (OnWrite resumes it) and returns true.
+  // the call chain paused (OnWrite resumes it) and returns true. Never
+  // pauses a stream whose writes failed: its next read fails and ends it.
   bool SendOrPause(std::vector<Outgoing> messages) {
     size_t backlog;
     {
       absl::MutexLock lock(&mu_);
-      if (write_failed_ || ending_) return true;  // nothing more to run
+      if (write_failed_ || ending_) return false;
       for (auto& m : messages) QueueLocked(std::move(m.message), m.bytes);
       backlog = backlog_bytes_;
       if (backlog < service_->max_reply_backlog_bytes()) return false;
@@ -244,7 +242,7 @@ class SessionStream final : public ReplySink {
     out.mutable_challenge()->set_server_proof(internal::ServerProof(
         service_->authkey(), client_nonce_, server_nonce_));
     stage_ = Stage::kProof;
-    SendOne(std::move(out));
+    Send(std::move(out));
     StartRead();
   }
 
@@ -270,22 +268,17 @@ class SessionStream final : public ReplySink {
     welcome->set_session_id(session_->id());
     welcome->set_server_id(service_->server_id());
     welcome->set_max_message_bytes(service_->max_message_bytes());
-    SendOne(std::move(out));
+    Send(std::move(out));
     StartRead();
   }
 
-  void Send(std::vector<Outgoing> messages) {
-    if (messages.empty()) return;
-    absl::MutexLock lock(&mu_);
-    if (write_failed_ || ending_) return;
-    for (auto& m : messages) QueueLocked(std::move(m.message), m.bytes);
-  }
-
-  void SendOne(v1::ServerMessage message) {
+  // Queues one message; false once the stream can take no more.
+  bool Send(v1::ServerMessage message) {
     const size_t bytes = message.ByteSizeLong();
     absl::MutexLock lock(&mu_);
-    if (write_failed_ || ending_) return;
+    if (write_failed_ || ending_) return false;
     QueueLocked(std::move(message), bytes);
+    return true;
   }
 
   void QueueLocked(v1::ServerMessage message, size_t bytes)
@@ -318,8 +311,9 @@ class SessionStream final : public ReplySink {
         outbox_.clear();
         backlog_bytes_ = 0;
       }
-      if (paused_ && (!ok || ending_ ||
-                      backlog_bytes_ < service_->max_reply_backlog_bytes())) {
+      // (A paused stream is never ending: only its read chain ends it.)
+      if (paused_ &&
+          (!ok || backlog_bytes_ < service_->max_reply_backlog_bytes())) {
         paused_ = false;
         resume = true;
       }
@@ -332,10 +326,6 @@ class SessionStream final : public ReplySink {
     if (!resume) return;
     // The client is gone: the paused read chain ends the session.
     if (!ok) return EndSession(grpc::Status::OK);
-    {
-      absl::MutexLock lock(&mu_);
-      if (ending_) return;
-    }
     RunCalls();  // this stream's worker thread, like OnRead
   }
 

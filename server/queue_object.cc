@@ -84,17 +84,19 @@ void QueueObject::Apply(const v1::QueueOp& op, const OpContext& ctx,
             DeadlineOf(op.put_many().has_timeout(), op.put_many().timeout());
       }
       absl::MutexLock lock(&mu_);
+      // Charged whether they go in now or wait for room.
+      const size_t bytes = stored_.SizeOfAll(items);
       const bool room_for_all =
           maxsize_ <= 0 ||
           (putters_.empty() &&
            static_cast<int64_t>(items_.size() + items.size()) <= maxsize_);
       if (room_for_all) {
-        stored_.Change(stored_.SizeOfAll(items), 0);
+        stored_.Change(bytes, 0);
         for (Object& item : items) AcceptLocked(std::move(item));
         return ctx.ReturnNone(reply);
       }
       if (!block || deadline <= absl::Now()) throw Full("queue is full");
-      stored_.Change(stored_.SizeOfAll(items), 0);  // waiting items count
+      stored_.Change(bytes, 0);
       // Whatever fits goes in now, in order; the rest waits its turn.
       if (putters_.empty()) {
         size_t n = 0;

@@ -19,9 +19,9 @@
 #include <vector>
 
 #include "absl/synchronization/mutex.h"
+#include "common/fd_io.h"
 #include "mp/errors.h"
 #include "process/task_codec.h"
-#include "proxy/fd_io.h"
 
 extern char** environ;
 

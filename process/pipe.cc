@@ -9,9 +9,9 @@
 #include <cstdint>
 #include <cstring>
 
+#include "common/fd_io.h"
 #include "mp/errors.h"
 #include "process/task_codec.h"
-#include "proxy/fd_io.h"
 
 namespace mp {
 namespace {

@@ -20,10 +20,10 @@
 #include <typeinfo>
 #include <utility>
 
+#include "common/auth.h"
 #include "mp/pipe.h"
 #include "process/code_location.h"
 #include "process/task_codec.h"
-#include "proxy/auth.h"
 
 namespace mp {
 namespace internal {
@@ -648,13 +648,6 @@ std::function<bool(Object&)> Pool::Stream(
     st->ready.pop_front();
     return true;
   };
-}
-
-Pool Context::Pool(int processes) const {
-  PoolOptions options;
-  options.processes = processes;
-  options.context = start_method();
-  return mp::Pool(std::move(options));
 }
 
 }  // namespace mp

@@ -19,9 +19,9 @@
 #include <thread>
 
 #include "absl/synchronization/mutex.h"
+#include "common/fd_io.h"
 #include "process/forkserver.h"
 #include "process/task_codec.h"
-#include "proxy/fd_io.h"
 
 extern char** environ;
 

@@ -8,12 +8,12 @@
 #include <iostream>
 
 #include "absl/container/flat_hash_map.h"
+#include "common/wire_codec.h"
 #include "mp/errors.h"
 #include "mp/v1/process.pb.h"
 #include "process/code_location.h"
 #include "proxy/connection.h"
 #include "proxy/proxy_handle.h"
-#include "proxy/wire_codec.h"
 
 namespace mp::internal {
 

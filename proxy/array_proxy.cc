@@ -1,8 +1,8 @@
 #include "mp/array_proxy.h"
 
+#include "common/typecode.h"
 #include "mp/errors.h"
 #include "proxy/proxy_op.h"
-#include "proxy/typecode.h"
 
 namespace mp {
 

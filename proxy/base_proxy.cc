@@ -1,10 +1,10 @@
 #include <sstream>
 #include <string>
 
+#include "common/wire_codec.h"
 #include "mp/errors.h"
 #include "mp/proxy.h"
 #include "proxy/proxy_op.h"
-#include "proxy/wire_codec.h"
 
 namespace mp {
 

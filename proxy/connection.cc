@@ -9,12 +9,12 @@
 #include <utility>
 
 #include "absl/container/flat_hash_map.h"
+#include "common/auth.h"
+#include "common/grpc_runtime.h"
+#include "common/tls.h"
+#include "common/wire_codec.h"
 #include "mp/errors.h"
-#include "proxy/auth.h"
-#include "proxy/grpc_runtime.h"
 #include "proxy/proxy_handle.h"
-#include "proxy/tls.h"
-#include "proxy/wire_codec.h"
 
 namespace mp::internal {
 namespace {

@@ -12,18 +12,19 @@
 #include <chrono>
 #include <cstring>
 #include <filesystem>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "absl/synchronization/mutex.h"
+#include "common/auth.h"
+#include "common/grpc_runtime.h"
+#include "common/wire_codec.h"
 #include "mp/errors.h"
-#include "mp/process.h"
-#include "proxy/auth.h"
 #include "proxy/connection.h"
-#include "proxy/grpc_runtime.h"
+#include "proxy/inspect.h"
 #include "proxy/proxy_handle.h"
-#include "proxy/wire_codec.h"
 
 namespace mp {
 
@@ -396,6 +397,12 @@ Object Manager::stats() const {
   return conn.Decode(conn.Call(std::move(call)).value());
 }
 
+std::string Manager::inspect() const {
+  std::ostringstream report;
+  internal::PrintInspection(internal::FetchInspection(impl_->Conn()), report);
+  return report.str();
+}
+
 DictProxy NamedObjects::dict() const {
   return DictProxy(m_.Make(internal::Kind::kDict, Object(), name_));
 }
@@ -411,7 +418,5 @@ bool NamedObjects::remove() const {
   call.mutable_delete_name()->set_name(name_);
   return conn.Decode(conn.Call(std::move(call)).value()).as_bool();
 }
-
-Manager Context::Manager() const { return mp::Manager(); }
 
 }  // namespace mp

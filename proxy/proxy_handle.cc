@@ -4,8 +4,8 @@
 
 #include <string>
 
+#include "common/wire_codec.h"
 #include "mp/errors.h"
-#include "proxy/wire_codec.h"
 
 namespace mp::internal {
 

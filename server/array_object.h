@@ -7,9 +7,9 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
+#include "common/typecode.h"
 #include "mp/object.h"
 #include "mp/v1/session.pb.h"
-#include "proxy/typecode.h"
 #include "server/byte_quota.h"
 #include "server/op_context.h"
 #include "server/server_object.h"

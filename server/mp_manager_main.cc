@@ -21,11 +21,10 @@
 #include <vector>
 
 #include "absl/strings/numbers.h"
+#include "common/fd_io.h"
+#include "common/tls.h"
 #include "mp/errors.h"
 #include "mp/server.h"
-#include "proxy/fd_io.h"
-#include "proxy/tls.h"
-#include "server/inspect_command.h"
 #include "server/log.h"
 
 namespace {
@@ -176,8 +175,7 @@ int InspectMain(int argc, char** argv) {
       tls = mp::TlsOptions::from_files(ca, cert, key);
       tls->server_name = server_name;
     }
-    mp::server::PrintInspection(
-        mp::server::FetchInspection(address, authkey, tls), std::cout);
+    std::cout << mp::Manager::connect(address, authkey, {.tls = tls}).inspect();
   } catch (const mp::Error& e) {
     std::cerr << "mp-manager inspect: " << e.what() << "\n";
     return 1;

@@ -3,8 +3,8 @@
 #include <cstring>
 #include <utility>
 
-#include "proxy/auth.h"
-#include "proxy/wire_codec.h"
+#include "common/auth.h"
+#include "common/wire_codec.h"
 
 namespace mp::server {
 namespace {

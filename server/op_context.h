@@ -8,10 +8,10 @@
 #include <memory>
 
 #include "absl/time/time.h"
+#include "common/wire_codec.h"
 #include "mp/errors.h"
 #include "mp/object.h"
 #include "mp/v1/session.pb.h"
-#include "proxy/wire_codec.h"
 #include "server/session.h"
 #include "server/timer_queue.h"
 

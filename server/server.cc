@@ -10,10 +10,10 @@
 
 #include "absl/strings/match.h"
 #include "absl/synchronization/mutex.h"
+#include "common/auth.h"
+#include "common/grpc_runtime.h"
+#include "common/tls.h"
 #include "mp/errors.h"
-#include "proxy/auth.h"
-#include "proxy/grpc_runtime.h"
-#include "proxy/tls.h"
 #include "server/service.h"
 #include "server/session_stream.h"
 

@@ -7,7 +7,7 @@
 #include <string>
 #include <string_view>
 
-#include "absl/strings/str_cat.h"
+#include "common/wire_codec.h"
 #include "mp/object.h"
 #include "mp/v1/admin.pb.h"
 #include "mp/v1/value.pb.h"
@@ -17,10 +17,7 @@ namespace mp::server {
 class ObjectStore;
 class Session;
 
-// How object ids appear in messages: 0x-prefixed hex.
-inline std::string HexId(uint64_t id) {
-  return absl::StrCat("0x", absl::Hex(id));
-}
+using internal::HexId;
 
 // Lifetime: shared_ptr owned by the sessions that hold references, by
 // containers that store it, and by the named registry. The store only keeps

@@ -14,10 +14,10 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
+#include "common/auth.h"
+#include "common/typecode.h"
+#include "common/wire_codec.h"
 #include "mp/errors.h"
-#include "proxy/auth.h"
-#include "proxy/typecode.h"
-#include "proxy/wire_codec.h"
 #include "server/array_object.h"
 #include "server/barrier_object.h"
 #include "server/condition_object.h"

@@ -7,7 +7,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
-#include "proxy/auth.h"
+#include "common/auth.h"
 #include "server/log.h"
 #include "server/session.h"
 

@@ -64,7 +64,7 @@
 #include <string>
 #include <vector>
 
-#include "examples/remote/demo_common.h"
+#include "demo_common.h"
 #include "mp/mp.h"
 
 namespace {

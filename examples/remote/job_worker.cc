@@ -22,7 +22,7 @@
 #include <tuple>
 #include <vector>
 
-#include "examples/remote/demo_common.h"
+#include "demo_common.h"
 #include "mp/mp.h"
 
 namespace {

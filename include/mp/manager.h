@@ -169,6 +169,11 @@ class Manager {
   // Server statistics: {"objects": n, "sessions": n, "named": n, "pid": n,
   // "threads": n, "rss_bytes": n}.
   Object stats() const;
+  // What the server holds and who holds and waits on what, as
+  // `mp-manager inspect` prints it: objects (id, type, name, size,
+  // references, state) and sessions (peer, pid, program, objects held).
+  // Blocks for one round trip (at most 30 s).
+  std::string inspect() const;
 
  private:
   friend class NamedObjects;

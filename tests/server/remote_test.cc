@@ -16,7 +16,8 @@
 #include "gtest/gtest.h"
 #include "mp/mp.h"
 #include "mp/server.h"
-#include "server/inspect_command.h"
+#include "proxy/connection.h"
+#include "proxy/inspect.h"
 
 namespace mp {
 namespace {
@@ -234,8 +235,8 @@ TEST_F(RemoteTest, InspectionShowsObjectsHoldersWaitersAndSessions) {
   }
   ASSERT_EQ(lock.n_waiting(), 1);
 
-  v1::Inspection in =
-      server::FetchInspection(server.address(), "key", std::nullopt);
+  v1::Inspection in = internal::FetchInspection(
+      *internal::Connection::Open(server.address(), "key"));
   const v1::Inspection::ObjectInfo* lock_info = nullptr;
   const v1::Inspection::ObjectInfo* list_info = nullptr;
   for (const auto& o : in.objects()) {
@@ -263,12 +264,12 @@ TEST_F(RemoteTest, InspectionShowsObjectsHoldersWaitersAndSessions) {
     }
   }
   EXPECT_EQ(listed, 2);
-  // The printed report names them too.
-  std::ostringstream report;
-  server::PrintInspection(in, report);
-  EXPECT_NE(report.str().find("the-lock"), std::string::npos) << report.str();
-  EXPECT_NE(report.str().find("held by session"), std::string::npos);
-  EXPECT_NE(report.str().find("waiting: session"), std::string::npos);
+  // The printed report (Manager::inspect, as mp-manager inspect prints it)
+  // names them too.
+  const std::string report = holder.inspect();
+  EXPECT_NE(report.find("the-lock"), std::string::npos) << report;
+  EXPECT_NE(report.find("held by session"), std::string::npos);
+  EXPECT_NE(report.find("waiting: session"), std::string::npos);
 
   lock.release();
   EXPECT_TRUE(waiting.get());
@@ -276,7 +277,7 @@ TEST_F(RemoteTest, InspectionShowsObjectsHoldersWaitersAndSessions) {
 
 TEST_F(RemoteTest, InspectionNeedsTheAuthkey) {
   Server server = StartServer({.address = "127.0.0.1:0", .authkey = "key"});
-  EXPECT_THROW(server::FetchInspection(server.address(), "nope", std::nullopt),
+  EXPECT_THROW(Manager::connect(server.address(), "nope").inspect(),
                AuthenticationError);
 }
 

@@ -9,9 +9,9 @@
 #include <chrono>
 #include <string>
 
+#include "common/auth.h"
 #include "mp/mp.h"
 #include "mp/v1/session.grpc.pb.h"
-#include "proxy/auth.h"
 #include "proxy/connection.h"
 
 namespace mp {

@@ -1,4 +1,4 @@
-#include "proxy/auth.h"
+#include "common/auth.h"
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>

@@ -1,8 +1,8 @@
 // The array module's typecodes, shared by Value and Array on both sides of
 // the wire. Elements are stored and shipped packed, little-endian (the only
 // byte order mp targets), in the element's native size.
-#ifndef MP_PROXY_TYPECODE_H_
-#define MP_PROXY_TYPECODE_H_
+#ifndef MP_COMMON_TYPECODE_H_
+#define MP_COMMON_TYPECODE_H_
 
 #include <cstddef>
 #include <string_view>
@@ -32,4 +32,4 @@ Object UnpackElement(const TypeCode& tc, const char* in);
 
 }  // namespace mp::internal
 
-#endif  // MP_PROXY_TYPECODE_H_
+#endif  // MP_COMMON_TYPECODE_H_

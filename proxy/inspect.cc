@@ -1,4 +1,4 @@
-#include "server/inspect_command.h"
+#include "proxy/inspect.h"
 
 #include <cstdio>
 #include <map>
@@ -7,10 +7,10 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "common/wire_codec.h"
 #include "proxy/connection.h"
-#include "server/server_object.h"
 
-namespace mp::server {
+namespace mp::internal {
 namespace {
 
 // "3, 3, 5" -> "3 (x2), 5": a session holding several permits shows once.
@@ -27,13 +27,10 @@ std::string SessionList(
 
 }  // namespace
 
-v1::Inspection FetchInspection(const std::string& address,
-                               const std::string& authkey,
-                               const std::optional<TlsOptions>& tls) {
-  auto conn = internal::Connection::Open(address, authkey, tls);
+v1::Inspection FetchInspection(Connection& conn) {
   v1::Call call;
   call.mutable_inspect();
-  v1::Reply reply = conn->Call(std::move(call), absl::Seconds(30));
+  v1::Reply reply = conn.Call(std::move(call), absl::Seconds(30));
   return reply.inspection();
 }
 
@@ -71,4 +68,4 @@ void PrintInspection(const v1::Inspection& in, std::ostream& out) {
   }
 }
 
-}  // namespace mp::server
+}  // namespace mp::internal

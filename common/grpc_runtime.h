@@ -1,6 +1,6 @@
 // Process-wide gRPC settings mp depends on.
-#ifndef MP_PROXY_GRPC_RUNTIME_H_
-#define MP_PROXY_GRPC_RUNTIME_H_
+#ifndef MP_COMMON_GRPC_RUNTIME_H_
+#define MP_COMMON_GRPC_RUNTIME_H_
 
 #include <string>
 #include <vector>
@@ -23,4 +23,4 @@ std::vector<std::string> ServerEnvironment();
 
 }  // namespace mp::internal
 
-#endif  // MP_PROXY_GRPC_RUNTIME_H_
+#endif  // MP_COMMON_GRPC_RUNTIME_H_

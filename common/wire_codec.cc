@@ -1,4 +1,4 @@
-#include "proxy/wire_codec.h"
+#include "common/wire_codec.h"
 
 #include <string>
 #include <utility>

@@ -1,8 +1,8 @@
 // The session handshake's cryptography: mutual HMAC-SHA256
 // challenge-response over the authkey (see proto/mp/v1/session.proto). The
 // authkey never leaves the process; only nonces and proofs cross the wire.
-#ifndef MP_PROXY_AUTH_H_
-#define MP_PROXY_AUTH_H_
+#ifndef MP_COMMON_AUTH_H_
+#define MP_COMMON_AUTH_H_
 
 #include <cstddef>
 #include <string>
@@ -28,4 +28,4 @@ bool ProofsEqual(std::string_view a, std::string_view b);
 
 }  // namespace mp::internal
 
-#endif  // MP_PROXY_AUTH_H_
+#endif  // MP_COMMON_AUTH_H_

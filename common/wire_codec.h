@@ -1,12 +1,15 @@
 // Conversion between mp::Object and the wire's mp.v1.Value, shared by the
 // client and the server. The two sides differ only in what a proxy
 // reference becomes, which the caller supplies.
-#ifndef MP_PROXY_WIRE_CODEC_H_
-#define MP_PROXY_WIRE_CODEC_H_
+#ifndef MP_COMMON_WIRE_CODEC_H_
+#define MP_COMMON_WIRE_CODEC_H_
 
+#include <cstdint>
+#include <string>
 #include <string_view>
 
 #include "absl/functional/function_ref.h"
+#include "absl/strings/str_cat.h"
 #include "mp/object.h"
 #include "mp/v1/session.pb.h"
 
@@ -27,9 +30,14 @@ std::string_view ObjectTypeName(v1::ObjectType type);
 // OBJECT_TYPE_UNSPECIFIED for an unknown name.
 v1::ObjectType ObjectTypeFromName(std::string_view name);
 
+// How object ids appear in messages and reports: 0x-prefixed hex.
+inline std::string HexId(uint64_t id) {
+  return absl::StrCat("0x", absl::Hex(id));
+}
+
 // Throws the mp::Error subtype the wire error names.
 [[noreturn]] void ThrowWireError(const v1::Error& error);
 
 }  // namespace mp::internal
 
-#endif  // MP_PROXY_WIRE_CODEC_H_
+#endif  // MP_COMMON_WIRE_CODEC_H_

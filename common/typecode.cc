@@ -1,4 +1,4 @@
-#include "proxy/typecode.h"
+#include "common/typecode.h"
 
 #include <cmath>
 #include <cstdint>

@@ -1,4 +1,4 @@
-#include "proxy/tls.h"
+#include "common/tls.h"
 
 #include <arpa/inet.h>
 #include <openssl/bio.h>
@@ -11,8 +11,8 @@
 #include <string>
 
 #include "absl/strings/match.h"
+#include "common/fd_io.h"
 #include "mp/errors.h"
-#include "proxy/fd_io.h"
 
 namespace mp {
 

@@ -1,8 +1,8 @@
 // gRPC credentials from mp::TlsOptions, with the PEM data checked first so
 // a bad certificate or key is reported by name, not as a failed bind or an
 // opaque handshake error.
-#ifndef MP_PROXY_TLS_H_
-#define MP_PROXY_TLS_H_
+#ifndef MP_COMMON_TLS_H_
+#define MP_COMMON_TLS_H_
 
 #include <grpcpp/security/credentials.h>
 #include <grpcpp/security/server_credentials.h>
@@ -30,4 +30,4 @@ bool IsLocalOnlyAddress(const std::string& address);
 
 }  // namespace mp::internal
 
-#endif  // MP_PROXY_TLS_H_
+#endif  // MP_COMMON_TLS_H_

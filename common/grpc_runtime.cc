@@ -1,4 +1,4 @@
-#include "proxy/grpc_runtime.h"
+#include "common/grpc_runtime.h"
 
 #include <stdlib.h>
 

@@ -1,8 +1,8 @@
 // Blocking reads and writes of whole buffers on file descriptors, retrying
 // short transfers and EINTR. Shared by mp-manager's bootstrap pipes, the
 // spawn/forkserver task pipes and mp::Pipe.
-#ifndef MP_PROXY_FD_IO_H_
-#define MP_PROXY_FD_IO_H_
+#ifndef MP_COMMON_FD_IO_H_
+#define MP_COMMON_FD_IO_H_
 
 #include <sys/types.h>
 
@@ -28,4 +28,4 @@ bool WriteExactly(int fd, const void* buf, size_t n);
 
 }  // namespace mp::internal
 
-#endif  // MP_PROXY_FD_IO_H_
+#endif  // MP_COMMON_FD_IO_H_

@@ -1,4 +1,4 @@
-#include "proxy/fd_io.h"
+#include "common/fd_io.h"
 
 #include <fcntl.h>
 #include <sys/socket.h>

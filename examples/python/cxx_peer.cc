@@ -11,10 +11,11 @@
 // waits for the workers, checks the results and exchanges typed values; this
 // program then checks what Python left behind.
 //
-//   cxx_peer [PYTHON SCRIPT STUBS_DIR]
+//   cxx_peer [PYTHON SCRIPT PYTHONPATH_DIR]
 //
-// Without arguments it uses the interpreter, script and generated stubs the
-// build found (see CMakeLists.txt next to this file).
+// Without arguments it uses the interpreter, script and mp_client package
+// (the directory holding it goes on PYTHONPATH) the build found (see
+// CMakeLists.txt next to this file).
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
@@ -118,7 +119,7 @@ int RunChild(const std::vector<std::string>& args,
 }
 
 int Run(const std::string& python, const std::string& script,
-        const std::string& stubs) {
+        const std::string& pythonpath_dir) {
   mp::ServerOptions options;
   options.address = "127.0.0.1:0";  // loopback, a free port; random authkey
   mp::Server server(std::move(options));
@@ -144,7 +145,7 @@ int Run(const std::string& python, const std::string& script,
   std::cout << "cxx: server up, " << kWorkers << " workers started"
             << std::endl;
 
-  std::string pythonpath = stubs;
+  std::string pythonpath = pythonpath_dir;
   if (const char* old = std::getenv("PYTHONPATH"); old && *old) {
     pythonpath += std::string(":") + old;
   }
@@ -201,17 +202,17 @@ int main(int argc, char** argv) {
   mp::init(argc, argv);
   std::string python = MP_PYTHON;
   std::string script = MP_PY_SCRIPT;
-  std::string stubs = MP_PY_STUBS;
+  std::string pythonpath_dir = MP_PY_PATH;
   if (argc == 4) {
     python = argv[1];
     script = argv[2];
-    stubs = argv[3];
+    pythonpath_dir = argv[3];
   } else if (argc != 1) {
-    std::cerr << "usage: " << argv[0] << " [PYTHON SCRIPT STUBS_DIR]\n";
+    std::cerr << "usage: " << argv[0] << " [PYTHON SCRIPT PYTHONPATH_DIR]\n";
     return 2;
   }
   try {
-    return Run(python, script, stubs);
+    return Run(python, script, pythonpath_dir);
   } catch (const mp::Error& e) {
     std::cerr << "cxx_peer: " << e.what() << "\n";
     return 1;

@@ -6,7 +6,9 @@ BUILD="${MP_BUILD_DIR:-$ROOT/build}"
 PACKAGES=(g++ cmake ninja-build pkg-config git ca-certificates
           libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
           libabsl-dev libgtest-dev libssl-dev openssl python3-grpcio python3-protobuf
-          docker-compose iproute2 procps)
+          docker-compose iproute2 procps
+          # proxy/python: pip install from the source tree (python_install_pip)
+          python3-setuptools python3-venv python3-pip)
 
 install_missing_packages() {
   local missing=()

@@ -2,9 +2,11 @@
 
 cxx_peer embeds an mp manager server and runs C++ worker processes that
 square the integers they take from the named Queue "jobs" into the named
-dict "results".  This script connects to the same server with the authkey,
-feeds the jobs, waits for the workers, checks their results and exchanges
-values of several types with C++ through the named dict "typed".
+dict "results", and a C++ "sync peer" process.  This script connects to the
+same server with the authkey (the mp_client package), feeds the jobs, waits
+for the workers, checks their results, exchanges values of several types
+with C++ through the named dict "typed", and shares a Lock, two Events, a
+JoinableQueue and a Value with the sync peer.
 
     shared_with_cxx.py ADDRESS        (authkey: hex in $MP_AUTHKEY)
 
@@ -21,6 +23,40 @@ import mp_client
 
 # Bounds on every wait: nothing here should take more than a few seconds.
 GET_TIMEOUT = 30.0
+
+
+def share_sync_objects(session: mp_client.Session) -> bool:
+    """A Lock, Events, a JoinableQueue and a Value shared with the C++ sync
+    peer (SyncPeer in cxx_peer.cc); True if all went as expected."""
+    lock = session.named("py_lock").Lock()
+    cxx_has_lock = session.named("cxx_has_lock").Event()
+    python_tried = session.named("python_tried").Event()
+    tasks = session.named("tasks").JoinableQueue()
+    counter = session.named("counter").Value("i", 0)
+
+    # C++ holds the Lock until we have tried it.
+    has_lock = cxx_has_lock.wait(timeout=GET_TIMEOUT)
+    print(f"python: C++ has the lock: {has_lock}")
+    print("python: lock.acquire(timeout=0.1) while C++ holds it: "
+          f"{lock.acquire(timeout=0.1)}")
+    python_tried.set()
+    # C++ adds 10 to the counter and releases: our acquire returns then.
+    if not lock.acquire(timeout=GET_TIMEOUT):
+        print("python: the lock never came free")
+        return False
+    try:
+        print(f"python: got the lock after C++; counter = {counter.value}")
+        counter.value += 1  # under the lock: no lost update
+        # C++ takes the first task at once and waits for the lock we hold.
+        for n in range(1, 6):
+            tasks.put(n)
+        tasks.put(None)
+    finally:
+        lock.release()
+    # C++ does each task under the lock and marks it done.
+    print(f"python: tasks.join(): {tasks.join(timeout=GET_TIMEOUT)}")
+    print(f"python: counter after C++ did the tasks: {counter.value}")
+    return counter.value == 10 + 1 + 15
 
 
 def main(argv: list[str]) -> int:
@@ -65,6 +101,8 @@ def main(argv: list[str]) -> int:
               f"{got == expected}")
         print(f"python: sum of squares: {sum(results.values())}")
 
+        sync_ok = share_sync_objects(session)
+
         # Python -> C++: values of every kind of the typed contract.
         typed.update({
             "str": "h\u00e9llo from Python",
@@ -86,7 +124,7 @@ def main(argv: list[str]) -> int:
             to_python.get(timeout=0.05)
         except queue.Empty:
             print("python: queue.Empty from an empty queue")
-        if got != expected or sum(done_counts) != n_jobs:
+        if got != expected or sum(done_counts) != n_jobs or not sync_ok:
             return 1
     print("python: done")
     return 0

@@ -11,7 +11,6 @@ import queue
 import shutil
 import signal
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -19,9 +18,7 @@ import unittest
 
 import grpc
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..",
-                                "examples", "python"))
-import mp_client  # noqa: E402  (the Python client from examples/python)
+import mp_client  # the Python client (proxy/python; ctest sets PYTHONPATH)
 
 MANAGER = os.environ["MP_MANAGER_PATH"]
 CERTS_SCRIPT = os.path.join(os.path.dirname(__file__), "..", "tls",

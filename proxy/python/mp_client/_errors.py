@@ -1,0 +1,66 @@
+"""Server errors -> Python exceptions: the one table of the package.
+
+The server reports failures as ``Error{type, message}`` with Python's
+exception names (server/*_object.cc, include/mp/errors.h); each becomes the
+Python exception a ``multiprocessing.managers`` user would catch.
+"""
+
+from __future__ import annotations
+
+import ast
+import queue
+import threading
+from multiprocessing import AuthenticationError, ProcessError
+from typing import Callable
+
+
+class RemoteError(Exception):
+    """A server error whose type has no Python equivalent in ERROR_TYPES."""
+
+    def __init__(self, type_name: str, message: str, traceback: str = ""):
+        super().__init__(f"{type_name}: {message}")
+        self.type_name = type_name
+        self.message = message
+        self.traceback = traceback
+
+
+# The server's error type name -> the Python exception raised for it.
+ERROR_TYPES: dict[str, Callable[[str], BaseException]] = {
+    "KeyError": KeyError,
+    "IndexError": IndexError,
+    "TypeError": TypeError,
+    "ValueError": ValueError,
+    "RuntimeError": RuntimeError,
+    "AttributeError": AttributeError,
+    "MemoryError": MemoryError,
+    "EOFError": EOFError,
+    # An object id this session holds no reference to.
+    "ReferenceError": ReferenceError,
+    "TimeoutError": TimeoutError,
+    # A session the server ended (shutdown) or a connection lost.
+    "ConnectionError": ConnectionError,
+    "Empty": queue.Empty,
+    "Full": queue.Full,
+    "BrokenBarrierError": threading.BrokenBarrierError,
+    "AuthenticationError": AuthenticationError,
+    "ProcessError": ProcessError,
+}
+
+
+def error_from_wire(type_name: str, message: str,
+                    traceback: str = "") -> BaseException:
+    """The Python exception for a server ``Error{type, message}``."""
+    make = ERROR_TYPES.get(type_name)
+    if make is None:
+        return RemoteError(type_name, message, traceback)
+    if make is KeyError:
+        # The message is the key's repr, as Python's KeyError carries the
+        # key itself: recover it where it is a literal.
+        try:
+            return KeyError(ast.literal_eval(message))
+        except (ValueError, SyntaxError, TypeError, MemoryError,
+                RecursionError):
+            pass
+    if make is threading.BrokenBarrierError and not message:
+        return threading.BrokenBarrierError()
+    return make(message)

@@ -35,7 +35,7 @@ inline constexpr std::string_view kLocalSocketSuffix = ".local";
 // appended) for a message of 4 GiB or more, which a frame cannot carry;
 // both sides keep messages far below that (max_message_bytes).
 [[nodiscard]] bool AppendFrame(const google::protobuf::MessageLite& message,
-                 std::string* out);
+                               std::string* out);
 
 // Parses one frame's payload with a recursion limit that matches the
 // value nesting limit (a deeper message is a parse failure, not a stack

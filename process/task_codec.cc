@@ -154,9 +154,8 @@ Object DecodeWithManagers(
         tls = TlsOptions{m.tls().ca_certs(), m.tls().cert_chain(),
                          m.tls().private_key(), m.tls().server_name()};
       }
-      std::shared_ptr<Connection> conn =
-          Connection::Get(m.address(), m.authkey(), tls,
-                          TransportFromWire(m.transport()));
+      std::shared_ptr<Connection> conn = Connection::Get(
+          m.address(), m.authkey(), tls, TransportFromWire(m.transport()));
       if (conn->server_id() != ref.server_id()) {
         throw ConnectionError("the manager at " + m.address() +
                               " was restarted; a proxy passed to this "

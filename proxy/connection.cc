@@ -165,8 +165,8 @@ void Connection::OpenTransport(absl::Time deadline) {
       throw ConnectionError(
           "the manager at " + address_ +
           " offers no local transport (it needs a unix: address whose "
-          "server also listens at PATH" + std::string(kLocalSocketSuffix) +
-          ")");
+          "server also listens at PATH" +
+          std::string(kLocalSocketSuffix) + ")");
     }
   }
   transport_ = GrpcClientTransport::Connect(address_, tls_, deadline);
@@ -184,8 +184,15 @@ void Connection::HandshakeWrite(const v1::ClientMessage& message,
         throw ConnectionError("timed out connecting to the manager at " +
                               address_);
       case ClientTransport::Event::kRead:
-        throw ConnectionError("the manager at " + address_ +
-                              " broke the handshake (spoke out of turn)");
+        // The reply overtook the write's completion (gRPC reports them in
+        // any order): keep it for HandshakeRead.
+        if (early_reply_) {
+          throw ConnectionError("the manager at " + address_ +
+                                " broke the handshake (spoke out of turn)");
+        }
+        early_reply_ = std::move(read_buf_);
+        read_buf_.Clear();
+        continue;
       case ClientTransport::Event::kWriteFailed:
       case ClientTransport::Event::kClosed:
         ThrowHandshakeEnd(deadline);
@@ -194,6 +201,11 @@ void Connection::HandshakeWrite(const v1::ClientMessage& message,
 }
 
 v1::ServerMessage Connection::HandshakeRead(absl::Time deadline) {
+  if (early_reply_) {
+    v1::ServerMessage message = std::move(*early_reply_);
+    early_reply_.reset();
+    return message;
+  }
   v1::ServerMessage message;
   for (;;) {
     switch (transport_->Poll(deadline, &message)) {
@@ -221,8 +233,8 @@ void Connection::ThrowHandshakeEnd(absl::Time deadline) {
     if (msg.rfind(prefix, 0) == 0) msg = msg.substr(prefix.size());
     throw AuthenticationError(msg);
   }
-  throw ConnectionError("cannot connect to the manager at " + address_ +
-                        ": " + std::string(status.message()));
+  throw ConnectionError("cannot connect to the manager at " + address_ + ": " +
+                        std::string(status.message()));
 }
 
 void Connection::Handshake() {

@@ -150,6 +150,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool write_in_flight_ ABSL_GUARDED_BY(mu_) = false;
   v1::ClientMessage write_buf_ ABSL_GUARDED_BY(mu_);
   v1::ServerMessage read_buf_;  // owned by the current leader
+  // A handshake reply that arrived before its request's write completed.
+  std::optional<v1::ServerMessage> early_reply_;
   absl::Mutex held_mu_;
   absl::flat_hash_map<std::pair<uint64_t, uint64_t>, int64_t> held_
       ABSL_GUARDED_BY(held_mu_);

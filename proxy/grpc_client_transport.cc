@@ -112,9 +112,8 @@ absl::Status GrpcClientTransport::EndStatus(absl::Time deadline) {
     while (cq_.AsyncNext(&tag, &ok, absl::ToChronoTime(deadline)) ==
            grpc::CompletionQueue::GOT_EVENT) {
       if (tag == kFinishTag) {
-        return absl::Status(
-            static_cast<absl::StatusCode>(status_.error_code()),
-            status_.error_message());
+        return absl::Status(static_cast<absl::StatusCode>(status_.error_code()),
+                            status_.error_message());
       }
     }
     status_ = grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED,

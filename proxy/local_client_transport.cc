@@ -82,8 +82,7 @@ std::unique_ptr<LocalClientTransport> LocalClientTransport::Connect(
   addr.sun_family = AF_UNIX;
   if (path.size() >= sizeof(addr.sun_path)) return nullptr;
   std::memcpy(addr.sun_path, path.data(), path.size());
-  const int fd =
-      socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  const int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
   if (fd < 0) {
     throw ConnectionError(std::string("socket: ") + std::strerror(errno));
   }
@@ -175,9 +174,8 @@ ClientTransport::Event LocalClientTransport::Poll(absl::Time deadline,
         }
         return Event::kRead;
       case FrameReader::Status::kTooLarge:
-        end_status_ = absl::InternalError(
-            "the manager sent a frame of " + std::to_string(declared) +
-            " bytes");
+        end_status_ = absl::InternalError("the manager sent a frame of " +
+                                          std::to_string(declared) + " bytes");
         return Event::kClosed;
       case FrameReader::Status::kNeedMore:
         break;
@@ -191,8 +189,8 @@ ClientTransport::Event LocalClientTransport::Poll(absl::Time deadline,
     const int r = poll(&p, 1, PollTimeoutMs(deadline));
     if (r < 0) {
       if (errno == EINTR) continue;
-      end_status_ = absl::UnavailableError(std::string("poll: ") +
-                                           std::strerror(errno));
+      end_status_ =
+          absl::UnavailableError(std::string("poll: ") + std::strerror(errno));
       return Event::kClosed;
     }
     if (r == 0) {
@@ -214,12 +212,13 @@ ClientTransport::Event LocalClientTransport::Poll(absl::Time deadline,
     if (p.revents & (POLLIN | POLLHUP | POLLERR)) {
       const ssize_t n = reader_.ReadFrom(fd_);
       if (n == 0) {
-        end_status_ = absl::UnavailableError("the manager closed the connection");
+        end_status_ =
+            absl::UnavailableError("the manager closed the connection");
         return Event::kClosed;
       }
       if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
-        end_status_ =
-            absl::UnavailableError(std::string("read: ") + std::strerror(errno));
+        end_status_ = absl::UnavailableError(std::string("read: ") +
+                                             std::strerror(errno));
         return Event::kClosed;
       }
     }

@@ -229,7 +229,9 @@ Manager& Manager::operator=(Manager&&) noexcept = default;
 
 const std::string& Manager::address() const { return impl_->address; }
 const std::string& Manager::authkey() const { return impl_->authkey; }
-std::string Manager::transport() const { return impl_->Conn().transport_name(); }
+std::string Manager::transport() const {
+  return impl_->Conn().transport_name();
+}
 
 void Manager::shutdown() {
   if (impl_->server_pid > 0) {

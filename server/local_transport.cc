@@ -53,10 +53,10 @@ class RateLimitedLog {
       return;
     }
     const int64_t dropped = suppressed_.exchange(0);
-    Log(LogLevel::kWarning,
-        dropped == 0 ? message
-                     : message + " (and " + std::to_string(dropped) +
-                           " similar in the last second)");
+    Log(LogLevel::kWarning, dropped == 0
+                                ? message
+                                : message + " (and " + std::to_string(dropped) +
+                                      " similar in the last second)");
   }
 
  private:
@@ -143,12 +143,12 @@ class LocalSession final : public SessionEndpoint {
     if (now - *stopped_since_ < lease_timeout) return;
     stopped_since_.reset();
     const absl::Status status = absl::DeadlineExceededError(
-        "lease expired: the client process (pid " +
-        std::to_string(peer_pid_) + ") was stopped for longer than the " +
-        "lease timeout of " + absl::FormatDuration(lease_timeout) +
+        "lease expired: the client process (pid " + std::to_string(peer_pid_) +
+        ") was stopped for longer than the " + "lease timeout of " +
+        absl::FormatDuration(lease_timeout) +
         "; its locks and other leases were given back");
-    Log(LogLevel::kWarning, "session " + std::to_string(session_id()) +
-                                ": " + std::string(status.message()));
+    Log(LogLevel::kWarning, "session " + std::to_string(session_id()) + ": " +
+                                std::string(status.message()));
     Fail(status);
   }
 
@@ -170,9 +170,12 @@ class LocalSession final : public SessionEndpoint {
   // stops watching for input while it does not (paused at the reply
   // backlog limit), so a level-triggered epoll does not spin.
   void Dispatch() {
-    Cork();
-    DispatchFrames();
-    Uncork();
+    // A write completing at the flush may resume a paused call chain,
+    // which may want the next frame: go round again then.
+    do {
+      Cork();
+      DispatchFrames();
+    } while (FlushOut(/*uncork=*/true));
   }
 
   void DispatchFrames() {
@@ -243,9 +246,8 @@ class LocalSession final : public SessionEndpoint {
 
   void UpdateReadInterest() {
     absl::MutexLock lock(&mu_);
-    const uint32_t read_bits = want_read_ && !peer_closed_
-                                   ? (EPOLLIN | EPOLLRDHUP)
-                                   : 0;
+    const uint32_t read_bits =
+        want_read_ && !peer_closed_ ? (EPOLLIN | EPOLLRDHUP) : 0;
     SetInterestLocked(read_bits | (interest_ & EPOLLOUT));
   }
 
@@ -258,22 +260,39 @@ class LocalSession final : public SessionEndpoint {
     epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, fd_, &ev);
   }
 
-  // Sends what the socket did not take at once (EPOLLOUT). Reactor thread.
-  void FinishWrite() {
+  // Sends what out_ holds (uncorking first if asked); once it is all out,
+  // or the socket broke, tells the endpoint if it is waiting for that
+  // (true then: OnWriteDone ran). Reactor thread.
+  bool FlushOut(bool uncork) {
     bool notify = false;
     bool ok = true;
     {
       absl::MutexLock lock(&mu_);
-      if (out_sent_ == out_.size() && !write_error_) return;
+      if (uncork) corked_ = false;
+      if (out_sent_ == out_.size() && !endpoint_waiting_ && !write_error_) {
+        SetInterestLocked(interest_ & ~EPOLLOUT);
+        return false;
+      }
       ok = !write_error_ && FlushLocked();
       if (!ok || out_sent_ == out_.size()) {
+        if (!ok && !write_error_) {
+          // The next read (or a waiting write) fails and ends the session.
+          write_error_ = true;
+          shutdown(fd_, SHUT_RDWR);
+        }
         SetInterestLocked(interest_ & ~EPOLLOUT);
         notify = endpoint_waiting_;
         endpoint_waiting_ = false;
+      } else {
+        SetInterestLocked(interest_ | EPOLLOUT);
       }
     }
     if (notify) OnWriteDone(ok);
+    return notify;
   }
+
+  // The socket has room again (EPOLLOUT), or broke.
+  void FinishWrite() { FlushOut(/*uncork=*/false); }
 
   // While Dispatch runs the calls of every frame one read brought, replies
   // collect in out_ and leave in one send(2) at the end (measured: a
@@ -281,18 +300,6 @@ class LocalSession final : public SessionEndpoint {
   void Cork() {
     absl::MutexLock lock(&mu_);
     corked_ = true;
-  }
-  void Uncork() {
-    absl::MutexLock lock(&mu_);
-    corked_ = false;
-    if (out_sent_ == out_.size() || write_error_) return;
-    if (!FlushLocked()) {
-      // The next read (or a waiting write) fails and ends the session.
-      write_error_ = true;
-      shutdown(fd_, SHUT_RDWR);
-    } else if (out_sent_ < out_.size()) {
-      SetInterestLocked(interest_ | EPOLLOUT);
-    }
   }
 
   void StartRead() override { want_read_ = true; }
@@ -433,8 +440,8 @@ class LocalTransport::Reactor {
     // A stopped client is noticed within a quarter of the lease.
     const int timeout_ms =
         lease > absl::ZeroDuration()
-            ? std::max<int>(1, static_cast<int>(
-                                   absl::ToInt64Milliseconds(lease / 4)))
+            ? std::max<int>(
+                  1, static_cast<int>(absl::ToInt64Milliseconds(lease / 4)))
             : -1;
     absl::Time next_lease_check = absl::Now() + lease / 4;
     while (!stopping_.load()) {
@@ -586,8 +593,7 @@ void LocalTransport::Listen(const std::string& path) {
     }
     unlink(path.c_str());
   }
-  const int fd =
-      socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  const int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) throw RuntimeError(ErrnoText("local transport: socket"));
   if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
       listen(fd, SOMAXCONN) != 0) {

@@ -15,9 +15,9 @@
 #include "common/local_frame.h"
 #include "common/tls.h"
 #include "mp/errors.h"
-#include "server/service.h"
 #include "server/grpc_transport.h"
 #include "server/local_transport.h"
+#include "server/service.h"
 
 namespace mp {
 
@@ -64,12 +64,13 @@ void Server::start() {
       internal::ServerCredentials(impl_->options.tls);
   impl_->service = std::make_unique<server::ManagerService>(
       impl_->options.authkey,
-      server::SessionLimits{impl_->options.max_message_bytes,
-                            impl_->options.max_objects_per_session,
-                            impl_->options.max_reply_backlog_bytes,
-                            impl_->options.max_stored_bytes_per_session,
-                            impl_->options.max_sessions,
-                            absl::FromChrono(impl_->options.handshake_timeout)});
+      server::SessionLimits{
+          impl_->options.max_message_bytes,
+          impl_->options.max_objects_per_session,
+          impl_->options.max_reply_backlog_bytes,
+          impl_->options.max_stored_bytes_per_session,
+          impl_->options.max_sessions,
+          absl::FromChrono(impl_->options.handshake_timeout)});
 
   // The standard gRPC health service (grpc.health.v1.Health, status
   // SERVING while up) and server reflection, so grpc_health_probe, grpcurl
@@ -100,7 +101,8 @@ void Server::start() {
                impl_->options.more_addresses.end());
     for (const std::string& a : all) {
       if (absl::StartsWith(a, "unix:")) {
-        impl_->local->Listen(a.substr(5) + std::string(internal::kLocalSocketSuffix));
+        impl_->local->Listen(a.substr(5) +
+                             std::string(internal::kLocalSocketSuffix));
       }
     }
   }

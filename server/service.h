@@ -25,8 +25,8 @@ struct SessionLimits {
   size_t max_message_bytes = size_t{64} << 20;
   size_t max_objects_per_session = 0;  // 0: unlimited
   size_t max_reply_backlog_bytes = size_t{64} << 20;
-  size_t max_stored_bytes_per_session = 0;  // 0: unlimited
-  size_t max_sessions = 0;                  // 0: unlimited
+  size_t max_stored_bytes_per_session = 0;               // 0: unlimited
+  size_t max_sessions = 0;                               // 0: unlimited
   absl::Duration handshake_timeout = absl::Seconds(10);  // 0: none
 };
 
@@ -54,8 +54,8 @@ class ManagerService {
   // The registry of live sessions, for counting and inspection. `peer`
   // describes the client's address; `transport` is "grpc" or "local".
   size_t session_count() const;
-  void SessionStarted(const std::shared_ptr<Session>& session,
-                      std::string peer, std::string transport);
+  void SessionStarted(const std::shared_ptr<Session>& session, std::string peer,
+                      std::string transport);
   void SessionIdentified(uint64_t session_id, int64_t pid,
                          std::string client_name);
   void SessionEnded(uint64_t session_id);

@@ -15,8 +15,7 @@ constexpr size_t kFlushBytes = 1 << 20;
 
 }  // namespace
 
-SessionEndpoint::SessionEndpoint(ManagerService* service,
-                                 const char* transport)
+SessionEndpoint::SessionEndpoint(ManagerService* service, const char* transport)
     : service_(service),
       transport_(transport),
       session_(std::make_shared<Session>(service->NewSessionId(),
@@ -51,8 +50,7 @@ void SessionEndpoint::Accepted(std::string peer) {
       service_->session_count() >= limits.max_sessions) {
     Log(LogLevel::kWarning,
         "refused a connection from " + peer_ + ": the server has " +
-            std::to_string(limits.max_sessions) +
-            " sessions (max_sessions)");
+            std::to_string(limits.max_sessions) + " sessions (max_sessions)");
     return EndSession(absl::ResourceExhaustedError(
         "the manager serves at most " + std::to_string(limits.max_sessions) +
         " sessions (max_sessions)"));
@@ -211,7 +209,8 @@ bool SessionEndpoint::SendOrPause(std::vector<Outgoing> messages) {
 
 void SessionEndpoint::OnHello() {
   const v1::Hello& hello = in_.hello();
-  if (!in_.has_hello() || hello.client_nonce().size() != internal::kNonceBytes) {
+  if (!in_.has_hello() ||
+      hello.client_nonce().size() != internal::kNonceBytes) {
     return EndSession(
         absl::UnauthenticatedError("AuthenticationError: expected Hello "
                                    "with a 32-byte client nonce"));
@@ -219,8 +218,8 @@ void SessionEndpoint::OnHello() {
   if (hello.protocol_version() != kProtocolVersion) {
     return EndSession(absl::FailedPreconditionError(
         "protocol version " + std::to_string(hello.protocol_version()) +
-        " is not supported (server speaks " +
-        std::to_string(kProtocolVersion) + ")"));
+        " is not supported (server speaks " + std::to_string(kProtocolVersion) +
+        ")"));
   }
   client_pid_ = hello.pid();
   service_->SessionIdentified(session_->id(), hello.pid(), hello.client_name());
@@ -228,8 +227,8 @@ void SessionEndpoint::OnHello() {
   server_nonce_ = internal::RandomBytes(internal::kNonceBytes);
   v1::ServerMessage out;
   out.mutable_challenge()->set_server_nonce(server_nonce_);
-  out.mutable_challenge()->set_server_proof(internal::ServerProof(
-      service_->authkey(), client_nonce_, server_nonce_));
+  out.mutable_challenge()->set_server_proof(
+      internal::ServerProof(service_->authkey(), client_nonce_, server_nonce_));
   stage_ = Stage::kProof;
   Send(std::move(out));
   {
@@ -241,8 +240,8 @@ void SessionEndpoint::OnHello() {
 }
 
 void SessionEndpoint::OnProof() {
-  std::string expected = internal::ClientProof(service_->authkey(),
-                                               server_nonce_, client_nonce_);
+  std::string expected =
+      internal::ClientProof(service_->authkey(), server_nonce_, client_nonce_);
   if (!in_.has_auth() ||
       !internal::ProofsEqual(in_.auth().client_proof(), expected)) {
     Log(LogLevel::kWarning,

@@ -17,8 +17,8 @@
 #include <thread>
 #include <vector>
 
-#include "common/auth.h"
 #include "absl/status/status.h"
+#include "common/auth.h"
 #include "common/local_frame.h"
 #include "gtest/gtest.h"
 #include "mp/mp.h"
@@ -147,8 +147,8 @@ class LocalTransportTest : public ::testing::Test {
 TEST_F(LocalTransportTest, AutoPicksLocalForAUnixAddressAndGrpcCanBeForced) {
   Manager local = Manager::connect(server_.address(), "k");
   EXPECT_EQ(local.transport(), "local");
-  Manager grpc = Manager::connect(server_.address(), "k",
-                                  {.transport = Transport::kGrpc});
+  Manager grpc =
+      Manager::connect(server_.address(), "k", {.transport = Transport::kGrpc});
   EXPECT_EQ(grpc.transport(), "grpc");
   // Both reach the same objects.
   local.named("shared").dict()["a"] = 1;
@@ -162,9 +162,9 @@ TEST_F(LocalTransportTest, AutoPicksLocalForAUnixAddressAndGrpcCanBeForced) {
 TEST_F(LocalTransportTest, LocalNeedsAUnixAddressAndNoTls) {
   Server tcp(ServerOptions{.address = "127.0.0.1:0", .authkey = "k"});
   tcp.start();
-  EXPECT_THROW(Manager::connect(tcp.address(), "k",
-                                {.transport = Transport::kLocal}),
-               ConnectionError);
+  EXPECT_THROW(
+      Manager::connect(tcp.address(), "k", {.transport = Transport::kLocal}),
+      ConnectionError);
   EXPECT_EQ(Manager::connect(tcp.address(), "k").transport(), "grpc");
   TlsOptions tls;
   EXPECT_THROW(Manager::connect(server_.address(), "k",
@@ -179,9 +179,9 @@ TEST_F(LocalTransportTest, ServerWithoutLocalTransportFallsBackToGrpc) {
   plain.start();
   EXPECT_FALSE(std::filesystem::exists(dir.local_path()));
   EXPECT_EQ(Manager::connect(plain.address(), "k").transport(), "grpc");
-  EXPECT_THROW(Manager::connect(plain.address(), "k",
-                                {.transport = Transport::kLocal}),
-               ConnectionError);
+  EXPECT_THROW(
+      Manager::connect(plain.address(), "k", {.transport = Transport::kLocal}),
+      ConnectionError);
 }
 
 TEST_F(LocalTransportTest, WrongKeyIsAuthenticationError) {
@@ -437,10 +437,10 @@ TEST(LocalTransportLimits, AFloodOfConnectionsIsCappedAndOthersAreServed) {
 
 TEST(LocalTransportLimits, AStalledHandshakeIsClosedAtTheDeadline) {
   TempSocketDir dir;
-  Server server(ServerOptions{.address = dir.address(),
-                              .authkey = "k",
-                              .handshake_timeout =
-                                  std::chrono::milliseconds(300)});
+  Server server(
+      ServerOptions{.address = dir.address(),
+                    .authkey = "k",
+                    .handshake_timeout = std::chrono::milliseconds(300)});
   server.start();
   RawClient raw(dir.local_path());
   raw.SendMagic();
@@ -485,8 +485,7 @@ TEST(LocalTransportLease, StoppedClientLosesItsLockAndIsTold) {
         lock.release();
         code = 1;  // not told
       } catch (const ConnectionError& e) {
-        code = std::string(e.what()).find("lease") != std::string::npos ? 0
-                                                                         : 2;
+        code = std::string(e.what()).find("lease") != std::string::npos ? 0 : 2;
       }
     } catch (...) {
       code = 5;

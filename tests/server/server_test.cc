@@ -50,8 +50,8 @@ class ServerTest : public ::testing::Test {
   }
 
   const std::string dir_ = NewSocketDir();
-  Server server_{ServerOptions{.address = "unix:" + dir_ + "/s.sock",
-                               .authkey = "k"}};
+  Server server_{
+      ServerOptions{.address = "unix:" + dir_ + "/s.sock", .authkey = "k"}};
   std::shared_ptr<Connection> conn_;
 };
 

@@ -27,12 +27,17 @@ double Seconds(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
+// --transport: how the managers below are reached ("auto", "grpc",
+// "local"); reported in every JSON line.
+mp::Transport g_transport = mp::Transport::kAuto;
+std::string g_transport_name = "auto";
+
 void Emit(const char* workload, const char* metric, double value,
           const char* unit) {
   std::printf(
       "{\"workload\": \"%s\", \"metric\": \"%s\", \"value\": %.3f, "
-      "\"unit\": \"%s\", \"impl\": \"mp\"}\n",
-      workload, metric, value, unit);
+      "\"unit\": \"%s\", \"impl\": \"mp\", \"transport\": \"%s\"}\n",
+      workload, metric, value, unit, g_transport_name.c_str());
   std::fflush(stdout);
 }
 
@@ -270,9 +275,12 @@ void W6(mp::Manager& m, int n_doubles) {
 }
 
 constexpr char kUsage[] = R"(usage: mp_bench [--only W1,...,W8] [--scale S]
+                [--transport auto|grpc|local]
 
 mp's side of the benchmark workloads; prints JSON lines. Use bench/run.py
 to run it beside Python's reference and print the comparison table.
+--transport: how the private managers are reached (default auto, which is
+the local transport); the _tcp and _tls variants of W1 are gRPC always.
 )";
 
 }  // namespace
@@ -290,6 +298,18 @@ int main(int argc, char** argv) {
       want.clear();
       std::stringstream list(argv[++i]);
       for (std::string w; std::getline(list, w, ',');) want.insert(w);
+    } else if (arg == "--transport" && i + 1 < argc) {
+      g_transport_name = argv[++i];
+      if (g_transport_name == "auto") {
+        g_transport = mp::Transport::kAuto;
+      } else if (g_transport_name == "grpc") {
+        g_transport = mp::Transport::kGrpc;
+      } else if (g_transport_name == "local") {
+        g_transport = mp::Transport::kLocal;
+      } else {
+        std::cerr << "mp_bench: --transport takes auto, grpc or local\n";
+        return 2;
+      }
     } else if (arg == "--scale" && i + 1 < argc) {
       scale = std::atof(argv[++i]);
       if (scale <= 0) {
@@ -305,12 +325,17 @@ int main(int argc, char** argv) {
     return std::max(200, static_cast<int>(n * scale));
   };
   try {
-    mp::Manager m;
+    mp::Manager m(mp::ManagerOptions{.transport = g_transport});
+    if (g_transport == mp::Transport::kAuto) g_transport_name = m.transport();
     if (want.count("W1")) {
       W1(m, k(20000));
-      mp::Manager tcp(mp::ManagerOptions{.address = "127.0.0.1:0"});
-      W1(tcp, k(20000), "_tcp");
-      W1Tls(k(20000));
+      // TCP and TLS are gRPC whatever --transport says: measured once, in
+      // the gRPC run.
+      if (g_transport_name != "local") {
+        mp::Manager tcp(mp::ManagerOptions{.address = "127.0.0.1:0"});
+        W1(tcp, k(20000), "_tcp");
+        W1Tls(k(20000));
+      }
     }
     if (want.count("W2")) W2(m, k(10000));
     if (want.count("W3")) W3(m, k(5000));
@@ -321,7 +346,7 @@ int main(int argc, char** argv) {
     if (want.count("W8")) {
       // A fresh manager: W8's RSS is about what 1000 parked waiters cost,
       // not about what W5/W6 left in the allocator (bench/README.md).
-      mp::Manager fresh;
+      mp::Manager fresh(mp::ManagerOptions{.transport = g_transport});
       W8(fresh, 1000);
     }
     if (want.count("W7")) W7(scale);

@@ -99,6 +99,17 @@ int Guarded(Body body) {
   }
 }
 
+Transport TransportFromWire(int32_t value) {
+  switch (value) {
+    case static_cast<int32_t>(Transport::kGrpc):
+      return Transport::kGrpc;
+    case static_cast<int32_t>(Transport::kLocal):
+      return Transport::kLocal;
+    default:
+      return Transport::kAuto;
+  }
+}
+
 // Encodes `value` into `out`, recording each proxy's manager in `managers`.
 void EncodeWithManagers(
     const Object& value, v1::Value* out,
@@ -118,6 +129,7 @@ void EncodeWithManagers(
       m->set_server_id(conn.server_id());
       m->set_address(conn.address());
       m->set_authkey(conn.authkey());
+      m->set_transport(static_cast<int32_t>(conn.requested_transport()));
       if (const auto& tls = conn.tls()) {
         v1::TlsMaterial* pem = m->mutable_tls();
         pem->set_ca_certs(tls->ca_certs);
@@ -142,8 +154,8 @@ Object DecodeWithManagers(
         tls = TlsOptions{m.tls().ca_certs(), m.tls().cert_chain(),
                          m.tls().private_key(), m.tls().server_name()};
       }
-      std::shared_ptr<Connection> conn =
-          Connection::Get(m.address(), m.authkey(), tls);
+      std::shared_ptr<Connection> conn = Connection::Get(
+          m.address(), m.authkey(), tls, TransportFromWire(m.transport()));
       if (conn->server_id() != ref.server_id()) {
         throw ConnectionError("the manager at " + m.address() +
                               " was restarted; a proxy passed to this "

@@ -1,6 +1,5 @@
 #include "proxy/connection.h"
 
-#include <grpcpp/grpcpp.h>
 #include <pthread.h>
 #include <unistd.h>
 
@@ -10,19 +9,14 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "common/auth.h"
-#include "common/grpc_runtime.h"
-#include "common/tls.h"
 #include "common/wire_codec.h"
 #include "mp/errors.h"
+#include "proxy/grpc_client_transport.h"
+#include "proxy/local_client_transport.h"
 #include "proxy/proxy_handle.h"
 
 namespace mp::internal {
 namespace {
-
-void* const kStartTag = reinterpret_cast<void*>(1);
-void* const kReadTag = reinterpret_cast<void*>(2);
-void* const kWriteTag = reinterpret_cast<void*>(3);
-void* const kFinishTag = reinterpret_cast<void*>(4);
 
 constexpr uint32_t kProtocolVersion = 1;
 constexpr absl::Duration kHandshakeTimeout = absl::Seconds(10);
@@ -59,44 +53,46 @@ Registry& GetRegistry() {
 
 }  // namespace
 
-struct Connection::Grpc {
-  grpc::CompletionQueue cq;
-  std::shared_ptr<grpc::Channel> channel;
-  std::unique_ptr<v1::Manager::Stub> stub;
-  grpc::ClientContext context;
-  std::unique_ptr<
-      grpc::ClientAsyncReaderWriter<v1::ClientMessage, v1::ServerMessage>>
-      stream;
-};
-
 Connection::Connection(std::string address, std::string authkey,
-                       std::optional<TlsOptions> tls)
+                       std::optional<TlsOptions> tls, Transport transport)
     : address_(std::move(address)),
       authkey_(std::move(authkey)),
       tls_(std::move(tls)),
-      owner_pid_(getpid()),
-      grpc_((ConfigureGrpcRuntime(), std::make_unique<Grpc>())) {}
+      requested_transport_(transport),
+      owner_pid_(getpid()) {}
 
 Connection::~Connection() {
   if (getpid() != owner_pid_) {
-    // Inherited across fork(): the gRPC state belongs to the parent's
-    // runtime. Touching it here could hang or corrupt; leak it instead.
-    (void)grpc_.release();
+    // Inherited across fork(): the transport's state belongs to the
+    // parent (a gRPC runtime, a socket closed at fork). Touching it here
+    // could hang or corrupt; leak it instead.
+    (void)transport_.release();
     return;
   }
-  grpc_->context.TryCancel();
-  grpc_->cq.Shutdown();
-  void* tag;
-  bool ok;
-  while (grpc_->cq.Next(&tag, &ok)) {
-  }
+  transport_.reset();
 }
+
+namespace {
+
+std::string RegistryKey(const std::string& address, const std::string& authkey,
+                        Transport transport) {
+  return address + '\0' + authkey + '\0' +
+         std::to_string(static_cast<int>(transport));
+}
+
+}  // namespace
 
 std::shared_ptr<Connection> Connection::Open(
     const std::string& address, const std::string& authkey,
-    const std::optional<TlsOptions>& tls) {
+    const std::optional<TlsOptions>& tls, Transport transport) {
   if (address.empty()) throw ValueError("manager address is empty");
-  std::shared_ptr<Connection> conn(new Connection(address, authkey, tls));
+  if (transport == Transport::kLocal && tls) {
+    throw ValueError(
+        "the local transport does not use TLS; use Transport::kGrpc for a "
+        "TLS connection");
+  }
+  std::shared_ptr<Connection> conn(
+      new Connection(address, authkey, tls, transport));
   conn->Handshake();
   Registry& registry = GetRegistry();
   absl::MutexLock lock(&registry.mu);
@@ -107,25 +103,25 @@ std::shared_ptr<Connection> Connection::Open(
         std::move(registry.by_key));
     registry.by_key.clear();
   }
-  registry.by_key[address + '\0' + authkey] = conn;
+  registry.by_key[RegistryKey(address, authkey, transport)] = conn;
   return conn;
 }
 
 std::shared_ptr<Connection> Connection::Get(
     const std::string& address, const std::string& authkey,
-    const std::optional<TlsOptions>& tls) {
+    const std::optional<TlsOptions>& tls, Transport transport) {
   Registry& registry = GetRegistry();
   {
     absl::MutexLock lock(&registry.mu);
     if (registry.pid == getpid()) {
-      auto it = registry.by_key.find(address + '\0' + authkey);
+      auto it = registry.by_key.find(RegistryKey(address, authkey, transport));
       if (it != registry.by_key.end()) {
         auto conn = it->second.lock();
         if (conn != nullptr && !conn->broken()) return conn;
       }
     }
   }
-  return Open(address, authkey, tls);
+  return Open(address, authkey, tls, transport);
 }
 
 bool Connection::broken() const {
@@ -137,7 +133,8 @@ std::shared_ptr<Connection> Connection::ForCurrentProcess(
     const std::shared_ptr<Connection>& existing) {
   if (existing->owner_pid() == getpid()) return existing;
   std::shared_ptr<Connection> conn =
-      Get(existing->address_, existing->authkey_, existing->tls_);
+      Get(existing->address_, existing->authkey_, existing->tls_,
+          existing->requested_transport_);
   if (conn->server_id() != existing->server_id()) {
     throw ConnectionError("the manager at " + existing->address_ +
                           " was restarted; its old proxies are invalid");
@@ -145,78 +142,121 @@ std::shared_ptr<Connection> Connection::ForCurrentProcess(
   return conn;
 }
 
-void Connection::Handshake() {
-  grpc::ChannelArguments args;
-  args.SetInt(GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH, -1);
-  args.SetInt(GRPC_ARG_MAX_SEND_MESSAGE_LENGTH, -1);
-  args.SetInt(GRPC_ARG_ENABLE_RETRIES, 0);
-  args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 10000);
-  args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 5000);
-  args.SetInt(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
-  args.SetInt(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
-  // Bandwidth-delay probing pings ride along with data frames: on a session
-  // of small calls they cost a syscall per call for nothing.
-  args.SetInt(GRPC_ARG_HTTP2_BDP_PROBE, 0);
-  // An explicit stream window: with gRPC's default (and BDP off) every
-  // message also triggered a separate WINDOW_UPDATE write - measured: two
-  // sendmsg per call instead of one.
-  args.SetInt(GRPC_ARG_HTTP2_STREAM_LOOKAHEAD_BYTES, 1 << 20);
-  // Each Connection gets its own transport, so sessions never share fate.
-  args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
-  Grpc& g = *grpc_;
-  if (tls_ && !tls_->server_name.empty()) {
-    args.SetSslTargetNameOverride(tls_->server_name);
+void Connection::OpenTransport(absl::Time deadline) {
+  constexpr std::string_view kUnix = "unix:";
+  const bool unix_address = address_.rfind(kUnix, 0) == 0;
+  Transport transport = requested_transport_;
+  // MP_TRANSPORT=grpc turns kAuto into gRPC for a whole process tree: to
+  // compare the transports, or to rule one out.
+  if (const char* env = getenv("MP_TRANSPORT");
+      transport == Transport::kAuto && env != nullptr &&
+      std::string_view(env) == "grpc") {
+    transport = Transport::kGrpc;
   }
-  g.channel =
-      grpc::CreateCustomChannel(address_, ChannelCredentials(tls_), args);
-  g.stub = v1::Manager::NewStub(g.channel);
-  g.stream = g.stub->PrepareAsyncSession(&g.context, &g.cq);
+  if (transport == Transport::kLocal ||
+      (transport == Transport::kAuto && unix_address && !tls_)) {
+    if (unix_address) {
+      transport_ = LocalClientTransport::Connect(
+          address_.substr(kUnix.size()) + std::string(kLocalSocketSuffix),
+          deadline);
+    }
+    if (transport_ != nullptr) return;
+    if (transport == Transport::kLocal) {
+      throw ConnectionError(
+          "the manager at " + address_ +
+          " offers no local transport (it needs a unix: address whose "
+          "server also listens at PATH" +
+          std::string(kLocalSocketSuffix) + ")");
+    }
+  }
+  transport_ = GrpcClientTransport::Connect(address_, tls_, deadline);
+}
 
+void Connection::HandshakeWrite(const v1::ClientMessage& message,
+                                absl::Time deadline) {
+  if (transport_->StartWrite(message)) return;
+  for (;;) {
+    switch (transport_->Poll(deadline, &read_buf_)) {
+      case ClientTransport::Event::kWriteDone:
+        return;
+      case ClientTransport::Event::kTimeout:
+        transport_->Cancel();
+        throw ConnectionError("timed out connecting to the manager at " +
+                              address_);
+      case ClientTransport::Event::kRead:
+        // The reply overtook the write's completion (gRPC reports them in
+        // any order): keep it for HandshakeRead.
+        if (early_reply_) {
+          throw ConnectionError("the manager at " + address_ +
+                                " broke the handshake (spoke out of turn)");
+        }
+        early_reply_ = std::move(read_buf_);
+        read_buf_.Clear();
+        continue;
+      case ClientTransport::Event::kWriteFailed:
+      case ClientTransport::Event::kClosed:
+        ThrowHandshakeEnd(deadline);
+    }
+  }
+}
+
+v1::ServerMessage Connection::HandshakeRead(absl::Time deadline) {
+  if (early_reply_) {
+    v1::ServerMessage message = std::move(*early_reply_);
+    early_reply_.reset();
+    return message;
+  }
+  v1::ServerMessage message;
+  for (;;) {
+    switch (transport_->Poll(deadline, &message)) {
+      case ClientTransport::Event::kRead:
+        return message;
+      case ClientTransport::Event::kWriteDone:
+        continue;
+      case ClientTransport::Event::kTimeout:
+        transport_->Cancel();
+        throw ConnectionError("timed out connecting to the manager at " +
+                              address_);
+      case ClientTransport::Event::kWriteFailed:
+      case ClientTransport::Event::kClosed:
+        ThrowHandshakeEnd(deadline);
+    }
+  }
+}
+
+void Connection::ThrowHandshakeEnd(absl::Time deadline) {
+  // The server ended the stream; its status says why.
+  absl::Status status = transport_->EndStatus(deadline);
+  if (status.code() == absl::StatusCode::kUnauthenticated) {
+    std::string msg(status.message());
+    const std::string prefix = "AuthenticationError: ";
+    if (msg.rfind(prefix, 0) == 0) msg = msg.substr(prefix.size());
+    throw AuthenticationError(msg);
+  }
+  throw ConnectionError("cannot connect to the manager at " + address_ + ": " +
+                        std::string(status.message()));
+}
+
+void Connection::Handshake() {
   const absl::Time deadline = absl::Now() + kHandshakeTimeout;
-  auto await = [&](void* want) {
-    void* tag;
-    bool ok;
-    auto status = g.cq.AsyncNext(&tag, &ok, absl::ToChronoTime(deadline));
-    if (status != grpc::CompletionQueue::GOT_EVENT) {
-      g.context.TryCancel();
-      throw ConnectionError("timed out connecting to the manager at " +
-                            address_);
-    }
-    if (tag != want) throw RuntimeError("handshake: unexpected event");
-    return ok;
-  };
-  auto fail = [&]() {
-    // The server ended the stream; its status says why.
-    grpc::Status status;
-    g.stream->Finish(&status, kFinishTag);
-    await(kFinishTag);
-    if (status.error_code() == grpc::StatusCode::UNAUTHENTICATED) {
-      std::string msg = status.error_message();
-      const std::string prefix = "AuthenticationError: ";
-      if (msg.rfind(prefix, 0) == 0) msg = msg.substr(prefix.size());
-      throw AuthenticationError(msg);
-    }
-    throw ConnectionError("cannot connect to the manager at " + address_ +
-                          ": " + status.error_message());
-  };
-
-  g.stream->StartCall(kStartTag);
-  if (!await(kStartTag)) fail();
+  OpenTransport(deadline);
   const std::string client_nonce = RandomBytes(kNonceBytes);
   v1::ClientMessage hello;
   hello.mutable_hello()->set_client_nonce(client_nonce);
   hello.mutable_hello()->set_protocol_version(kProtocolVersion);
   hello.mutable_hello()->set_pid(getpid());
   hello.mutable_hello()->set_client_name(program_invocation_short_name);
-  g.stream->Write(hello, kWriteTag);
-  if (!await(kWriteTag)) fail();
-  v1::ServerMessage challenge;
-  g.stream->Read(&challenge, kReadTag);
-  if (!await(kReadTag) || !challenge.has_challenge()) fail();
+  HandshakeWrite(hello, deadline);
+  v1::ServerMessage challenge = HandshakeRead(deadline);
+  if (!challenge.has_challenge()) {
+    transport_->Cancel();
+    throw ConnectionError("the manager at " + address_ +
+                          " broke the handshake (no challenge)");
+  }
   const std::string& server_nonce = challenge.challenge().server_nonce();
   if (!ProofsEqual(challenge.challenge().server_proof(),
                    ServerProof(authkey_, client_nonce, server_nonce))) {
-    g.context.TryCancel();
+    transport_->Cancel();
     throw AuthenticationError(
         "the server at " + address_ +
         " could not prove it knows the authkey (wrong key, or not an mp "
@@ -225,15 +265,15 @@ void Connection::Handshake() {
   v1::ClientMessage proof;
   proof.mutable_auth()->set_client_proof(
       ClientProof(authkey_, server_nonce, client_nonce));
-  g.stream->Write(proof, kWriteTag);
-  if (!await(kWriteTag)) fail();
-  v1::ServerMessage welcome;
-  g.stream->Read(&welcome, kReadTag);
-  if (!await(kReadTag) || !welcome.has_welcome()) fail();
+  HandshakeWrite(proof, deadline);
+  v1::ServerMessage welcome = HandshakeRead(deadline);
+  if (!welcome.has_welcome()) {
+    transport_->Cancel();
+    throw ConnectionError("the manager at " + address_ +
+                          " broke the handshake (no welcome)");
+  }
   server_id_ = welcome.welcome().server_id();
   max_message_bytes_ = welcome.welcome().max_message_bytes();
-  // From here on one read is always outstanding.
-  g.stream->Read(&read_buf_, kReadTag);
 }
 
 void Connection::MarkBrokenLocked(const std::string& reason) {
@@ -259,21 +299,27 @@ void Connection::Enqueue(v1::Call call) {
 }
 
 void Connection::StartWriteLocked() {
-  write_buf_.Clear();
   const size_t batch_limit =
       std::min<size_t>(max_message_bytes_ / 2, size_t{4} << 20);
-  size_t bytes = 0;
-  size_t taken = 0;
-  while (taken < outbox_.size()) {
-    size_t size = outbox_[taken].ByteSizeLong();
-    if (taken > 0 && bytes + size > batch_limit) break;
-    bytes += size;
-    *write_buf_.add_calls() = std::move(outbox_[taken]);
-    ++taken;
+  // A transport that hands a message over at once (the local one, when the
+  // socket has room) takes the next batch right away.
+  while (!outbox_.empty()) {
+    write_buf_.Clear();
+    size_t bytes = 0;
+    size_t taken = 0;
+    while (taken < outbox_.size()) {
+      size_t size = outbox_[taken].ByteSizeLong();
+      if (taken > 0 && bytes + size > batch_limit) break;
+      bytes += size;
+      *write_buf_.add_calls() = std::move(outbox_[taken]);
+      ++taken;
+    }
+    outbox_.erase(outbox_.begin(), outbox_.begin() + taken);
+    if (!transport_->StartWrite(write_buf_)) {
+      write_in_flight_ = true;
+      return;
+    }
   }
-  outbox_.erase(outbox_.begin(), outbox_.begin() + taken);
-  write_in_flight_ = true;
-  grpc_->stream->Write(write_buf_, kWriteTag);
 }
 
 std::shared_ptr<PendingCall> Connection::CallAsync(v1::Call call) {
@@ -338,57 +384,57 @@ v1::Reply Connection::Wait(const std::shared_ptr<PendingCall>& pending,
 }
 
 void Connection::PollOnce(absl::Time deadline) {
-  void* tag;
-  bool ok;
-  auto status = grpc_->cq.AsyncNext(&tag, &ok, absl::ToChronoTime(deadline));
-  if (status == grpc::CompletionQueue::TIMEOUT) return;
-  if (status == grpc::CompletionQueue::SHUTDOWN) {
-    absl::MutexLock lock(&mu_);
-    MarkBrokenLocked("connection to the manager at " + address_ + " closed");
-    return;
-  }
-  if (tag == kReadTag) {
-    if (!ok) {
+  switch (transport_->Poll(deadline, &read_buf_)) {
+    case ClientTransport::Event::kTimeout:
+      return;
+    case ClientTransport::Event::kClosed:
+    case ClientTransport::Event::kWriteFailed: {
+      // The server's reason, when it gave one (a lease that expired).
+      const absl::Status status =
+          transport_->EndStatus(absl::Now() + absl::Milliseconds(100));
+      const std::string why =
+          status.code() == absl::StatusCode::kDeadlineExceeded ||
+                  status.code() == absl::StatusCode::kResourceExhausted ||
+                  status.code() == absl::StatusCode::kInvalidArgument
+              ? " (the manager ended this session: " +
+                    std::string(status.message()) + ")"
+              : " (server stopped, restarted or unreachable)";
       absl::MutexLock lock(&mu_);
-      MarkBrokenLocked(
-          "connection to the manager at " + address_ +
-          " lost (server stopped, restarted or unreachable); this "
-          "session's proxies stay invalid - connect again and look up "
-          "named objects");
+      write_in_flight_ = false;
+      MarkBrokenLocked("connection to the manager at " + address_ + " lost" +
+                       why +
+                       "; this session's proxies stay invalid - connect "
+                       "again and look up named objects");
       return;
     }
-    {
+    case ClientTransport::Event::kWriteDone: {
       absl::MutexLock lock(&mu_);
-      v1::Call ack;  // call_id 0: no reply
-      for (v1::Reply& reply : *read_buf_.mutable_replies()) {
-        auto it = pending_.find(reply.call_id());
-        // Its caller gave up waiting. What the reply handed over (a queue
-        // item) stays unacknowledged, so the server takes it back when the
-        // session ends rather than it being lost here.
-        if (it == pending_.end()) continue;
-        // Received: the server may forget what this reply handed over.
-        if (reply.ack_required()) {
-          ack.mutable_ack()->add_call_ids(reply.call_id());
-        }
-        it->second->reply = std::move(reply);
-        it->second->done = true;
-        pending_.erase(it);
-      }
-      if (ack.has_ack() && !broken_) Enqueue(std::move(ack));
-      cv_.SignalAll();
-    }
-    read_buf_.Clear();
-    grpc_->stream->Read(&read_buf_, kReadTag);
-  } else if (tag == kWriteTag) {
-    absl::MutexLock lock(&mu_);
-    write_in_flight_ = false;
-    if (!ok) {
-      MarkBrokenLocked("connection to the manager at " + address_ +
-                       " lost while sending");
+      write_in_flight_ = false;
+      if (!outbox_.empty()) StartWriteLocked();
       return;
     }
-    if (!outbox_.empty()) StartWriteLocked();
+    case ClientTransport::Event::kRead:
+      break;
   }
+  absl::MutexLock lock(&mu_);
+  v1::Call ack;  // call_id 0: no reply
+  for (v1::Reply& reply : *read_buf_.mutable_replies()) {
+    auto it = pending_.find(reply.call_id());
+    // Its caller gave up waiting. What the reply handed over (a queue
+    // item) stays unacknowledged, so the server takes it back when the
+    // session ends rather than it being lost here.
+    if (it == pending_.end()) continue;
+    // Received: the server may forget what this reply handed over.
+    if (reply.ack_required()) {
+      ack.mutable_ack()->add_call_ids(reply.call_id());
+    }
+    it->second->reply = std::move(reply);
+    it->second->done = true;
+    pending_.erase(it);
+  }
+  read_buf_.Clear();
+  if (ack.has_ack() && !broken_) Enqueue(std::move(ack));
+  cv_.SignalAll();
 }
 
 void Connection::Release(uint64_t id) noexcept {
@@ -408,6 +454,18 @@ void Connection::Send(v1::Call call) {
   absl::MutexLock lock(&mu_);
   if (broken_) ThrowBrokenLocked();
   Enqueue(std::move(call));
+  // A fire-and-forget call (a lock's release) must not report success on
+  // a session the server has already ended - say, because this process
+  // was stopped past its lease and the lock went to someone else. Take
+  // whatever the transport already has (without waiting) to find out.
+  if (leader_active_) return;
+  leader_active_ = true;
+  mu_.Unlock();
+  PollOnce(absl::Now());
+  mu_.Lock();
+  leader_active_ = false;
+  cv_.SignalAll();
+  if (broken_) ThrowBrokenLocked();
 }
 
 void Connection::NoteAcquired(uint64_t id, uint64_t thread) {

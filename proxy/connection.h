@@ -1,10 +1,11 @@
-// The client's session with one manager server: a single bidirectional
-// gRPC stream shared by all of a process's threads.
+// The client's session with one manager server: a single stream of
+// messages, shared by all of a process's threads, over a ClientTransport
+// (gRPC, or the local transport on the same host).
 //
 // Calls are tagged with ids and may complete out of order. Calls queued
 // while a write is in flight leave together in the next message
 // (pipelining). There is no reader thread: a thread waiting for a reply
-// polls the completion queue itself when no other thread is doing so
+// polls the transport itself when no other thread is doing so
 // (leader/follower), so a reply wakes its caller directly.
 #ifndef MP_PROXY_CONNECTION_H_
 #define MP_PROXY_CONNECTION_H_
@@ -24,7 +25,9 @@
 #include "absl/time/time.h"
 #include "mp/object.h"
 #include "mp/tls.h"
-#include "mp/v1/session.grpc.pb.h"
+#include "mp/transport.h"
+#include "mp/v1/session.pb.h"
+#include "proxy/client_transport.h"
 
 namespace mp::internal {
 
@@ -35,15 +38,19 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // Connects and authenticates. Throws AuthenticationError (wrong key, or
   // a server that cannot prove it knows the key) or ConnectionError.
   // With `tls`, over TLS (mutual when it has a client certificate).
+  // `transport`: see mp::Transport; kLocal without a local transport at
+  // `address` is a ConnectionError, kLocal with TLS a ValueError.
   static std::shared_ptr<Connection> Open(
       const std::string& address, const std::string& authkey,
-      const std::optional<TlsOptions>& tls = std::nullopt);
+      const std::optional<TlsOptions>& tls = std::nullopt,
+      Transport transport = Transport::kAuto);
 
   // This process's working connection to `address`, opened on first use
   // (or again after the last one broke, e.g. the server restarted).
   static std::shared_ptr<Connection> Get(
       const std::string& address, const std::string& authkey,
-      const std::optional<TlsOptions>& tls = std::nullopt);
+      const std::optional<TlsOptions>& tls = std::nullopt,
+      Transport transport = Transport::kAuto);
 
   // The connection this process should use for `address`: `existing` if it
   // was opened by this process, otherwise this process's own (opened on
@@ -91,6 +98,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
   const std::string& address() const { return address_; }
   const std::string& authkey() const { return authkey_; }
   const std::optional<TlsOptions>& tls() const { return tls_; }
+  // What was asked for (children ask for the same) and what it became.
+  Transport requested_transport() const { return requested_transport_; }
+  const char* transport_name() const { return transport_->name(); }
   // The session broke (server gone or restarted); calls fail at once.
   bool broken() const;
   uint64_t server_id() const { return server_id_; }
@@ -101,10 +111,16 @@ class Connection : public std::enable_shared_from_this<Connection> {
   static constexpr absl::Duration kDefaultTimeout = absl::Minutes(5);
 
  private:
-  struct Grpc;
   Connection(std::string address, std::string authkey,
-             std::optional<TlsOptions> tls);
+             std::optional<TlsOptions> tls, Transport transport);
+  // Opens transport_ as requested_transport_ asks.
+  void OpenTransport(absl::Time deadline);
   void Handshake();
+  // The handshake's steps: a message sent, a message received.
+  void HandshakeWrite(const v1::ClientMessage& message, absl::Time deadline);
+  v1::ServerMessage HandshakeRead(absl::Time deadline);
+  // The server ended the stream during the handshake: throws its reason.
+  [[noreturn]] void ThrowHandshakeEnd(absl::Time deadline);
   void Enqueue(v1::Call call) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void StartWriteLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // One completion-queue event, waiting at most until `deadline`.
@@ -116,10 +132,11 @@ class Connection : public std::enable_shared_from_this<Connection> {
   const std::string address_;
   const std::string authkey_;
   const std::optional<TlsOptions> tls_;
+  const Transport requested_transport_;
   const pid_t owner_pid_;
   uint64_t server_id_ = 0;
   uint64_t max_message_bytes_ = 0;
-  std::unique_ptr<Grpc> grpc_;
+  std::unique_ptr<ClientTransport> transport_;
 
   mutable absl::Mutex mu_;
   absl::CondVar cv_;
@@ -133,6 +150,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool write_in_flight_ ABSL_GUARDED_BY(mu_) = false;
   v1::ClientMessage write_buf_ ABSL_GUARDED_BY(mu_);
   v1::ServerMessage read_buf_;  // owned by the current leader
+  // A handshake reply that arrived before its request's write completed.
+  std::optional<v1::ServerMessage> early_reply_;
   absl::Mutex held_mu_;
   absl::flat_hash_map<std::pair<uint64_t, uint64_t>, int64_t> held_
       ABSL_GUARDED_BY(held_mu_);

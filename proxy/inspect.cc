@@ -57,14 +57,15 @@ void PrintInspection(const v1::Inspection& in, std::ostream& out) {
         state);
   }
   out << "\nsessions (" << in.sessions_size() << "):\n";
-  out << absl::StrFormat("  %-6s %-28s %8s %-14s %9s %7s %6s %7s\n", "ID",
-                         "PEER", "PID", "CLIENT", "AGE", "OBJECTS", "LEASES",
-                         "UNACKED");
+  out << absl::StrFormat("  %-6s %-9s %-28s %8s %-14s %9s %7s %6s %7s\n", "ID",
+                         "TRANSPORT", "PEER", "PID", "CLIENT", "AGE", "OBJECTS",
+                         "LEASES", "UNACKED");
   for (const auto& s : in.sessions()) {
     out << absl::StrFormat(
-        "  %-6d %-28s %8d %-14s %8.1fs %7d %6d %7d\n", s.id(), s.peer(),
-        s.pid(), s.client_name().empty() ? "-" : s.client_name(),
-        s.age_seconds(), s.objects_held(), s.leases(), s.unacked());
+        "  %-6d %-9s %-28s %8d %-14s %8.1fs %7d %6d %7d\n", s.id(),
+        s.transport().empty() ? "-" : s.transport(), s.peer(), s.pid(),
+        s.client_name().empty() ? "-" : s.client_name(), s.age_seconds(),
+        s.objects_held(), s.leases(), s.unacked());
   }
 }
 

@@ -186,7 +186,8 @@ void Manager::Impl::Start(ManagerOptions options) {
                        ") did not start; see its stderr");
   }
   address = line.substr(0, line.find('\n'));
-  conn = internal::Connection::Open(address, authkey);
+  conn = internal::Connection::Open(address, authkey, std::nullopt,
+                                    options.transport);
 }
 
 void Manager::Impl::Stop() {
@@ -217,7 +218,8 @@ Manager Manager::connect(const std::string& address, const std::string& authkey,
   auto impl = std::make_unique<Impl>();
   impl->address = address;
   impl->authkey = authkey;
-  impl->conn = internal::Connection::Open(address, authkey, options.tls);
+  impl->conn = internal::Connection::Open(address, authkey, options.tls,
+                                          options.transport);
   return Manager(std::move(impl));
 }
 
@@ -227,6 +229,9 @@ Manager& Manager::operator=(Manager&&) noexcept = default;
 
 const std::string& Manager::address() const { return impl_->address; }
 const std::string& Manager::authkey() const { return impl_->authkey; }
+std::string Manager::transport() const {
+  return impl_->Conn().transport_name();
+}
 
 void Manager::shutdown() {
   if (impl_->server_pid > 0) {

@@ -7,6 +7,7 @@
 #include <malloc.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -67,9 +68,18 @@ Server options:
                             (default 67108864)
   --lease-timeout-ms N      also end the session (and give back the locks)
                             of a client that answers no keepalive ping for
-                            N ms (default 0: off; >= 1000; see
-                            ServerOptions::lease_timeout for the caveat).
-                            A client that exits or dies ends it at once.
+                            N ms - on the local transport, whose process
+                            stays stopped that long (default 0: off;
+                            >= 1000; see ServerOptions::lease_timeout for
+                            the caveat). A client that exits or dies ends
+                            it at once.
+  --max-sessions N          sessions served at once; clients beyond are
+                            refused with a reason (default 0: no limit)
+  --handshake-timeout-ms N  close connections that have not authenticated
+                            within N ms (default 10000; 0: never)
+  --no-local-transport      do not serve the local transport (frames on
+                            PATH.local beside every unix:PATH address,
+                            which same-host C++ clients use by default)
   --log-level LEVEL         error, warning (default), info (sessions opening
                             and closing), debug
   --help                    this text
@@ -119,6 +129,18 @@ std::string ReadFileOrDie(const std::string& flag, const std::string& path) {
     UsageError(flag + ": cannot read " + path + ": " + std::strerror(errno));
   }
   return content;
+}
+
+// Each client session holds a descriptor: raise the soft limit to the hard
+// one, so that the default soft limit (often 1024) does not cap a server
+// long before its memory does.
+void RaiseFdLimit() {
+  rlimit limit;
+  if (getrlimit(RLIMIT_NOFILE, &limit) == 0 &&
+      limit.rlim_cur < limit.rlim_max) {
+    limit.rlim_cur = limit.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &limit);
+  }
 }
 
 std::string AuthkeyFromEnvironment() {
@@ -239,6 +261,12 @@ int main(int argc, char** argv) {
       options.max_stored_bytes_per_session = static_cast<size_t>(number(0));
     } else if (arg == "--max-reply-backlog-bytes") {
       options.max_reply_backlog_bytes = static_cast<size_t>(number(1024));
+    } else if (arg == "--max-sessions") {
+      options.max_sessions = static_cast<size_t>(number(0));
+    } else if (arg == "--handshake-timeout-ms") {
+      options.handshake_timeout = std::chrono::milliseconds(number(0));
+    } else if (arg == "--no-local-transport") {
+      options.local_transport = false;
     } else if (arg == "--tls-cert") {
       tls_cert = value();
     } else if (arg == "--tls-key") {
@@ -288,6 +316,8 @@ int main(int argc, char** argv) {
       }
     }
   }
+
+  RaiseFdLimit();
 
   // Signals are taken by a thread with sigwait, so block them before any
   // other thread (gRPC's included) exists.

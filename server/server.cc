@@ -12,10 +12,12 @@
 #include "absl/synchronization/mutex.h"
 #include "common/auth.h"
 #include "common/grpc_runtime.h"
+#include "common/local_frame.h"
 #include "common/tls.h"
 #include "mp/errors.h"
+#include "server/grpc_transport.h"
+#include "server/local_transport.h"
 #include "server/service.h"
-#include "server/session_stream.h"
 
 namespace mp {
 
@@ -23,7 +25,8 @@ struct Server::Impl {
   ServerOptions options;
   std::unique_ptr<server::ManagerService> service;
   std::unique_ptr<grpc::Server> grpc_server;
-  std::unique_ptr<server::SessionWorkers> workers;
+  std::unique_ptr<server::GrpcSessionWorkers> workers;
+  std::unique_ptr<server::LocalTransport> local;
   std::string bound_address;
   absl::Mutex shutdown_mu;
   bool shut_down ABSL_GUARDED_BY(shutdown_mu) = false;
@@ -61,10 +64,13 @@ void Server::start() {
       internal::ServerCredentials(impl_->options.tls);
   impl_->service = std::make_unique<server::ManagerService>(
       impl_->options.authkey,
-      server::SessionLimits{impl_->options.max_message_bytes,
-                            impl_->options.max_objects_per_session,
-                            impl_->options.max_reply_backlog_bytes,
-                            impl_->options.max_stored_bytes_per_session});
+      server::SessionLimits{
+          impl_->options.max_message_bytes,
+          impl_->options.max_objects_per_session,
+          impl_->options.max_reply_backlog_bytes,
+          impl_->options.max_stored_bytes_per_session,
+          impl_->options.max_sessions,
+          absl::FromChrono(impl_->options.handshake_timeout)});
 
   // The standard gRPC health service (grpc.health.v1.Health, status
   // SERVING while up) and server reflection, so grpc_health_probe, grpcurl
@@ -79,13 +85,27 @@ void Server::start() {
     builder.AddListeningPort(impl_->options.more_addresses[i], credentials,
                              &more_ports[i]);
   }
-  builder.RegisterService(&impl_->service->grpc_service());
   // One worker (and completion queue) per core, at least two so a slow
-  // operation in one session does not stall every other.
+  // operation in one session does not stall every other. The local
+  // transport gets as many reactor threads.
   const int threads =
       std::clamp(static_cast<int>(std::thread::hardware_concurrency()), 2, 16);
-  impl_->workers = std::make_unique<server::SessionWorkers>(
+  impl_->workers = std::make_unique<server::GrpcSessionWorkers>(
       impl_->service.get(), builder, threads);
+  if (impl_->options.local_transport && !impl_->options.tls) {
+    impl_->local = std::make_unique<server::LocalTransport>(
+        impl_->service.get(), threads,
+        absl::FromChrono(impl_->options.lease_timeout));
+    std::vector<std::string> all = {address};
+    all.insert(all.end(), impl_->options.more_addresses.begin(),
+               impl_->options.more_addresses.end());
+    for (const std::string& a : all) {
+      if (absl::StartsWith(a, "unix:")) {
+        impl_->local->Listen(a.substr(5) +
+                             std::string(internal::kLocalSocketSuffix));
+      }
+    }
+  }
   // Room for the message envelope around a maximal payload.
   builder.SetMaxReceiveMessageSize(
       static_cast<int>(impl_->options.max_message_bytes + 4096));
@@ -118,6 +138,7 @@ void Server::start() {
     }
   }
   impl_->workers->Start();
+  if (impl_->local) impl_->local->Start();
   if (absl::StartsWith(address, "unix:")) {
     impl_->bound_address = address;
   } else {
@@ -161,6 +182,7 @@ void Server::shutdown() {
                                std::chrono::milliseconds(200));
   impl_->grpc_server->Wait();
   impl_->workers->Stop();
+  if (impl_->local) impl_->local->Stop();
   impl_->service->RequestShutdown();
 }
 

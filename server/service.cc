@@ -65,10 +65,10 @@ size_t ManagerService::session_count() const {
 }
 
 void ManagerService::SessionStarted(const std::shared_ptr<Session>& session,
-                                    std::string peer) {
+                                    std::string peer, std::string transport) {
   absl::MutexLock lock(&sessions_mu_);
-  sessions_[session->id()] =
-      SessionEntry{session, std::move(peer), 0, "", absl::Now()};
+  sessions_[session->id()] = SessionEntry{
+      session, std::move(peer), std::move(transport), 0, "", absl::Now()};
 }
 
 void ManagerService::SessionIdentified(uint64_t session_id, int64_t pid,
@@ -127,6 +127,7 @@ void ManagerService::Inspect(v1::Inspection* out) const {
     v1::Inspection::SessionInfo* info = out->add_sessions();
     info->set_id(id);
     info->set_peer(entry.peer);
+    info->set_transport(entry.transport);
     info->set_pid(entry.pid);
     info->set_client_name(entry.client_name);
     info->set_age_seconds(absl::ToDoubleSeconds(now - entry.started));

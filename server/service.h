@@ -12,7 +12,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
-#include "mp/v1/session.grpc.pb.h"
+#include "mp/v1/session.pb.h"
 #include "server/object_store.h"
 #include "server/op_context.h"
 #include "server/session.h"
@@ -25,16 +25,15 @@ struct SessionLimits {
   size_t max_message_bytes = size_t{64} << 20;
   size_t max_objects_per_session = 0;  // 0: unlimited
   size_t max_reply_backlog_bytes = size_t{64} << 20;
-  size_t max_stored_bytes_per_session = 0;  // 0: unlimited
+  size_t max_stored_bytes_per_session = 0;               // 0: unlimited
+  size_t max_sessions = 0;                               // 0: unlimited
+  absl::Duration handshake_timeout = absl::Seconds(10);  // 0: none
 };
 
 // Thread-safe.
 class ManagerService {
  public:
   ManagerService(std::string authkey, SessionLimits limits);
-
-  // The generated async service the sessions are served through.
-  v1::Manager::AsyncService& grpc_service() { return grpc_service_; }
 
   // Runs one call for `session`, filling `reply`. Never throws: failures
   // become the reply's error. Returns false when the call was parked: its
@@ -43,6 +42,8 @@ class ManagerService {
                v1::Reply* reply);
 
   const std::string& authkey() const { return authkey_; }
+  const SessionLimits& limits() const { return limits_; }
+  TimerQueue& timers() { return timers_; }
   size_t max_message_bytes() const { return limits_.max_message_bytes; }
   size_t max_reply_backlog_bytes() const {
     return limits_.max_reply_backlog_bytes;
@@ -50,11 +51,11 @@ class ManagerService {
   uint64_t server_id() const { return server_id_; }
   ObjectStore& store() { return store_; }
 
-  // The registry of live sessions, for counting and inspection. `peer` is
-  // gRPC's description of the client's address.
+  // The registry of live sessions, for counting and inspection. `peer`
+  // describes the client's address; `transport` is "grpc" or "local".
   size_t session_count() const;
-  void SessionStarted(const std::shared_ptr<Session>& session,
-                      std::string peer);
+  void SessionStarted(const std::shared_ptr<Session>& session, std::string peer,
+                      std::string transport);
   void SessionIdentified(uint64_t session_id, int64_t pid,
                          std::string client_name);
   void SessionEnded(uint64_t session_id);
@@ -85,10 +86,10 @@ class ManagerService {
   void Create(const v1::Create& create, server::Session& session,
               v1::Reply* reply);
 
-  v1::Manager::AsyncService grpc_service_;
   struct SessionEntry {
     std::weak_ptr<Session> session;
     std::string peer;
+    std::string transport;
     int64_t pid = 0;
     std::string client_name;
     absl::Time started;

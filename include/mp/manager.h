@@ -28,6 +28,7 @@
 #include "mp/queue_proxy.h"
 #include "mp/sync_proxy.h"
 #include "mp/tls.h"
+#include "mp/transport.h"
 #include "mp/value_proxy.h"
 
 namespace mp {
@@ -40,12 +41,18 @@ struct ManagerOptions {
   std::string authkey{};
   // See ServerOptions::lease_timeout; 0 keeps the server's default.
   std::chrono::milliseconds lease_timeout{0};
+  // How this process (and children it hands proxies to) reach the server:
+  // kAuto takes the local transport, as the server is on this host.
+  Transport transport = Transport::kAuto;
 };
 
 // How Manager::connect reaches a server.
 struct ConnectOptions {
   // Connect over TLS (the server must listen with TLS). nullopt: plaintext.
   std::optional<TlsOptions> tls{};
+  // kAuto: the local transport for a "unix:PATH" address whose server
+  // offers it, gRPC otherwise (see mp/transport.h).
+  Transport transport = Transport::kAuto;
 };
 
 class Manager;
@@ -104,6 +111,8 @@ class Manager {
 
   const std::string& address() const;
   const std::string& authkey() const;
+  // The transport this process's session uses: "local" or "grpc".
+  std::string transport() const;
   // Stops a server this Manager started (waiting for it to exit); asks a
   // connected-to server to stop otherwise. Proxies fail with
   // ConnectionError afterwards.

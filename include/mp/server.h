@@ -67,6 +67,16 @@ struct ServerOptions {
   // Serve over TLS on every address (mutual TLS when tls->ca_certs is set).
   // Throws ValueError from start() for an unusable certificate or key.
   std::optional<TlsOptions> tls{};
+  // Beside every "unix:PATH" address, also serve the local transport at
+  // PATH.local (mp/transport.h): the same sessions without HTTP/2, for
+  // clients on this host. Not with TLS, which it would bypass.
+  bool local_transport = true;
+  // At most this many sessions at once (0: no limit); a client beyond it
+  // is refused at connect with a ConnectionError naming the limit.
+  size_t max_sessions = 0;
+  // A connection that has not authenticated within this long is closed
+  // (0: never), so idle or stalled connections cannot pile up.
+  std::chrono::milliseconds handshake_timeout{10000};
 };
 
 // Thread-safe. Move-only. The destructor shuts the server down; clients'

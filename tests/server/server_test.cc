@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <filesystem>
 #include <string>
 
 #include "common/auth.h"
@@ -19,11 +20,24 @@ namespace {
 
 using internal::Connection;
 
+// On a unix socket, so that the suite runs on the local transport by
+// default and on gRPC with MP_TRANSPORT=grpc (tests/CMakeLists.txt).
 class ServerTest : public ::testing::Test {
  protected:
   void SetUp() override {
     server_.start();
     conn_ = Connection::Open(server_.address(), "k");
+  }
+  void TearDown() override {
+    conn_.reset();
+    server_.shutdown();
+    std::error_code ignored;
+    std::filesystem::remove_all(dir_, ignored);
+  }
+
+  static std::string NewSocketDir() {
+    char tmpl[] = "/tmp/mp-server-test-XXXXXX";
+    return mkdtemp(tmpl);
   }
 
   // Creates an object and returns its id.
@@ -35,7 +49,9 @@ class ServerTest : public ::testing::Test {
     return reply.value().proxy().id();
   }
 
-  Server server_{ServerOptions{.authkey = "k"}};
+  const std::string dir_ = NewSocketDir();
+  Server server_{
+      ServerOptions{.address = "unix:" + dir_ + "/s.sock", .authkey = "k"}};
   std::shared_ptr<Connection> conn_;
 };
 

@@ -135,8 +135,13 @@ def run_cmd(label, cmd, env, timeout, on_line=None):
         reader.join(10)
         progress(f"  {label}: timed out after {timeout} s, killed")
         return None
-    # Anything still running in the group once its leader is gone was leaked by it (a
-    # manager, an echo child): kill it, so one side cannot slow down the next.
+    # Anything still running in the group a while after its leader is gone was leaked by it
+    # (a manager, an echo child): kill it, so one side cannot slow down the next. The while
+    # is for helpers that end on their own once they see the leader's pipes close (Python's
+    # forkserver and resource tracker).
+    deadline = time.monotonic() + 3
+    while live_members(proc.pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
     if live_members(proc.pid):
         progress(f"  note: {label} left processes behind; killing them")
         kill_group(proc.pid)

@@ -135,6 +135,10 @@ def run_cmd(label, cmd, env, timeout, on_line=None):
         reader.join(10)
         progress(f"  {label}: timed out after {timeout} s, killed")
         return None
+    except BaseException:
+        # Ctrl-C: the side is in its own session, so the terminal's SIGINT did not reach it.
+        kill_group(proc.pid)
+        raise
     # Anything still running in the group a while after its leader is gone was leaked by it
     # (a manager, an echo child): kill it, so one side cannot slow down the next. The while
     # is for helpers that end on their own once they see the leader's pipes close (Python's
@@ -459,4 +463,8 @@ def main():
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:  # the running side and Redis are already stopped
+        progress("interrupted")
+        sys.exit(130)

@@ -352,6 +352,11 @@ def main():
     ap.add_argument("--transports", default="grpc,local",
                     help="mp_bench --transport values to run, one mp column each "
                     "(default grpc,local)")
+    ap.add_argument("--interleave", action="store_true",
+                    help="run each workload on its own and alternate the sides per workload, "
+                    "not per whole run: on a busy machine the sides of one row then run "
+                    "seconds apart instead of minutes, but every workload runs in a fresh "
+                    "process (W7 no longer follows W6)")
     ap.add_argument("--no-redis", action="store_true", help="skip Redis (no server started)")
     ap.add_argument("--no-floor", action="store_true", help="skip the floor")
     ap.add_argument("--no-python", action="store_true", help="skip Python's side")
@@ -368,7 +373,6 @@ def main():
     bad = set(want) - set(ALL.split(","))
     if bad:
         ap.error(f"unknown workloads: {','.join(sorted(bad))}")
-    only = ",".join(want)
 
     bench = os.path.join(args.build, "bench", "mp_bench")
     floor_bin = os.path.join(args.build, "bench", "mp_bench_floor")
@@ -376,9 +380,14 @@ def main():
     env.setdefault("MP_MANAGER_PATH", os.path.join(args.build, "server", "mp-manager"))
     failed = []
 
-    # The sides, as (label, function returning rows or None).
+    # The sides, as (label, the workloads it has or None for all, function taking a list of
+    # workloads and returning rows or None).
     sides = []
     transports = [t for t in args.transports.split(",") if t]
+
+    def json_cmd_side(label, cmd):
+        return lambda todo: json_side(label, cmd + ["--only", ",".join(todo), "--scale",
+                                                    str(scale)], env, args.timeout)
     if not os.path.exists(bench):
         progress(f"note: {bench} not built (cmake --build {args.build} --target mp_bench "
                  "mp-manager): mp columns are n/a")
@@ -387,25 +396,24 @@ def main():
     elif mp_knows_transport(bench, env):
         mp_columns = transports
         for t in transports:
-            cmd = [bench, "--transport", t, "--only", only, "--scale", str(scale)]
-            sides.append((f"mp {t}", lambda c=cmd, t=t: json_side(f"mp {t}", c, env,
-                                                                  args.timeout)))
+            sides.append((f"mp {t}", None,
+                          json_cmd_side(f"mp {t}", [bench, "--transport", t])))
     else:
         progress("note: mp_bench has no --transport flag: one run, labelled grpc")
-        cmd = [bench, "--only", only, "--scale", str(scale)]
-        sides.append(("mp grpc", lambda c=cmd: json_side("mp grpc", c, env, args.timeout)))
+        sides.append(("mp grpc", None, json_cmd_side("mp grpc", [bench])))
         mp_columns = transports if "grpc" in transports else transports + ["grpc"]
     # local first: it is the transport the ratios are about once mp_bench has it.
     mp_columns = sorted(mp_columns, key=lambda t: t != "local")
     if not args.no_python:
-        cmd = [sys.executable, os.path.join(HERE, "python_side.py"), "--only", only,
-               "--scale", str(scale)]
-        sides.append(("python", lambda c=cmd: json_side("python", c, env, args.timeout)))
-    if not args.no_floor and any(k[0] in want for k in FLOOR_FOR):
+        sides.append(("python", None, json_cmd_side(
+            "python", [sys.executable, os.path.join(HERE, "python_side.py")])))
+    floor_workloads = {k[0] for k in FLOOR_FOR}
+    if not args.no_floor and floor_workloads & set(want):
         if os.path.exists(floor_bin):
             cmd = [floor_bin, "--scale", str(scale),
                    "--timeout", str(int(max(1, min(args.timeout, 120))))]
-            sides.append(("floor", lambda c=cmd: json_side("floor", c, env, args.timeout)))
+            sides.append(("floor", floor_workloads,
+                          lambda todo: json_side("floor", cmd, env, args.timeout)))
         else:
             progress(f"note: {floor_bin} not built (--target mp_bench_floor): floor is n/a")
     redis = None
@@ -414,35 +422,44 @@ def main():
 
     best, units = {}, {}
     start_load = os.getloadavg()
+
+    def record(impl, rows):
+        for (workload, metric, unit), value in rows:
+            key = (workload, metric)
+            if units.setdefault(key, unit) != unit:
+                progress(f"  note: {impl} reports {workload} {metric} in {unit}, others in "
+                         f"{units[key]}; ignored")
+                continue
+            old = best.get((key, impl))
+            best[(key, impl)] = value if old is None else better(unit, old, value)
     try:
         if redis:
             try:
                 redis.__enter__()
-                sides.append(("redis", lambda: redis_side(redis.sock, set(want), scale,
-                                                          args.timeout)))
+                sides.append(("redis", {"W1", "W4", "W5"},
+                              lambda todo: redis_side(redis.sock, set(todo), scale,
+                                                      args.timeout)))
             except (OSError, RuntimeError) as e:
                 progress(f"note: Redis column is n/a: {e}")
                 failed.append("redis")
                 redis = None
+        groups = [[w] for w in want] if args.interleave else [want]
         for r in range(repeat):
-            # Rotate the order each run, so no side always runs first (or right after the
-            # heaviest one).
-            order = sides[r % len(sides):] + sides[:r % len(sides)] if sides else []
-            for label, side in order:
-                progress(f"[run {r + 1}/{repeat}] {label} ({only}, scale {scale})")
-                rows = side()
-                if rows is None:
-                    failed.append(label)
-                    continue
-                impl = label
-                for (workload, metric, unit), value in rows:
-                    key = (workload, metric)
-                    if units.setdefault(key, unit) != unit:
-                        progress(f"  note: {label} reports {workload} {metric} in {unit}, "
-                                 f"others in {units[key]}; ignored")
+            for g, group in enumerate(groups):
+                # Rotate the order each time, so no side always runs first (or right after
+                # the heaviest one).
+                turn = (r + g) % len(sides) if sides else 0
+                for label, covers, side in sides[turn:] + sides[:turn]:
+                    todo = [w for w in group if covers is None or w in covers]
+                    if not todo:
                         continue
-                    old = best.get((key, impl))
-                    best[(key, impl)] = value if old is None else better(unit, old, value)
+                    progress(f"[run {r + 1}/{repeat}] {label} ({','.join(todo)}, "
+                             f"scale {scale})")
+                    rows = side(todo)
+                    if rows is None:
+                        failed.append(label)
+                        continue
+                    record(label, rows)
     finally:
         if redis:
             redis.__exit__()
@@ -454,7 +471,8 @@ def main():
         with open(args.markdown, "w") as f:
             f.write(f"<!-- bench/run.py {' '.join(sys.argv[1:])}: {stamp}, commit "
                     f"{git_commit()}, scale {scale}, best of {repeat}, {os.cpu_count()} "
-                    f"CPUs, load average {start_load[0]:.1f} at the start -->\n")
+                    f"CPUs, load average {start_load[0]:.1f} at the start and "
+                    f"{os.getloadavg()[0]:.1f} at the end -->\n")
             f.write(table + "\n")
     if failed:
         progress(f"failed: {', '.join(sorted(set(failed)))}")

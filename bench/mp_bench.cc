@@ -1,5 +1,5 @@
 // mp's side of the benchmark workloads (DESIGN.md, "Benchmarks"). Prints
-// one JSON object per line, in the format of python_reference.py, so
+// one JSON object per line, in the format of python_side.py, so
 // bench/run.py can put both side by side. Run through bench/run.py.
 #include <fcntl.h>
 #include <signal.h>

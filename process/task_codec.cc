@@ -99,6 +99,8 @@ int Guarded(Body body) {
   }
 }
 
+}  // namespace
+
 // Encodes `value` into `out`, recording each proxy's manager in `managers`.
 void EncodeWithManagers(
     const Object& value, v1::Value* out,
@@ -158,8 +160,6 @@ Object DecodeWithManagers(
     throw ProcessError("a proxy names an unknown manager");
   });
 }
-
-}  // namespace
 
 // Messages of Pool chunks hold one Value per item: an arena turns their
 // many small allocations into a few (measured: malloc/free were half the

@@ -107,12 +107,14 @@ std::string EncodeHello(const std::string& token) {
   return hello.SerializeAsString();
 }
 
-v1::PoolRequest ParseRequest(const std::string& bytes) {
-  v1::PoolRequest request;
-  if (!request.ParseFromString(bytes)) {
+const v1::PoolRequest& ParseRequest(const std::string& bytes,
+                                    google::protobuf::Arena* arena) {
+  auto* request =
+      google::protobuf::Arena::CreateMessage<v1::PoolRequest>(arena);
+  if (!request->ParseFromString(bytes)) {
     throw ProcessError("a pool worker got a malformed request");
   }
-  return request;
+  return *request;
 }
 
 void* ResolveCode(const v1::CodeRef& ref) {

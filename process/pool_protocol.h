@@ -4,6 +4,8 @@
 #ifndef MP_PROCESS_POOL_PROTOCOL_H_
 #define MP_PROCESS_POOL_PROTOCOL_H_
 
+#include <google/protobuf/arena.h>
+
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -46,8 +48,10 @@ std::optional<Outcome> DecodeResult(const std::string& reply, uint64_t task_id);
 // ---- The worker's side ----
 
 std::string EncodeHello(const std::string& token);
-// Throws ProcessError for bytes that are no PoolRequest.
-v1::PoolRequest ParseRequest(const std::string& bytes);
+// The request in `bytes`, allocated on `arena` (task chunks hold a Value
+// per item). Throws ProcessError for bytes that are no PoolRequest.
+const v1::PoolRequest& ParseRequest(const std::string& bytes,
+                                    google::protobuf::Arena* arena);
 // Throws ProcessError when the object is not loaded in this process.
 void* ResolveCode(const v1::CodeRef& ref);
 // The arguments of each call; attaches proxies to this process's sessions.

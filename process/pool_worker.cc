@@ -112,7 +112,8 @@ void PoolWorkerMain(std::string socket_name, std::string token) {
     } catch (const EOFError&) {
       return;  // the pool is gone
     }
-    const v1::PoolRequest request = ParseRequest(bytes);
+    google::protobuf::Arena arena;
+    const v1::PoolRequest& request = ParseRequest(bytes, &arena);
     switch (request.kind_case()) {
       case v1::PoolRequest::kSetup:
         max_tasks = request.setup().max_tasks();

@@ -26,12 +26,16 @@
 //                    mp::error_callback(on_error));       // keywords, last
 //   pool.map_async(f, inputs, chunksize, on_values, on_error);  // positional
 //   pool.map_async(f, inputs, mp::error_callback(on_error));
-// apply_async takes the function's arguments directly (not as a tuple, as
-// elsewhere in mp), so its callbacks can only be told apart by a keyword;
-// map_async and starmap_async take them positionally too, in Python's
-// order. `callback` takes `const R&` (map_async: `const std::vector<R>&`),
-// `error_callback` takes `const mp::Error&` (of the error's own type:
-// dynamic_cast to KeyError works); nullptr stands for none.
+// Why keywords: Python passes the arguments as one tuple,
+// `apply_async(f, (x, y), callback=cb)`; mp passes them directly,
+// `apply_async(f, x, y)`, so whatever follows them could be one more
+// argument - mp::callback() marks it as the keyword does in Python.
+// map_async and starmap_async have a fixed shape and also take them
+// positionally, in Python's order. `callback` takes `const R&` (map_async,
+// starmap_async: `const std::vector<R>&`), `error_callback` takes
+// `const mp::Error&` (of the error's own type: dynamic_cast to KeyError
+// works); nullptr stands for none. apply_async_cb (callbacks first) is
+// deprecated.
 //
 // Thread safety: a Pool may be used from several threads at once;
 // AsyncResult copies may be waited on from any thread; an IMapResult is
@@ -46,9 +50,9 @@
 //
 // Destructor policy - ~Pool() is terminate(), as leaving Python's
 // `with Pool() as p:` block: tasks not yet started fail with
-// ProcessError("the pool was terminated"), workers get SIGTERM and, after
-// 2 s, SIGKILL, so the tasks they were running fail with ProcessError; it
-// returns when every worker has exited. Results already obtained
+// ProcessError("the pool was terminated"); workers get SIGTERM, and those
+// still alive 2 s later SIGKILL, so the tasks they were running fail with
+// ProcessError; it returns when every worker has exited. Results already obtained
 // (AsyncResult, IMapResult) stay valid and hold their value or that error.
 // Call close() and join() first to let queued work finish.
 #ifndef MP_POOL_H_

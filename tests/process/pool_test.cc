@@ -419,6 +419,13 @@ TEST_P(PoolTest, CloseJoinAndTerminate) {
   EXPECT_THROW(slow.get(5s), ProcessError);
 }
 
+// As get_context("nope") in Python: a ValueError up front, not failed
+// tasks later.
+TEST(PoolOptionsTest, UnknownStartMethodIsAValueError) {
+  EXPECT_THROW(Pool(PoolOptions{.processes = 1, .context = "nope"}),
+               ValueError);
+}
+
 INSTANTIATE_TEST_SUITE_P(StartMethods, PoolTest,
                          ::testing::Values("fork", "spawn", "forkserver"));
 

@@ -222,19 +222,16 @@ CompletionCallback MakeCompletion(O&&... options) {
     constexpr bool callback_ok = RequireCallback<R, C>();
     constexpr bool error_callback_ok = RequireErrorCallback<E>();
     if constexpr (callback_ok && error_callback_ok) {
-      const bool has_callback = IsSet(callback);
-      const bool has_error_callback = IsSet(error_callback);
-      if (!has_callback && !has_error_callback) return {};
+      if (!IsSet(callback) && !IsSet(error_callback)) return {};
       return [callback = std::move(callback),
-              error_callback = std::move(error_callback), has_callback,
-              has_error_callback](const Object* value,
-                                  const Error* error) mutable {
+              error_callback = std::move(error_callback)](
+                 const Object* value, const Error* error) mutable {
         if (value != nullptr) {
           if constexpr (!std::is_null_pointer_v<C>) {
-            if (has_callback) callback(from_object<R>(*value));
+            if (IsSet(callback)) callback(from_object<R>(*value));
           }
         } else if constexpr (!std::is_null_pointer_v<E>) {
-          if (has_error_callback) error_callback(*error);
+          if (IsSet(error_callback)) error_callback(*error);
         }
       };
     }

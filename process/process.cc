@@ -21,6 +21,7 @@
 #include "absl/synchronization/mutex.h"
 #include "common/fd_io.h"
 #include "process/forkserver.h"
+#include "process/init_check.h"
 #include "process/task_codec.h"
 
 extern char** environ;
@@ -108,6 +109,19 @@ void SetProcessIdentity(const std::string& name, pid_t parent_pid,
   s.parent_name = parent_name;
   s.children.clear();
   s.daemons.clear();
+}
+
+void RequireInitFor(const std::string& method) {
+  ValidateMethod(method);
+  if (method == "fork") return;
+  State& s = GetState();
+  absl::MutexLock lock(&s.mu);
+  if (!s.initialized) {
+    throw ProcessError("the '" + method +
+                       "' start method needs "
+                       "mp::init(argc, argv) as the first statement of "
+                       "main()");
+  }
 }
 
 }  // namespace internal
@@ -336,13 +350,7 @@ void Process::start() {
           "the 'fork' start method, not '" +
           method + "'");
     }
-    absl::MutexLock lock(&s.mu);
-    if (!s.initialized) {
-      throw ProcessError("the '" + method +
-                         "' start method needs "
-                         "mp::init(argc, argv) as the first statement of "
-                         "main()");
-    }
+    internal::RequireInitFor(method);
   }
   int ready[2];
   if (pipe2(ready, O_CLOEXEC) != 0) {
@@ -428,6 +436,9 @@ void Process::close() {
 
 pid_t Process::pid() const { return impl_->pid; }
 const std::string& Process::name() const { return impl_->options.name; }
+void Process::set_name(std::string name) {
+  impl_->options.name = std::move(name);
+}
 bool Process::daemon() const { return impl_->daemon; }
 void Process::set_daemon(bool daemon) {
   if (impl_->started) throw ProcessError("process has already started");

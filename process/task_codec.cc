@@ -110,6 +110,8 @@ Transport TransportFromWire(int32_t value) {
   }
 }
 
+}  // namespace
+
 // Encodes `value` into `out`, recording each proxy's manager in `managers`.
 void EncodeWithManagers(
     const Object& value, v1::Value* out,
@@ -170,8 +172,6 @@ Object DecodeWithManagers(
     throw ProcessError("a proxy names an unknown manager");
   });
 }
-
-}  // namespace
 
 // Messages of Pool chunks hold one Value per item: an arena turns their
 // many small allocations into a few (measured: malloc/free were half the

@@ -7,6 +7,15 @@
 
 #include "mp/process.h"
 
+namespace google::protobuf {
+template <typename Element>
+class RepeatedPtrField;
+}  // namespace google::protobuf
+namespace mp::v1 {
+class ManagerRef;
+class Value;
+}  // namespace mp::v1
+
 namespace mp::internal {
 
 // Serialises `task` (a plain function and its arguments) as a TaskSpec.
@@ -30,6 +39,17 @@ int RunTaskInChild(const Task& task, int ready_fd);
 // receiver's own session when decoded.
 std::string EncodeTransfer(const Object& value);
 Object DecodeTransfer(const std::string& bytes);
+
+// `value` as a v1::Value whose proxies carry their manager's address and
+// key, recorded once per manager in `managers` (for messages that embed
+// values, as the Pool's; DecodeWithManagers attaches the proxies to this
+// process's own sessions).
+void EncodeWithManagers(
+    const Object& value, v1::Value* out,
+    google::protobuf::RepeatedPtrField<v1::ManagerRef>* managers);
+Object DecodeWithManagers(
+    const v1::Value& value,
+    const google::protobuf::RepeatedPtrField<v1::ManagerRef>& managers);
 
 // Whether any proxy appears in `value` (the parent then waits for the
 // child to attach before start() returns).

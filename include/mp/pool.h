@@ -5,24 +5,64 @@
 //   std::vector<int> r = pool.map(sq, std::vector<int>{1, 2, 3});
 //
 // Workers are started with the pool's start method (default: the
-// process-wide one, forkserver) and run plain functions (or lambdas without
-// captures), found by their offset in the program like mp::Process tasks.
-// Arguments and results travel through mp::to_object / mp::from_object.
-// An exception in a worker reaches the caller as the same mp::Error subtype
-// or as RemoteError; a worker that dies mid-task fails that task with
-// ProcessError and is replaced - nothing hangs.
+// process-wide one, forkserver) and named as in Python: ForkPoolWorker-N,
+// SpawnPoolWorker-N, ForkServerPoolWorker-N. They run plain functions (or
+// lambdas without captures), found by their offset in the program like
+// mp::Process tasks; passing anything else (a lambda with captures, a
+// std::function) is a compile-time error saying so. Arguments and results
+// travel through mp::to_object / mp::from_object.
 //
-// Thread safety: a Pool may be used from several threads. ~Pool()
-// terminates the workers, like leaving Python's `with Pool() as p:` block.
+// Errors: an exception in a worker reaches the caller as the same mp::Error
+// subtype, or as RemoteError named after its C++ type; its traceback()
+// names the worker and the task function. A worker that dies mid-task fails
+// that task with ProcessError and is replaced - nothing hangs. Spawn and
+// forkserver pools need mp::init(argc, argv) in main(), like Process: the
+// constructor throws ProcessError without it.
+//
+// Callbacks, as Python's callback= and error_callback=: they run once, on a
+// pool thread, before the result becomes ready (so whoever waits on it sees
+// their effects); an exception thrown by one is swallowed.
+//   pool.apply_async(f, x, y, mp::callback(on_value),
+//                    mp::error_callback(on_error));       // keywords, last
+//   pool.map_async(f, inputs, chunksize, on_values, on_error);  // positional
+//   pool.map_async(f, inputs, mp::error_callback(on_error));
+// Why keywords: Python passes the arguments as one tuple,
+// `apply_async(f, (x, y), callback=cb)`; mp passes them directly,
+// `apply_async(f, x, y)`, so whatever follows them could be one more
+// argument - mp::callback() marks it as the keyword does in Python.
+// map_async and starmap_async have a fixed shape and also take them
+// positionally, in Python's order. `callback` takes `const R&` (map_async,
+// starmap_async: `const std::vector<R>&`), `error_callback` takes
+// `const mp::Error&` (of the error's own type: dynamic_cast to KeyError
+// works); nullptr stands for none. apply_async_cb (callbacks first) is
+// deprecated.
+//
+// Thread safety: a Pool may be used from several threads at once;
+// AsyncResult copies may be waited on from any thread; an IMapResult is
+// read by one thread at a time.
+//
+// Blocking: map, starmap and apply wait for their results (no timeout, as
+// in Python; every task completes or fails - a dead worker fails its task).
+// *_async return at once; AsyncResult::get/wait take an optional timeout.
+// The constructor returns at once: workers start with the first tasks
+// (each gets 30 s to start and connect, or its task fails with
+// ProcessError).
+//
+// Destructor policy - ~Pool() is terminate(), as leaving Python's
+// `with Pool() as p:` block: tasks not yet started fail with
+// ProcessError("the pool was terminated"); workers get SIGTERM, and those
+// still alive 2 s later SIGKILL, so the tasks they were running fail with
+// ProcessError; it returns when every worker has exited. Results already obtained
+// (AsyncResult, IMapResult) stay valid and hold their value or that error.
+// Call close() and join() first to let queued work finish.
 #ifndef MP_POOL_H_
 #define MP_POOL_H_
 
 #include <chrono>
-#include <condition_variable>
 #include <cstddef>
 #include <functional>
+#include <iterator>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <ranges>
 #include <string>
@@ -31,106 +71,25 @@
 #include <utility>
 #include <vector>
 
+#include "mp/detail/pool_callbacks.h"
+#include "mp/detail/pool_function.h"
+#include "mp/detail/pool_results.h"
 #include "mp/errors.h"
 #include "mp/object.h"
 #include "mp/process.h"
 
 namespace mp {
 
-namespace internal {
-
-// Calls `fn` on one argument tuple and converts the result.
-using CallTrampoline = Object (*)(void* fn, const Object& args);
-
-template <class R, class... P>
-Object CallAndConvert(void* fn, const Object& args) {
-  const Object::List& items = args.as_list();
-  if (items.size() != sizeof...(P)) {
-    throw TypeError("the function takes " + std::to_string(sizeof...(P)) +
-                    " arguments, got " + std::to_string(items.size()));
-  }
-  auto call = [&]<size_t... I>(std::index_sequence<I...>)->Object {
-    auto f = reinterpret_cast<R (*)(P...)>(fn);
-    if constexpr (std::is_void_v<R>) {
-      f(from_object<std::decay_t<P>>(items[I])...);
-      return Object();
-    } else {
-      return to_object(f(from_object<std::decay_t<P>>(items[I])...));
-    }
-  };
-  return call(std::index_sequence_for<P...>{});
-}
-
-// For one-parameter functions: calls `fn` on the argument itself, so map()
-// need not wrap every item in a tuple.
-template <class R, class P>
-Object CallUnaryAndConvert(void* fn, const Object& arg) {
-  auto f = reinterpret_cast<R (*)(P)>(fn);
-  if constexpr (std::is_void_v<R>) {
-    f(from_object<std::decay_t<P>>(arg));
-    return Object();
-  } else {
-    return to_object(f(from_object<std::decay_t<P>>(arg)));
-  }
-}
-
-// One outcome: a value or an error.
-struct Outcome {
-  bool ok = false;
-  Object value;
-  std::string error_type, error_message;
-  // Where in the worker it happened (see RemoteError::traceback()).
-  std::string error_traceback;
-};
-
-// Shared by an AsyncResult and the pool's threads.
-struct ResultState {
-  std::mutex mu;
-  std::condition_variable cv;
-  bool done = false;
-  bool completing = false;  // the first Complete() wins
-  Outcome outcome;
-  std::function<void(const Outcome&)> on_done;  // callbacks, run once
-  void Complete(Outcome o);
-};
-
-// The pool's engine (process/pool.cc).
-class PoolCore;
-
-struct FunctionRef {
-  void* fn = nullptr;
-  CallTrampoline trampoline = nullptr;
-  CallTrampoline unary = nullptr;  // one-parameter functions only
-};
-
-template <class R, class... P>
-FunctionRef RefOf(R (*fn)(P...)) {
-  FunctionRef ref{reinterpret_cast<void*>(fn), &CallAndConvert<R, P...>};
-  if constexpr (sizeof...(P) == 1) ref.unary = &CallUnaryAndConvert<R, P...>;
-  return ref;
+// Python's keyword arguments callback=f and error_callback=f of
+// apply_async, map_async and starmap_async (see the top of this header).
+template <class F>
+CallbackArg<std::decay_t<F>> callback(F&& fn) {
+  return {std::forward<F>(fn)};
 }
 template <class F>
-requires DecaysToFunctionPointer<std::remove_reference_t<F>>
-auto RefOf(F&& f) { return RefOf(+f); }
-
-template <class F>
-struct FnTraits;
-template <class R, class... P>
-struct FnTraits<R (*)(P...)> {
-  using Result = R;
-  static constexpr size_t arity = sizeof...(P);
-};
-template <class F>
-using FnPtr = decltype(+std::declval<std::remove_reference_t<F>&>());
-template <class F>
-using ResultOf = typename FnTraits<FnPtr<F>>::Result;
-// What map-like calls collect per item: the function's result, or mp::None
-// for a function returning void (Python's map gives [None, None, ...]).
-template <class F>
-using ItemOf =
-    std::conditional_t<std::is_void_v<ResultOf<F>>, NoneType, ResultOf<F>>;
-
-}  // namespace internal
+ErrorCallbackArg<std::decay_t<F>> error_callback(F&& fn) {
+  return {std::forward<F>(fn)};
+}
 
 struct PoolOptions {
   int processes = 0;                // 0: cpu_count()
@@ -139,17 +98,20 @@ struct PoolOptions {
   std::string context{};            // start method; "" = get_start_method()
 
   // Python's initializer + initargs: each worker runs fn(initargs...)
-  // before its first task. fn is a plain function (any start method); the
-  // arguments travel like task arguments. Replaces `initializer`.
+  // before its first task. fn is a plain function or a lambda without
+  // captures (any start method); the arguments travel like task arguments.
+  // Replaces `initializer`.
   //   mp::Pool pool(mp::PoolOptions{.processes = 4}.with_initializer(setup, d,
   //   7));
-  template <class... P, class... A>
-  PoolOptions& with_initializer(void (*fn)(P...), A&&... initargs) {
-    static_assert(sizeof...(P) == sizeof...(A),
-                  "with_initializer: wrong number of initargs");
-    initializer = nullptr;
-    initializer_with_args = internal::RefOf(fn);
-    this->initargs = Object::tuple({to_object(std::forward<A>(initargs))...});
+  template <class F, class... A>
+  PoolOptions& with_initializer(F&& fn, A&&... initargs) {
+    if constexpr (internal::RequireSendable<F>()) {
+      static_assert(internal::ArityOf<F>() == sizeof...(A),
+                    "with_initializer: wrong number of initargs");
+      initializer = nullptr;
+      initializer_with_args = internal::RefOf(fn);
+      this->initargs = Object::tuple({to_object(std::forward<A>(initargs))...});
+    }
     return *this;
   }
   // Set by with_initializer.
@@ -157,56 +119,44 @@ struct PoolOptions {
   Object initargs{};
 };
 
-// The result of an *_async call.
+// The result of an *_async call. Copies share one result.
 template <class R>
 class AsyncResult {
  public:
-  explicit AsyncResult(std::shared_ptr<internal::ResultState> state)
-      : state_(std::move(state)) {}
-
-  // Waits for the result; throws the task's error. TimeoutError on timeout.
-  R get() const {
-    wait();
-    return Value();
-  }
+  // Waits for the result; throws the task's error. The form with a timeout
+  // throws TimeoutError when the result is not ready by then.
+  R get() const { return Convert(handle_.Get()); }
   R get(std::chrono::duration<double> timeout) const {
-    if (!wait(timeout)) throw TimeoutError("result not ready within timeout");
-    return Value();
+    return Convert(handle_.Get(timeout));
   }
-  void wait() const {
-    std::unique_lock<std::mutex> lock(state_->mu);
-    state_->cv.wait(lock, [&] { return state_->done; });
-  }
+  // Waits for the result; the form with a timeout returns whether it is
+  // ready.
+  void wait() const { handle_.Wait(); }
   bool wait(std::chrono::duration<double> timeout) const {
-    std::unique_lock<std::mutex> lock(state_->mu);
-    return state_->cv.wait_for(lock, timeout, [&] { return state_->done; });
+    return handle_.Wait(timeout);
   }
-  bool ready() const {
-    std::lock_guard<std::mutex> lock(state_->mu);
-    return state_->done;
-  }
-  // ValueError if not ready (as Python).
-  bool successful() const {
-    std::lock_guard<std::mutex> lock(state_->mu);
-    if (!state_->done) throw ValueError("result is not ready");
-    return state_->outcome.ok;
-  }
+  // Non-blocking.
+  bool ready() const { return handle_.Ready(); }
+  // Whether the task succeeded; ValueError if not ready (as Python).
+  bool successful() const { return handle_.Successful(); }
 
  private:
-  R Value() const {
-    const internal::Outcome& o = state_->outcome;
-    if (!o.ok) ThrowError(o.error_type, o.error_message, o.error_traceback);
+  friend class Pool;
+  explicit AsyncResult(internal::ResultHandle handle)
+      : handle_(std::move(handle)) {}
+  static R Convert(const Object& value) {
     if constexpr (std::is_void_v<R>) {
       return;
     } else {
-      return from_object<R>(o.value);
+      return from_object<R>(value);
     }
   }
-  std::shared_ptr<internal::ResultState> state_;
+  internal::ResultHandle handle_;
 };
 
-// Results of imap / imap_unordered, produced lazily: at most a bounded
-// number of chunks are in flight ahead of the consumer.
+// Results of imap / imap_unordered, produced lazily: at most 2 * processes
+// chunks are in flight ahead of the consumer. Iterating blocks until the
+// next result is ready and throws a failed chunk's error in its place.
 template <class R>
 class IMapResult {
  public:
@@ -230,7 +180,7 @@ class IMapResult {
    private:
     void Advance() {
       Object next;
-      if (owner_ != nullptr && owner_->next_(next)) {
+      if (owner_ != nullptr && owner_->stream_.Next(next)) {
         current_ = from_object<R>(next);
       } else {
         current_.reset();
@@ -240,79 +190,155 @@ class IMapResult {
     std::optional<R> current_;
   };
 
-  explicit IMapResult(std::function<bool(Object&)> next)
-      : next_(std::move(next)) {}
   iterator begin() { return iterator(this); }
   iterator end() { return iterator(); }
 
  private:
-  std::function<bool(Object&)> next_;  // false at the end; throws errors
+  friend class Pool;
+  explicit IMapResult(internal::StreamHandle stream)
+      : stream_(std::move(stream)) {}
+  internal::StreamHandle stream_;
 };
+
+namespace internal {
+class PoolCore;  // process/pool_core.h
+}  // namespace internal
 
 class Pool {
  public:
+  // ValueError for a negative number of processes or maxtasksperchild, or
+  // an unknown start method; ProcessError for spawn or forkserver without
+  // mp::init(argc, argv) in main().
   explicit Pool(int processes = 0);
   explicit Pool(PoolOptions options);
-  ~Pool();  // terminate()
+  // terminate() (see "Destructor policy" above).
+  ~Pool();
   Pool(const Pool&) = delete;
   Pool& operator=(const Pool&) = delete;
 
-  // Python's default chunksize: ceil(len / (4 * processes)).
+  // fn(item) for each input, in order: a std::vector of fn's result type
+  // (mp::NoneType for a void fn). chunksize 0: Python's default,
+  // ceil(len / (4 * processes)).
   template <class F, class T>
   auto map(F&& fn, const std::vector<T>& inputs, size_t chunksize = 0) {
     return map_async(std::forward<F>(fn), inputs, chunksize).get();
   }
-  template <class F, class T>
-  AsyncResult<std::vector<internal::ItemOf<F>>> map_async(
-      F&& fn, const std::vector<T>& inputs, size_t chunksize = 0,
-      std::function<void(const std::vector<internal::ItemOf<F>>&)> callback =
-          {},
-      std::function<void(const Error&)> error_callback = {}) {
-    using R = internal::ItemOf<F>;
-    internal::FunctionRef ref = internal::RefOf(std::forward<F>(fn));
-    return AsyncResult<std::vector<R>>(Submit(
-        ref, ToArgs(ref, inputs), chunksize,
-        Wrap<std::vector<R>>(std::move(callback), std::move(error_callback))));
+  // -> AsyncResult<std::vector<R>>. Optional callback and error_callback
+  // (see the top of this header).
+  template <class F, class T, class Callback = std::nullptr_t,
+            class ErrorCallback = std::nullptr_t>
+  auto map_async(F&& fn, const std::vector<T>& inputs, size_t chunksize = 0,
+                 Callback callback = nullptr,
+                 ErrorCallback error_callback = nullptr) {
+    using Items = std::vector<internal::ItemOf<F>>;
+    if constexpr (internal::RequireSendable<F>()) {
+      internal::FunctionRef ref = internal::RefOf(fn);
+      return AsyncResult<Items>(
+          SubmitMap(ref, ToItems(ref, inputs), chunksize,
+                    internal::MakeCompletion<Items>(
+                        std::move(callback), std::move(error_callback))));
+    } else {
+      return AsyncResult<Items>(internal::ResultHandle());
+    }
   }
+  template <class F, class T, class C, class ErrorCallback = std::nullptr_t>
+  auto map_async(F&& fn, const std::vector<T>& inputs, CallbackArg<C> callback,
+                 ErrorCallback error_callback = nullptr) {
+    return map_async(std::forward<F>(fn), inputs, 0, std::move(callback),
+                     std::move(error_callback));
+  }
+  template <class F, class T, class E, class Callback = std::nullptr_t>
+  auto map_async(F&& fn, const std::vector<T>& inputs,
+                 ErrorCallbackArg<E> error_callback,
+                 Callback callback = nullptr) {
+    return map_async(std::forward<F>(fn), inputs, 0, std::move(error_callback),
+                     std::move(callback));
+  }
+
+  // fn(a, b, ...) for each tuple of arguments, in order.
   template <class F, class... A>
   auto starmap(F&& fn, const std::vector<std::tuple<A...>>& inputs,
                size_t chunksize = 0) {
     return starmap_async(std::forward<F>(fn), inputs, chunksize).get();
   }
-  template <class F, class... A>
-  AsyncResult<std::vector<internal::ItemOf<F>>> starmap_async(
-      F&& fn, const std::vector<std::tuple<A...>>& inputs,
-      size_t chunksize = 0) {
-    Object::List tuples;
-    for (const auto& t : inputs) tuples.push_back(to_object(t));
-    internal::FunctionRef ref = internal::RefOf(std::forward<F>(fn));
-    ref.unary = nullptr;  // the items are argument tuples
-    return AsyncResult<std::vector<internal::ItemOf<F>>>(
-        Submit(ref, std::move(tuples), chunksize, {}));
+  // -> AsyncResult<std::vector<R>>, with callbacks as map_async.
+  template <class F, class... A, class Callback = std::nullptr_t,
+            class ErrorCallback = std::nullptr_t>
+  auto starmap_async(F&& fn, const std::vector<std::tuple<A...>>& inputs,
+                     size_t chunksize = 0, Callback callback = nullptr,
+                     ErrorCallback error_callback = nullptr) {
+    using Items = std::vector<internal::ItemOf<F>>;
+    if constexpr (internal::RequireSendable<F>()) {
+      Object::List tuples;
+      tuples.reserve(inputs.size());
+      for (const auto& t : inputs) tuples.push_back(to_object(t));
+      internal::FunctionRef ref = internal::RefOf(fn);
+      ref.unary = nullptr;  // the items are argument tuples
+      return AsyncResult<Items>(
+          SubmitMap(ref, std::move(tuples), chunksize,
+                    internal::MakeCompletion<Items>(
+                        std::move(callback), std::move(error_callback))));
+    } else {
+      return AsyncResult<Items>(internal::ResultHandle());
+    }
   }
+  template <class F, class... A, class C, class ErrorCallback = std::nullptr_t>
+  auto starmap_async(F&& fn, const std::vector<std::tuple<A...>>& inputs,
+                     CallbackArg<C> callback,
+                     ErrorCallback error_callback = nullptr) {
+    return starmap_async(std::forward<F>(fn), inputs, 0, std::move(callback),
+                         std::move(error_callback));
+  }
+  template <class F, class... A, class E, class Callback = std::nullptr_t>
+  auto starmap_async(F&& fn, const std::vector<std::tuple<A...>>& inputs,
+                     ErrorCallbackArg<E> error_callback,
+                     Callback callback = nullptr) {
+    return starmap_async(std::forward<F>(fn), inputs, 0,
+                         std::move(error_callback), std::move(callback));
+  }
+
+  // fn(args...) in one worker; waits for its result.
   template <class F, class... A>
   auto apply(F&& fn, A&&... args) {
     return apply_async(std::forward<F>(fn), std::forward<A>(args)...).get();
   }
+  // -> AsyncResult<R>. The arguments may be followed by mp::callback(f)
+  // and/or mp::error_callback(f).
   template <class F, class... A>
-  AsyncResult<internal::ResultOf<F>> apply_async(F&& fn, A&&... args) {
-    internal::FunctionRef ref = internal::RefOf(std::forward<F>(fn));
-    ref.unary = nullptr;
-    return AsyncResult<internal::ResultOf<F>>(
-        SubmitOne(ref, Object::tuple({to_object(args)...}), {}));
+  auto apply_async(F&& fn, A&&... args) {
+    using R = internal::ResultOf<F>;
+    if constexpr (internal::RequireSendable<F>() &&
+                  internal::RequireKeywordsLast<A...>()) {
+      constexpr size_t kArgs = internal::FirstKeyword<A...>();
+      auto all = std::forward_as_tuple(std::forward<A>(args)...);
+      Object call_args = [&]<size_t... I>(std::index_sequence<I...>) {
+        return Object::tuple({to_object(std::get<I>(all))...});
+      }
+      (std::make_index_sequence<kArgs>{});
+      internal::CompletionCallback done = [&]<size_t... K>(
+          std::index_sequence<K...>) {
+        return internal::MakeCompletion<internal::ItemOf<F>>(
+            std::get<kArgs + K>(std::move(all))...);
+      }
+      (std::make_index_sequence<sizeof...(A) - kArgs>{});
+      return AsyncResult<R>(SubmitApply(internal::RefOf(fn),
+                                        std::move(call_args), std::move(done)));
+    } else {
+      return AsyncResult<R>(internal::ResultHandle());
+    }
   }
-  // With callbacks (run on a pool thread): callback(result) on success,
-  // error_callback(error) on failure.
+  // Deprecated: apply_async(fn, args..., mp::callback(callback),
+  // mp::error_callback(error_callback)) says the same in Python's order.
   template <class F, class... A>
-  AsyncResult<internal::ResultOf<F>> apply_async_cb(
-      std::function<void(const internal::ItemOf<F>&)> callback,
-      std::function<void(const Error&)> error_callback, F&& fn, A&&... args) {
-    internal::FunctionRef ref = internal::RefOf(std::forward<F>(fn));
-    ref.unary = nullptr;
-    return AsyncResult<internal::ResultOf<F>>(
-        SubmitOne(ref, Object::tuple({to_object(args)...}),
-                  Wrap<internal::ItemOf<F>>(std::move(callback),
-                                            std::move(error_callback))));
+  [[deprecated(
+      "use apply_async(fn, args..., mp::callback(cb), "
+      "mp::error_callback(err))")]] auto
+  apply_async_cb(std::function<void(const internal::ItemOf<F>&)> callback,
+                 std::function<void(const Error&)> error_callback, F&& fn,
+                 A&&... args) {
+    return apply_async(std::forward<F>(fn), std::forward<A>(args)...,
+                       mp::callback(std::move(callback)),
+                       mp::error_callback(std::move(error_callback)));
   }
 
   // Lazy: results come in input order (imap) or completion order
@@ -320,66 +346,54 @@ class Pool {
   // is any input range (a vector, a std::views generator - even an
   // unbounded one); it is kept (moved or copied) by the result and read
   // only as far as 2 * processes chunks ahead of the consumer (CPython
-  // gh-84291 reads all of it first).
+  // gh-84291 reads all of it first). -> IMapResult<R>.
   template <class F, class Range>
-  IMapResult<internal::ItemOf<F>> imap(F&& fn, Range&& inputs,
-                                       size_t chunksize = 1) {
-    internal::FunctionRef ref = internal::RefOf(std::forward<F>(fn));
-    return IMapResult<internal::ItemOf<F>>(
-        Stream(ref, Reader(ref, std::forward<Range>(inputs)), chunksize,
-               /*ordered=*/true));
+  auto imap(F&& fn, Range&& inputs, size_t chunksize = 1) {
+    return Imap<F>(fn, std::forward<Range>(inputs), chunksize,
+                   /*ordered=*/true);
   }
   template <class F, class Range>
-  IMapResult<internal::ItemOf<F>> imap_unordered(F&& fn, Range&& inputs,
-                                                 size_t chunksize = 1) {
-    internal::FunctionRef ref = internal::RefOf(std::forward<F>(fn));
-    return IMapResult<internal::ItemOf<F>>(
-        Stream(ref, Reader(ref, std::forward<Range>(inputs)), chunksize,
-               /*ordered=*/false));
+  auto imap_unordered(F&& fn, Range&& inputs, size_t chunksize = 1) {
+    return Imap<F>(fn, std::forward<Range>(inputs), chunksize,
+                   /*ordered=*/false);
   }
 
-  // No more tasks; workers exit when the queue is empty.
+  // No more tasks; workers exit when the queue is empty. Non-blocking.
   void close();
-  // Waits for the workers to exit (after close() or terminate()).
+  // Waits for the workers to exit, after close() (once the queued tasks
+  // are done) or terminate(). ValueError before either. No timeout, as in
+  // Python: the queued tasks decide how long it takes.
   void join();
-  // Stops the workers now; unfinished tasks fail with ProcessError.
+  // Stops the workers now (see "Destructor policy" above); blocks until
+  // they have exited (at most about 2 s after the signal).
   void terminate();
   int processes() const;
 
  private:
+  template <class F, class Range>
+  auto Imap(F& fn, Range&& inputs, size_t chunksize, bool ordered) {
+    using R = internal::ItemOf<F>;
+    if constexpr (internal::RequireSendable<F>()) {
+      internal::FunctionRef ref = internal::RefOf(fn);
+      return IMapResult<R>(SubmitStream(
+          ref, Reader(ref, std::forward<Range>(inputs)), chunksize, ordered));
+    } else {
+      return IMapResult<R>(internal::StreamHandle());
+    }
+  }
   // The items of map/imap: bare arguments for one-parameter functions
   // (see FunctionRef::unary), one-element tuples otherwise.
   template <class T>
-  static Object::List ToArgs(const internal::FunctionRef& ref,
-                             const std::vector<T>& inputs) {
-    Object::List args;
-    args.reserve(inputs.size());
+  static Object::List ToItems(const internal::FunctionRef& ref,
+                              const std::vector<T>& inputs) {
+    Object::List items;
+    items.reserve(inputs.size());
     for (const T& x : inputs) {
-      args.push_back(ref.unary ? to_object(x) : Object::tuple({to_object(x)}));
+      items.push_back(ref.unary ? to_object(x) : Object::tuple({to_object(x)}));
     }
-    return args;
+    return items;
   }
-  template <class R, class CB, class ECB>
-  static std::function<void(const internal::Outcome&)> Wrap(
-      CB callback, ECB error_callback) {
-    if (!callback && !error_callback) return {};
-    return [callback, error_callback](const internal::Outcome& o) {
-      if (o.ok) {
-        if constexpr (!std::is_void_v<R>) {
-          if (callback) callback(from_object<R>(o.value));
-        }
-      } else if (error_callback) {
-        error_callback(Error(o.error_type, o.error_message, o.error_traceback));
-      }
-    };
-  }
-  std::shared_ptr<internal::ResultState> Submit(
-      internal::FunctionRef fn, Object::List tuples, size_t chunksize,
-      std::function<void(const internal::Outcome&)> on_done);
-  std::shared_ptr<internal::ResultState> SubmitOne(
-      internal::FunctionRef fn, Object args,
-      std::function<void(const internal::Outcome&)> on_done);
-  // Reads `inputs` one item at a time, as map items (see ToArgs).
+  // Reads `inputs` one item at a time, as map items (see ToItems).
   template <class Range>
   static std::function<bool(Object&)> Reader(const internal::FunctionRef& ref,
                                              Range&& inputs) {
@@ -404,7 +418,14 @@ class Pool {
       return true;
     };
   }
-  std::function<bool(Object&)> Stream(internal::FunctionRef fn,
+
+  internal::ResultHandle SubmitMap(const internal::FunctionRef& fn,
+                                   Object::List items, size_t chunksize,
+                                   internal::CompletionCallback done);
+  internal::ResultHandle SubmitApply(const internal::FunctionRef& fn,
+                                     Object args,
+                                     internal::CompletionCallback done);
+  internal::StreamHandle SubmitStream(const internal::FunctionRef& fn,
                                       std::function<bool(Object&)> next_input,
                                       size_t chunksize, bool ordered);
 

@@ -17,7 +17,15 @@
 // registration is needed. Arguments travel through mp::to_object /
 // mp::from_object; proxies are attached by the child to its own session.
 //
-// Thread safety: a Process object is used by one thread at a time.
+// Thread safety: a Process object is used by one thread at a time; the
+// free functions below may be called from any thread.
+//
+// Destructor policy - ~Process() detaches, as Python's Process does: it
+// never signals and never waits. A started child keeps running; if it has
+// not exited yet it is reaped when it does (at the next start() or
+// active_children()), so it is never left a zombie. A daemon child is sent
+// SIGTERM (and waited for) when this program exits normally, and is killed
+// (SIGKILL, by the kernel) when the process that started it dies.
 #ifndef MP_PROCESS_H_
 #define MP_PROCESS_H_
 
@@ -33,6 +41,7 @@
 #include <utility>
 #include <vector>
 
+#include "mp/detail/process_task.h"
 #include "mp/errors.h"
 #include "mp/object.h"
 
@@ -49,71 +58,10 @@ struct ProcessOptions {
   std::string start_method;    // default: get_start_method()
 };
 
-namespace internal {
-
-// How a task runs in a new process: `trampoline(fn, args)` converts the
-// arguments back and calls `fn`; returns the exit code.
-using Trampoline = int (*)(void* fn, const Object& args);
-
-struct Task {
-  void* fn = nullptr;  // plain function; null for closures
-  Trampoline trampoline = nullptr;
-  Object args;                    // a tuple
-  std::function<void()> closure;  // fork only: any callable
-};
-
-template <class Fn, class... A>
-int RunTrampoline(void* fn, const Object& args) {
-  const Object::List& items = args.as_list();
-  if (items.size() != sizeof...(A)) {
-    throw TypeError("the task takes " + std::to_string(sizeof...(A)) +
-                    " arguments, got " + std::to_string(items.size()));
-  }
-  auto call = [&]<size_t... I>(std::index_sequence<I...>) {
-    reinterpret_cast<Fn>(fn)(from_object<std::decay_t<A>>(items[I])...);
-  };
-  call(std::index_sequence_for<A...>{});
-  return 0;
-}
-
-// A lambda without captures (or anything else with a unary + giving a
-// function pointer).
-template <class F>
-concept DecaysToFunctionPointer = requires(F& f) {
-  +f;
-}
-&&std::is_pointer_v<decltype(+std::declval<F&>())>&&
-    std::is_function_v<std::remove_pointer_t<decltype(+std::declval<F&>())>>;
-
-template <class R, class... P, class... Args>
-Task MakeTask(R (*fn)(P...), Args&&... args) {
-  static_assert(sizeof...(P) == sizeof...(Args),
-                "mp::Process: wrong number of arguments for the function");
-  Task task;
-  task.fn = reinterpret_cast<void*>(fn);
-  task.trampoline = &RunTrampoline<R (*)(P...), P...>;
-  task.args = Object::tuple({to_object(static_cast<std::decay_t<P>>(args))...});
-  return task;
-}
-
-template <class F, class... Args>
-Task MakeTask(F&& f, Args&&... args) {
-  if constexpr (DecaysToFunctionPointer<std::remove_reference_t<F>>) {
-    return MakeTask(+f, std::forward<Args>(args)...);  // captureless lambda
-  } else {
-    Task task;
-    task.args = Object::tuple({to_object(args)...});  // checks convertibility
-    task.closure = [f = std::forward<F>(f),
-                    tup = std::make_tuple(std::decay_t<Args>(
-                        args)...)]() mutable { std::apply(f, tup); };
-    return task;
-  }
-}
-
-}  // namespace internal
-
 class Process {
  public:
+  // Records the function and its arguments (converted now: a type with no
+  // conversion is a compile-time error); start() runs them.
   template <class F, class... Args>
   explicit Process(F&& f, Args&&... args)
       : Process(ProcessOptions{}, std::forward<F>(f),
@@ -123,23 +71,26 @@ class Process {
       : Process(std::move(options),
                 internal::MakeTask(std::forward<F>(f),
                                    std::forward<Args>(args)...)) {}
-  Process(ProcessOptions options, internal::Task task);
 
-  // A started, still running, non-daemon process keeps running after its
-  // Process object is gone (as in Python); it is reaped when it exits.
+  // Detaches (see "Destructor policy" above).
   ~Process();
   Process(Process&&) noexcept;
   Process& operator=(Process&&) noexcept;
 
-  // Throws ProcessError (already started, closed, or a callable with
-  // captures under spawn/forkserver) and ValueError (unknown start method).
+  // Starts the child. Throws ProcessError (already started, a callable with
+  // captures under spawn/forkserver, spawn/forkserver without
+  // mp::init(argc, argv) in main()), ValueError (closed, unknown start
+  // method). When the arguments hold proxies it blocks until the child has
+  // attached them (at most 60 s), so the caller may drop its own.
   void start();
-  // Waits for the process to exit. With a timeout: false if still running.
+  // Blocks until the process exits (no timeout, as Python's join()); the
+  // form with a timeout returns false if it is still running then.
   // ProcessError if not started.
   void join();
   bool join(std::chrono::duration<double> timeout);
+  // Non-blocking.
   bool is_alive() const;
-  // SIGTERM / SIGKILL.
+  // Send SIGTERM / SIGKILL and return at once (join() to wait).
   void terminate();
   void kill();
   // Frees the process's resources; it must have exited. ValueError otherwise.
@@ -148,6 +99,9 @@ class Process {
 
   pid_t pid() const;  // 0 before start()
   const std::string& name() const;
+  // As assigning Python's Process.name: the child sees the name set before
+  // start().
+  void set_name(std::string name);
   bool daemon() const;
   void set_daemon(bool daemon);  // before start()
   // Exit status once exited: the exit code, or -N when killed by signal N.
@@ -157,6 +111,8 @@ class Process {
   int sentinel() const;
 
  private:
+  Process(ProcessOptions options, internal::Task task);
+
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };

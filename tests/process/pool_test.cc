@@ -7,10 +7,14 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
+#include <mutex>
 #include <ranges>
 #include <set>
+#include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "mp/mp.h"
@@ -50,6 +54,13 @@ void InitializerWithArgs(DictProxy seen, int64_t value) {
 void StoreSquare(DictProxy d, int64_t x) { d.set(x, x * x); }
 void RefuseNegative(int64_t x) {
   if (x < 0) throw ValueError("negative: " + std::to_string(x));
+}
+
+std::string WorkerName(int64_t) { return current_process().name(); }
+void IgnoreSigtermAndSleep(DictProxy flags) {
+  signal(SIGTERM, SIG_IGN);
+  flags.set("ignoring", true);
+  std::this_thread::sleep_for(std::chrono::seconds(60));
 }
 
 using testing::Range;
@@ -180,11 +191,151 @@ TEST_P(PoolTest, CallbacksRun) {
   r.wait();
   std::this_thread::sleep_for(0ms);
   EXPECT_EQ(r.get().back(), 9);
-  auto e = pool.apply_async_cb<int64_t (*)(int64_t)>(
-      [&](const int64_t&) {}, [&](const Error&) { ++errors; }, Raise, 3);
+  auto e =
+      pool.apply_async(Raise, 3, mp::callback([&](const int64_t&) {}),
+                       mp::error_callback([&](const Error&) { ++errors; }));
   e.wait();
   EXPECT_EQ(seen.load(), 9);
   EXPECT_EQ(errors.load(), 1);
+}
+
+// Issue 16: callbacks in Python's order, with no internal types to name -
+// apply_async(f, args..., callback=, error_callback=) as trailing keywords,
+// map_async/starmap_async(f, inputs, chunksize, callback, error_callback)
+// positionally or as keywords; the error_callback gets the error as its
+// own type.
+TEST_P(PoolTest, CallbacksInPythonOrder) {
+  Pool pool(Options());
+  std::mutex mu;
+  std::vector<std::string> seen;
+  auto record = [&](std::string what) {
+    std::lock_guard<std::mutex> lock(mu);
+    seen.push_back(std::move(what));
+  };
+  auto seen_now = [&] {
+    std::lock_guard<std::mutex> lock(mu);
+    return std::exchange(seen, {});
+  };
+  auto on_value = [&](const int64_t& v) {
+    record("value " + std::to_string(v));
+  };
+  auto on_values = [&](const std::vector<int64_t>& v) {
+    record("values " + std::to_string(v.size()));
+  };
+  auto on_error = [&](const Error& e) {
+    record(std::string(dynamic_cast<const KeyError*>(&e) ? "KeyError "
+                                                         : "other ") +
+           e.message());
+  };
+
+  // Python: pool.apply_async(mul, (6, 7), callback=on_value)
+  EXPECT_EQ(pool.apply_async(Mul, 6, 7, mp::callback(on_value)).get(), 42);
+  EXPECT_EQ(seen_now(), std::vector<std::string>{"value 42"});
+  // error_callback alone, and both in either order.
+  EXPECT_THROW(pool.apply_async(Raise, 3, mp::error_callback(on_error)).get(),
+               KeyError);
+  EXPECT_EQ(seen_now(), std::vector<std::string>{"KeyError three"});
+  EXPECT_THROW(pool.apply_async(Raise, 3, mp::error_callback(on_error),
+                                mp::callback(on_value))
+                   .get(),
+               KeyError);
+  EXPECT_EQ(seen_now(), std::vector<std::string>{"KeyError three"});
+  EXPECT_EQ(pool.apply_async(Raise, 4, mp::callback(on_value),
+                             mp::error_callback(on_error))
+                .get(),
+            4);
+  EXPECT_EQ(seen_now(), std::vector<std::string>{"value 4"});
+
+  // map_async(f, inputs, chunksize, callback, error_callback), nullptr for
+  // none, or keywords without a chunksize.
+  EXPECT_EQ(pool.map_async(Sqr, Range(5), 2, on_values, on_error).get().size(),
+            5u);
+  EXPECT_EQ(seen_now(), std::vector<std::string>{"values 5"});
+  EXPECT_THROW(pool.map_async(Raise, Range(5), 0, nullptr, on_error).get(),
+               KeyError);
+  EXPECT_EQ(seen_now(), std::vector<std::string>{"KeyError three"});
+  EXPECT_EQ(pool.map_async(Sqr, Range(3), mp::callback(on_values)).get().size(),
+            3u);
+  EXPECT_EQ(seen_now(), std::vector<std::string>{"values 3"});
+  EXPECT_THROW(
+      pool.map_async(Raise, Range(5), mp::error_callback(on_error)).get(),
+      KeyError);
+  EXPECT_EQ(seen_now(), std::vector<std::string>{"KeyError three"});
+
+  // starmap_async, the same.
+  std::vector<std::tuple<int64_t, int64_t>> pairs = {{1, 2}, {3, 4}};
+  EXPECT_EQ(pool.starmap_async(Mul, pairs, 1, on_values, on_error).get(),
+            (std::vector<int64_t>{2, 12}));
+  EXPECT_EQ(seen_now(), std::vector<std::string>{"values 2"});
+  EXPECT_EQ(pool.starmap_async(Mul, pairs, mp::callback(on_values),
+                               mp::error_callback(on_error))
+                .get()
+                .size(),
+            2u);
+  EXPECT_EQ(seen_now(), std::vector<std::string>{"values 2"});
+
+  // The deprecated form still compiles and works.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+  EXPECT_THROW(
+      pool.apply_async_cb<int64_t (*)(int64_t)>({}, on_error, Raise, 3).get(),
+      KeyError);
+#pragma GCC diagnostic pop
+  EXPECT_EQ(seen_now(), std::vector<std::string>{"KeyError three"});
+}
+
+// Issue 16: workers are named as in Python 3.11 (ctx.Process's
+// "ForkProcess-N" with Process replaced by PoolWorker; N counts every
+// process started, as Process-N does).
+TEST_P(PoolTest, WorkersAreNamedLikePython) {
+  const std::string prefix = GetParam() == "fork"    ? "ForkPoolWorker-"
+                             : GetParam() == "spawn" ? "SpawnPoolWorker-"
+                                                     : "ForkServerPoolWorker-";
+  Pool pool(Options(2));
+  std::set<std::string> names;
+  for (const std::string& name : pool.map(WorkerName, Range(20), 1)) {
+    names.insert(name);
+  }
+  ASSERT_GE(names.size(), 1u);
+  ASSERT_LE(names.size(), 2u);
+  for (const std::string& name : names) {
+    ASSERT_TRUE(name.starts_with(prefix)) << name;
+    const std::string number = name.substr(prefix.size());
+    EXPECT_FALSE(number.empty()) << name;
+    EXPECT_TRUE(std::all_of(number.begin(), number.end(), ::isdigit)) << name;
+  }
+  // Drawn from the counter Process-N uses: a Process made now numbers
+  // above them.
+  Process after(Sqr, 1);
+  const int64_t after_number = std::stoll(after.name().substr(8));
+  for (const std::string& name : names) {
+    EXPECT_LT(std::stoll(name.substr(prefix.size())), after_number) << name;
+  }
+}
+
+// A bug found on the way: imap on a closed pool deadlocked (the job failed
+// at once, and its delivery took the lock its submitter held). Python
+// raises ValueError("Pool not running").
+TEST_P(PoolTest, ImapOnAClosedPoolRaisesValueError) {
+  Pool pool(Options());
+  pool.close();
+  auto results = pool.imap(Sqr, Range(3));
+  EXPECT_THROW(results.begin(), ValueError);
+  pool.join();
+}
+
+// terminate() (and ~Pool) is bounded even when a worker ignores SIGTERM:
+// it gets SIGKILL, and its task fails with ProcessError.
+TEST_P(PoolTest, TerminateKillsAWorkerThatIgnoresSigterm) {
+  DictProxy flags = testing::SharedManager().dict();
+  Pool pool(Options(1));
+  auto stuck = pool.apply_async(IgnoreSigtermAndSleep, flags);
+  for (int i = 0; i < 600 && !flags.contains("ignoring"); ++i) {
+    std::this_thread::sleep_for(50ms);  // bounded poll of the worker's flag
+  }
+  ASSERT_TRUE(flags.contains("ignoring"));
+  pool.terminate();
+  EXPECT_THROW(stuck.get(5s), ProcessError);
 }
 
 // pool.map(f, xs) of a function returning None gives [None, ...] in
@@ -209,8 +360,8 @@ TEST_P(PoolTest, VoidFunctionsMapToNone) {
   }
   EXPECT_EQ(seen, 5u);
   std::atomic<int> callbacks{0};
-  auto r = pool.apply_async_cb<void (*)(int64_t)>(
-      [&](const NoneType&) { ++callbacks; }, {}, RefuseNegative, 1);
+  auto r = pool.apply_async(
+      RefuseNegative, 1, mp::callback([&](const NoneType&) { ++callbacks; }));
   r.get();  // as in Python, the callback ran before the result was ready
   EXPECT_TRUE(r.successful());
   EXPECT_EQ(callbacks.load(), 1);
@@ -266,6 +417,13 @@ TEST_P(PoolTest, CloseJoinAndTerminate) {
   auto slow = other.apply_async(SlowSqr, 200);
   other.terminate();
   EXPECT_THROW(slow.get(5s), ProcessError);
+}
+
+// As get_context("nope") in Python: a ValueError up front, not failed
+// tasks later.
+TEST(PoolOptionsTest, UnknownStartMethodIsAValueError) {
+  EXPECT_THROW(Pool(PoolOptions{.processes = 1, .context = "nope"}),
+               ValueError);
 }
 
 INSTANTIATE_TEST_SUITE_P(StartMethods, PoolTest,

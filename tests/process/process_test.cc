@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cstdio>
 #include <optional>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -39,6 +40,12 @@ void SleepForever() {
 }
 
 void CopyInto(DictProxy from, ListProxy into) { into.append(from["x"].get()); }
+
+// Waits, with its session open, until the parent has looked at it.
+void HoldSession(DictProxy d, EventProxy done) {
+  d["pid"] = static_cast<int64_t>(getpid());
+  done.wait(std::chrono::seconds(30));
+}
 
 class ProcessTest : public ::testing::TestWithParam<std::string> {
  protected:
@@ -175,6 +182,42 @@ TEST_P(ProcessTest, SentinelBecomesReadableOnExit) {
   EXPECT_EQ(poll(&pfd, 1, 30000), 1);
   p.join();
   EXPECT_EQ(p.exitcode(), 0);
+}
+
+// A child reaches the manager of a proxy it was given the way the parent
+// asked to: its own session, on the same transport.
+TEST_P(ProcessTest, ChildUsesTheTransportTheParentAskedFor) {
+  for (Transport transport : {Transport::kGrpc, Transport::kLocal}) {
+    const std::string want = transport == Transport::kGrpc ? "grpc" : "local";
+    Manager mm = Manager::connect(m().address(), m().authkey(),
+                                  {.transport = transport});
+    ASSERT_EQ(mm.transport(), want);
+    DictProxy d = mm.dict();
+    EventProxy done = mm.Event();
+    Process p(Options(), HoldSession, d, done);
+    p.start();
+    int64_t pid = 0;
+    for (int i = 0; i < 3000 && pid == 0; ++i) {
+      if (d.contains("pid"))
+        pid = d["pid"].get().as_int();
+      else
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    ASSERT_EQ(pid, p.pid());
+    // The session line naming the child's pid names its transport.
+    std::istringstream report(mm.inspect());
+    std::string line, child_line;
+    for (std::string l; std::getline(report, l);) {
+      if (l.find(" " + std::to_string(pid) + " ") != std::string::npos) {
+        child_line = l;
+      }
+    }
+    EXPECT_NE(child_line.find(" " + want + " "), std::string::npos)
+        << "want " << want << ", got: " << child_line;
+    done.set();
+    p.join();
+    EXPECT_EQ(p.exitcode(), 0);
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(StartMethods, ProcessTest,

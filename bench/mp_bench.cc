@@ -164,6 +164,21 @@ void W8(mp::Manager& m, int waiters) {
        stats.as_dict().find("rss_bytes")->as_int() / 1048576.0, "MB");
 }
 
+// The server's memory per idle session on this run's transport: RSS (from
+// m.stats()) before and after 100 more sessions that each made one call.
+void IdleSessions(mp::Manager& m, int sessions) {
+  auto rss = [&m] { return m.stats().as_dict().find("rss_bytes")->as_int(); };
+  const int64_t before = rss();
+  std::vector<mp::Manager> idle;
+  for (int i = 0; i < sessions; ++i) {
+    idle.push_back(mp::Manager::connect(m.address(), m.authkey(),
+                                        {.transport = g_transport}));
+    idle.back().stats();
+  }
+  Emit("W8", "server_kb_per_idle_session",
+       static_cast<double>(rss() - before) / sessions / 1024.0, "KB");
+}
+
 void Setter(mp::DictProxy d, int64_t n, mp::EventProxy go) {
   go.wait();
   for (int64_t i = 0; i < n; ++i) d.set(i % 100, i);
@@ -348,6 +363,8 @@ int main(int argc, char** argv) {
       // not about what W5/W6 left in the allocator (bench/README.md).
       mp::Manager fresh(mp::ManagerOptions{.transport = g_transport});
       W8(fresh, 1000);
+      mp::Manager for_sessions(mp::ManagerOptions{.transport = g_transport});
+      IdleSessions(for_sessions, 100);
     }
     if (want.count("W7")) W7(scale);
   } catch (const mp::Error& e) {

@@ -11,11 +11,13 @@
 namespace mp::internal {
 namespace {
 
-// Reads are issued for at least this much room: a session's messages are
-// small, and one read usually takes every frame the peer has sent.
-constexpr size_t kReadChunk = 64 << 10;
-// A buffer grown for a large frame is given back once it is empty.
-constexpr size_t kKeepBytes = 1 << 20;
+// Reads are issued for read_chunk_ bytes of room, which adapts: it starts
+// small, since an idle session's buffer is memory the server holds per
+// client (measured: a fixed 64 KiB made a local session cost twice a gRPC
+// one), and doubles while reads fill it (a pipelining peer), up to
+// kMaxReadChunk, halving again when reads come back small.
+constexpr size_t kMinReadChunk = 4 << 10;
+constexpr size_t kMaxReadChunk = 256 << 10;
 // Protobuf's parser recursion limit for frames. A value nested N levels
 // deep is 2N+1 message levels (Value, List, Value, ...), inside at most
 // ~6 levels of envelope (ClientMessage, Call, an op, its arguments):
@@ -58,9 +60,10 @@ bool ParseFrame(std::string_view payload,
 ssize_t FrameReader::ReadFrom(int fd) {
   if (begin_ == end_) {
     begin_ = end_ = 0;
-    if (buf_.size() > kKeepBytes) std::string().swap(buf_);
+    // Give back what a burst or a large frame grew.
+    if (buf_.size() > 2 * read_chunk_) std::string().swap(buf_);
   }
-  size_t want = kReadChunk;
+  size_t want = read_chunk_;
   // A frame begun but not complete: make room for all of it at once
   // (its size was checked against the limit by Next).
   if (end_ - begin_ >= kFrameHeaderBytes) {
@@ -79,9 +82,16 @@ ssize_t FrameReader::ReadFrom(int fd) {
     }
     if (buf_.size() - end_ < want) buf_.resize(end_ + want);
   }
-  const ssize_t n =
-      recv(fd, buf_.data() + end_, buf_.size() - end_, MSG_DONTWAIT);
-  if (n > 0) end_ += static_cast<size_t>(n);
+  const size_t room = buf_.size() - end_;
+  const ssize_t n = recv(fd, buf_.data() + end_, room, MSG_DONTWAIT);
+  if (n > 0) {
+    end_ += static_cast<size_t>(n);
+    if (static_cast<size_t>(n) == room) {
+      read_chunk_ = std::min(kMaxReadChunk, read_chunk_ * 2);
+    } else if (static_cast<size_t>(n) < read_chunk_ / 4) {
+      read_chunk_ = std::max(kMinReadChunk, read_chunk_ / 2);
+    }
+  }
   return n;
 }
 

@@ -75,6 +75,7 @@ class FrameReader {
 
  private:
   size_t max_frame_bytes_;
+  size_t read_chunk_ = 4 << 10;  // see ReadFrom
   std::string buf_;
   size_t begin_ = 0;  // start of the unconsumed bytes
   size_t end_ = 0;    // end of the bytes read

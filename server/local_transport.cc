@@ -33,6 +33,8 @@ constexpr size_t kEnvelopeBytes = 4096;
 // Replies held back while a batch of calls runs (see Cork) are sent early
 // past this much.
 constexpr size_t kCorkBytes = 256 << 10;
+// The output buffer keeps this much capacity between replies.
+constexpr size_t kKeepOutBytes = 64 << 10;
 // Connections accepted per wake-up of one reactor, so that a flood of
 // connects cannot starve the sessions it already serves.
 constexpr int kAcceptsPerWake = 64;
@@ -310,6 +312,8 @@ class LocalSession final : public SessionEndpoint {
   bool StartWrite(const v1::ServerMessage& message) override
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     if (out_sent_ == out_.size()) {
+      // Idle sessions should not keep what one large reply grew.
+      if (out_.capacity() > kKeepOutBytes) std::string().swap(out_);
       out_.clear();
       out_sent_ = 0;
     }

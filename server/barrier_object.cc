@@ -37,14 +37,7 @@ void BarrierObject::Apply(const v1::BarrierOp& op, const OpContext& ctx,
         BreakLocked();
         throw BrokenBarrierError("");
       }
-      Parked parked = ctx.Park(shared_from_this());
-      std::weak_ptr<ServerObject> weak = shared_from_this();
-      uint64_t session = parked.session_id, call_id = parked.call_id;
-      waiters_.Add(parked, index, deadline, [weak, session, call_id] {
-        if (auto self = weak.lock()) {
-          static_cast<BarrierObject&>(*self).TimeOut(session, call_id);
-        }
-      });
+      waiters_.Add(ctx.Park(shared_from_this()), index, deadline, *this);
       return;
     }
     case v1::BarrierOp::kAbort: {
@@ -75,7 +68,7 @@ void BarrierObject::Apply(const v1::BarrierOp& op, const OpContext& ctx,
   throw ValueError("malformed Barrier operation: no operation set");
 }
 
-void BarrierObject::TimeOut(uint64_t session, uint64_t call_id) {
+void BarrierObject::OnParkedTimeout(uint64_t session, uint64_t call_id) {
   absl::MutexLock lock(&mu_);
   WaiterList<int64_t>::Waiter w;
   if (!waiters_.Take(session, call_id, &w)) return;

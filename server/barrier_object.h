@@ -22,12 +22,12 @@ class BarrierObject : public ServerObject {
 
   void Apply(const v1::BarrierOp& op, const OpContext& ctx, v1::Reply* reply);
   void OnSessionEnd(Session& session) override;
+  void OnParkedTimeout(uint64_t session, uint64_t call_id) override;
 
   void Describe(v1::Inspection::ObjectInfo* info) override;
 
  private:
   void BreakLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void TimeOut(uint64_t session, uint64_t call_id);
 
   const int64_t parties_;
   const absl::Duration default_timeout_;  // ZeroDuration: none

@@ -37,14 +37,7 @@ void ConditionObject::Apply(const v1::ConditionOp& op, const OpContext& ctx,
       absl::MutexLock lock(&mu_);
       Parked parked = ctx.Park(shared_from_this());
       int64_t levels = lock_->ReleaseAll(holder);
-      std::weak_ptr<ServerObject> weak = shared_from_this();
-      uint64_t call_id = parked.call_id;
-      waiters_.Add(
-          parked, Saved{holder, levels}, deadline, [weak, session, call_id] {
-            if (auto self = weak.lock()) {
-              static_cast<ConditionObject&>(*self).TimeOut(session, call_id);
-            }
-          });
+      waiters_.Add(parked, Saved{holder, levels}, deadline, *this);
       return;
     }
     case v1::ConditionOp::kNotify:
@@ -63,7 +56,7 @@ void ConditionObject::Apply(const v1::ConditionOp& op, const OpContext& ctx,
   throw ValueError("malformed Condition operation: no operation set");
 }
 
-void ConditionObject::TimeOut(uint64_t session, uint64_t call_id) {
+void ConditionObject::OnParkedTimeout(uint64_t session, uint64_t call_id) {
   absl::MutexLock lock(&mu_);
   WaiterList<Saved>::Waiter w;
   if (waiters_.Take(session, call_id, &w)) Reacquire(std::move(w), false);

@@ -25,6 +25,7 @@ class ConditionObject : public ServerObject {
 
   void Apply(const v1::ConditionOp& op, const OpContext& ctx, v1::Reply* reply);
   void OnSessionEnd(Session& session) override;
+  void OnParkedTimeout(uint64_t session, uint64_t call_id) override;
 
   void Describe(v1::Inspection::ObjectInfo* info) override;
 
@@ -33,7 +34,6 @@ class ConditionObject : public ServerObject {
     Holder holder;
     int64_t levels = 1;  // RLock recursion to restore
   };
-  void TimeOut(uint64_t session, uint64_t call_id);
   // Hands `w` back to the lock; its wait returns `result` once reacquired.
   void Reacquire(WaiterList<Saved>::Waiter w, bool result);
 

@@ -17,12 +17,11 @@ class EventObject : public ServerObject {
 
   void Apply(const v1::EventOp& op, const OpContext& ctx, v1::Reply* reply);
   void OnSessionEnd(Session& session) override;
+  void OnParkedTimeout(uint64_t session, uint64_t call_id) override;
 
   void Describe(v1::Inspection::ObjectInfo* info) override;
 
  private:
-  void TimeOut(uint64_t session, uint64_t call_id);
-
   TimerQueue* const timers_;
   absl::Mutex mu_;
   bool flag_ ABSL_GUARDED_BY(mu_) = false;

@@ -57,14 +57,6 @@ void QueueObject::AdmitPuttersLocked() {
 
 void QueueObject::Apply(const v1::QueueOp& op, const OpContext& ctx,
                         v1::Reply* reply) {
-  std::weak_ptr<ServerObject> weak = shared_from_this();
-  auto on_timeout = [weak](uint64_t session, uint64_t call_id) {
-    return [weak, session, call_id] {
-      if (auto self = weak.lock()) {
-        static_cast<QueueObject&>(*self).TimeOut(session, call_id);
-      }
-    };
-  };
   switch (op.op_case()) {
     case v1::QueueOp::kPut:
     case v1::QueueOp::kPutMany: {
@@ -105,9 +97,8 @@ void QueueObject::Apply(const v1::QueueOp& op, const OpContext& ctx,
         }
         items.erase(items.begin(), items.begin() + n);
       }
-      Parked parked = ctx.Park(shared_from_this());
-      putters_.Add(parked, Putter{std::move(items)}, deadline,
-                   on_timeout(parked.session_id, parked.call_id));
+      putters_.Add(ctx.Park(shared_from_this()), Putter{std::move(items)},
+                   deadline, *this);
       return;
     }
     case v1::QueueOp::kGet:
@@ -140,9 +131,8 @@ void QueueObject::Apply(const v1::QueueOp& op, const OpContext& ctx,
         return ctx.ReturnWithAck(batch, reply, ReturnToHead(std::move(out)));
       }
       if (!block || deadline <= absl::Now()) throw Empty("queue is empty");
-      Parked parked = ctx.Park(shared_from_this());
-      getters_.Add(parked, Getter{max_items}, deadline,
-                   on_timeout(parked.session_id, parked.call_id));
+      getters_.Add(ctx.Park(shared_from_this()), Getter{max_items}, deadline,
+                   *this);
       return;
     }
     case v1::QueueOp::kQsize: {
@@ -178,9 +168,7 @@ void QueueObject::Apply(const v1::QueueOp& op, const OpContext& ctx,
       absl::MutexLock lock(&mu_);
       if (unfinished_ == 0) return ctx.Return(Object(true), reply);
       if (deadline <= absl::Now()) return ctx.Return(Object(false), reply);
-      Parked parked = ctx.Park(shared_from_this());
-      joiners_.Add(parked, 0, deadline,
-                   on_timeout(parked.session_id, parked.call_id));
+      joiners_.Add(ctx.Park(shared_from_this()), 0, deadline, *this);
       return;
     }
     case v1::QueueOp::kWaiters: {
@@ -197,7 +185,7 @@ void QueueObject::Apply(const v1::QueueOp& op, const OpContext& ctx,
   throw ValueError("malformed Queue operation: no operation set");
 }
 
-void QueueObject::TimeOut(uint64_t session, uint64_t call_id) {
+void QueueObject::OnParkedTimeout(uint64_t session, uint64_t call_id) {
   absl::MutexLock lock(&mu_);
   WaiterList<Getter>::Waiter g;
   if (getters_.Take(session, call_id, &g)) {

@@ -33,6 +33,7 @@ class QueueObject : public ServerObject {
 
   void Apply(const v1::QueueOp& op, const OpContext& ctx, v1::Reply* reply);
   void OnSessionEnd(Session& session) override;
+  void OnParkedTimeout(uint64_t session, uint64_t call_id) override;
 
   void Describe(v1::Inspection::ObjectInfo* info) override;
 
@@ -55,7 +56,6 @@ class QueueObject : public ServerObject {
   void ServeGettersLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Moves parked putters' items in while there is room.
   void AdmitPuttersLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void TimeOut(uint64_t session, uint64_t call_id);
   // Puts items a consumer never acknowledged back at the head.
   std::function<void()> ReturnToHead(Object::List items);
 

@@ -11,15 +11,9 @@ SemaphoreObject::SemaphoreObject(v1::ObjectType type, uint64_t id,
                                  ObjectStore* store, TimerQueue* timers,
                                  int64_t initial)
     : ServerObject(type, id, store),
-      timers_(timers),
       initial_(initial),
-      value_(initial) {}
-
-SemaphoreObject::~SemaphoreObject() {
-  for (Waiter& w : waiters_) {
-    if (w.timer != 0) timers_->Cancel(w.timer);
-  }
-}
+      value_(initial),
+      waiters_(timers) {}
 
 bool SemaphoreObject::AvailableLocked(const Holder& h) const {
   if (IsRLock()) return !rlock_owner_ || *rlock_owner_ == h;
@@ -63,11 +57,9 @@ void SemaphoreObject::ReleaseLocked(const Holder& h) {
 }
 
 void SemaphoreObject::GrantLocked() {
-  while (!waiters_.empty() && AvailableLocked(waiters_.front().holder)) {
-    Waiter w = std::move(waiters_.front());
-    waiters_.pop_front();
-    if (w.timer != 0) timers_->Cancel(w.timer);
-    GrantToLocked(w.holder, w.count, w.granted);
+  while (!waiters_.empty() && AvailableLocked(waiters_.front().extra.holder)) {
+    auto w = waiters_.PopFront();
+    GrantToLocked(w.extra.holder, w.extra.count, w.extra.granted);
   }
 }
 
@@ -111,25 +103,10 @@ void SemaphoreObject::Apply(const v1::AcquirerOp& op, const OpContext& ctx,
         return ctx.Return(Object::tuple({false, false}), reply);
       }
       Parked parked = ctx.Park(shared_from_this());
-      Waiter w;
-      w.holder = h;
-      w.call_id = parked.call_id;
-      w.granted = [parked](bool died) {
-        return parked.Complete(Object::tuple({true, died}));
-      };
-      w.timed_out = [parked] {
-        parked.Complete(Object::tuple({false, false}));
-      };
-      if (deadline != absl::InfiniteFuture()) {
-        auto self =
-            std::static_pointer_cast<SemaphoreObject>(shared_from_this());
-        std::weak_ptr<SemaphoreObject> weak = self;
-        uint64_t call_id = parked.call_id;
-        w.timer = timers_->Schedule(deadline, [weak, session, call_id] {
-          if (auto s = weak.lock()) s->TimeOut(session, call_id);
-        });
-      }
-      waiters_.push_back(std::move(w));
+      Acquirer acquirer{h, 1, [parked](bool died) {
+                          return parked.Complete(Object::tuple({true, died}));
+                        }};
+      waiters_.Add(parked, std::move(acquirer), deadline, *this);
       return;
     }
     case v1::AcquirerOp::kRelease: {
@@ -151,19 +128,13 @@ void SemaphoreObject::Apply(const v1::AcquirerOp& op, const OpContext& ctx,
   throw ValueError("malformed acquirer operation: no operation set");
 }
 
-void SemaphoreObject::TimeOut(uint64_t session, uint64_t call_id) {
-  std::function<void()> timed_out;
+void SemaphoreObject::OnParkedTimeout(uint64_t session, uint64_t call_id) {
+  WaiterList<Acquirer>::Waiter w;
   {
     absl::MutexLock lock(&mu_);
-    for (auto it = waiters_.begin(); it != waiters_.end(); ++it) {
-      if (it->holder.session == session && it->call_id == call_id) {
-        timed_out = std::move(it->timed_out);
-        waiters_.erase(it);
-        break;
-      }
-    }
+    if (!waiters_.Take(session, call_id, &w)) return;
   }
-  if (timed_out) timed_out();
+  w.parked.Complete(Object::tuple({false, false}));
 }
 
 void SemaphoreObject::AcquireAsync(Holder holder, int64_t count,
@@ -173,11 +144,11 @@ void SemaphoreObject::AcquireAsync(Holder holder, int64_t count,
     GrantToLocked(holder, count, granted);
     return;
   }
-  Waiter w;
-  w.holder = holder;
-  w.count = count;
-  w.granted = std::move(granted);
-  waiters_.push_back(std::move(w));
+  // Not a call of its own: it never times out, and goes with its session.
+  Parked internal;
+  internal.session_id = holder.session;
+  waiters_.Add(std::move(internal), Acquirer{holder, count, std::move(granted)},
+               absl::InfiniteFuture(), *this);
 }
 
 int64_t SemaphoreObject::ReleaseAll(Holder holder) {
@@ -206,14 +177,7 @@ void SemaphoreObject::OnSessionEnd(Session& session) {
   absl::MutexLock lock(&mu_);
   const uint64_t id = session.id();
   // Its parked acquires are cancelled: they will never take a permit.
-  for (auto it = waiters_.begin(); it != waiters_.end();) {
-    if (it->holder.session == id) {
-      if (it->timer != 0) timers_->Cancel(it->timer);
-      it = waiters_.erase(it);
-    } else {
-      ++it;
-    }
-  }
+  waiters_.TakeSession(id);
   // What it held is given back, and the next acquirer is told.
   if (IsRLock()) {
     if (rlock_owner_ && rlock_owner_->session == id) {
@@ -240,7 +204,7 @@ void SemaphoreObject::Describe(v1::Inspection::ObjectInfo* info) {
       info->add_holder_sessions(session);
     }
   }
-  for (const Waiter& w : waiters_) info->add_waiter_sessions(w.holder.session);
+  waiters_.AppendSessions(info->mutable_waiter_sessions());
   info->set_state(type() == v1::LOCK || type() == v1::RLOCK
                       ? (value_ > 0 ? "unlocked" : "locked")
                       : "value " + std::to_string(value_));

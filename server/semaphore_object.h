@@ -6,7 +6,6 @@
 #define MP_SERVER_SEMAPHORE_OBJECT_H_
 
 #include <cstdint>
-#include <deque>
 #include <functional>
 #include <optional>
 
@@ -16,6 +15,7 @@
 #include "server/op_context.h"
 #include "server/server_object.h"
 #include "server/timer_queue.h"
+#include "server/waiter_list.h"
 
 namespace mp::server {
 
@@ -33,10 +33,10 @@ class SemaphoreObject : public ServerObject {
   // `initial`: 1 for Lock and RLock.
   SemaphoreObject(v1::ObjectType type, uint64_t id, ObjectStore* store,
                   TimerQueue* timers, int64_t initial);
-  ~SemaphoreObject() override;
 
   void Apply(const v1::AcquirerOp& op, const OpContext& ctx, v1::Reply* reply);
   void OnSessionEnd(Session& session) override;
+  void OnParkedTimeout(uint64_t session, uint64_t call_id) override;
 
   // For Condition. Acquires for `holder` (restoring an RLock's recursion
   // `count`), calling `granted(previous_owner_died)` when it holds the lock;
@@ -54,13 +54,12 @@ class SemaphoreObject : public ServerObject {
   void Describe(v1::Inspection::ObjectInfo* info) override;
 
  private:
-  struct Waiter {
+  // A parked acquire: a client's call, or (call_id 0, never timing out) a
+  // Condition's waiter taking its lock back.
+  struct Acquirer {
     Holder holder;
-    int64_t count = 1;
-    uint64_t call_id = 0;  // 0 for internal (Condition) acquirers
-    TimerQueue::Id timer = 0;
+    int64_t count = 1;  // RLock levels to take
     std::function<bool(bool)> granted;
-    std::function<void()> timed_out;
   };
 
   bool IsRLock() const { return type() == v1::RLOCK; }
@@ -78,9 +77,7 @@ class SemaphoreObject : public ServerObject {
   void GrantToLocked(const Holder& h, int64_t count,
                      const std::function<bool(bool)>& granted)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void TimeOut(uint64_t session, uint64_t call_id);
 
-  TimerQueue* const timers_;
   const int64_t initial_;
   mutable absl::Mutex mu_;
   int64_t value_ ABSL_GUARDED_BY(mu_);
@@ -89,7 +86,7 @@ class SemaphoreObject : public ServerObject {
   std::optional<Holder> rlock_owner_ ABSL_GUARDED_BY(mu_);
   int64_t rlock_count_ ABSL_GUARDED_BY(mu_) = 0;
   bool owner_died_ ABSL_GUARDED_BY(mu_) = false;
-  std::deque<Waiter> waiters_ ABSL_GUARDED_BY(mu_);
+  WaiterList<Acquirer> waiters_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace mp::server

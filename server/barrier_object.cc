@@ -1,10 +1,25 @@
 #include "server/barrier_object.h"
 
+#include <algorithm>
 #include <list>
 
 #include "mp/errors.h"
 
 namespace mp::server {
+
+ObjectMaker BarrierObject::Prepare(CreateArgs& args) {
+  const int64_t parties = args.request.size();
+  if (parties < 1) {
+    throw ValueError("Barrier parties must be >= 1, not " +
+                     std::to_string(parties));
+  }
+  const absl::Duration timeout = absl::Microseconds(
+      std::max<int64_t>(0, args.request.barrier_timeout_micros()));
+  return [&args, parties, timeout](uint64_t id) {
+    return std::make_shared<BarrierObject>(id, args.store, args.timers, parties,
+                                           timeout);
+  };
+}
 
 void BarrierObject::BreakLocked() {
   broken_ = true;

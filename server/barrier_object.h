@@ -5,6 +5,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
+#include "server/object_factory.h"
 #include "server/op_context.h"
 #include "server/server_object.h"
 #include "server/waiter_list.h"
@@ -13,6 +14,9 @@ namespace mp::server {
 
 class BarrierObject : public ServerObject {
  public:
+  // Create: `size` parties (>= 1) and `barrier_timeout_micros` (0: none).
+  static ObjectMaker Prepare(CreateArgs& args);
+
   BarrierObject(uint64_t id, ObjectStore* store, TimerQueue* timers,
                 int64_t parties, absl::Duration default_timeout)
       : ServerObject(v1::BARRIER, id, store),

@@ -3,8 +3,35 @@
 #include <list>
 
 #include "mp/errors.h"
+#include "server/object_store.h"
 
 namespace mp::server {
+
+ObjectMaker ConditionObject::Prepare(CreateArgs& args) {
+  std::shared_ptr<SemaphoreObject> lock;
+  if (args.has_init) {
+    if (!args.init.is_proxy()) {
+      throw TypeError(std::string("Condition needs a Lock or RLock, not ") +
+                      args.init.type_name());
+    }
+    auto object = std::const_pointer_cast<ServerObject>(
+        std::static_pointer_cast<const ServerObject>(args.init.as_proxy()));
+    if (object->type() != v1::LOCK && object->type() != v1::RLOCK) {
+      throw TypeError("Condition needs a Lock or RLock, not a " +
+                      std::string(object->type_name()));
+    }
+    lock = std::static_pointer_cast<SemaphoreObject>(object);
+  } else {
+    lock = std::static_pointer_cast<SemaphoreObject>(
+        args.store->Add([&args](uint64_t id) {
+          return std::make_shared<SemaphoreObject>(v1::RLOCK, id, args.store,
+                                                   args.timers, 1);
+        }));
+  }
+  return [&args, lock](uint64_t id) {
+    return std::make_shared<ConditionObject>(id, args.store, args.timers, lock);
+  };
+}
 
 void ConditionObject::Reacquire(WaiterList<Saved>::Waiter w, bool result) {
   Parked parked = w.parked;

@@ -8,6 +8,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
+#include "server/object_factory.h"
 #include "server/op_context.h"
 #include "server/semaphore_object.h"
 #include "server/server_object.h"
@@ -17,6 +18,9 @@ namespace mp::server {
 
 class ConditionObject : public ServerObject {
  public:
+  // Create: `init` an optional Lock or RLock proxy; a new RLock without.
+  static ObjectMaker Prepare(CreateArgs& args);
+
   ConditionObject(uint64_t id, ObjectStore* store, TimerQueue* timers,
                   std::shared_ptr<SemaphoreObject> lock)
       : ServerObject(v1::CONDITION, id, store),

@@ -13,6 +13,15 @@ namespace {
 
 }  // namespace
 
+ObjectMaker DictObject::Prepare(CreateArgs& args) {
+  Dict contents = args.InitialDict();
+  args.ChargeInitial(contents);
+  return [&args, contents](uint64_t id) {
+    return std::make_shared<DictObject>(id, args.store, contents,
+                                        std::move(args.stored));
+  };
+}
+
 void DictObject::Apply(const v1::DictOp& op, const OpContext& ctx,
                        v1::Reply* reply) {
   // Arguments are decoded before taking the lock: decoding may consult the

@@ -4,6 +4,12 @@
 
 namespace mp::server {
 
+ObjectMaker EventObject::Prepare(CreateArgs& args) {
+  return [&args](uint64_t id) {
+    return std::make_shared<EventObject>(id, args.store, args.timers);
+  };
+}
+
 void EventObject::Apply(const v1::EventOp& op, const OpContext& ctx,
                         v1::Reply* reply) {
   switch (op.op_case()) {

@@ -4,6 +4,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
+#include "server/object_factory.h"
 #include "server/op_context.h"
 #include "server/server_object.h"
 #include "server/waiter_list.h"
@@ -12,6 +13,9 @@ namespace mp::server {
 
 class EventObject : public ServerObject {
  public:
+  // Create: no arguments.
+  static ObjectMaker Prepare(CreateArgs& args);
+
   EventObject(uint64_t id, ObjectStore* store, TimerQueue* timers)
       : ServerObject(v1::EVENT, id, store), timers_(timers), waiters_(timers) {}
 

@@ -20,6 +20,15 @@ Object::List DecodeAll(const v1::Sequence& seq, const OpContext& ctx) {
 
 }  // namespace
 
+ObjectMaker ListObject::Prepare(CreateArgs& args) {
+  Object::List items = args.InitialList();
+  args.ChargeInitial(items);
+  return [&args, items](uint64_t id) {
+    return std::make_shared<ListObject>(id, args.store, items,
+                                        std::move(args.stored));
+  };
+}
+
 void ListObject::Apply(const v1::ListOp& op, const OpContext& ctx,
                        v1::Reply* reply) {
   // Replaced or removed elements are moved into `dropped` so that they are

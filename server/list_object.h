@@ -10,6 +10,7 @@
 #include "mp/object.h"
 #include "mp/v1/session.pb.h"
 #include "server/byte_quota.h"
+#include "server/object_factory.h"
 #include "server/op_context.h"
 #include "server/server_object.h"
 
@@ -17,6 +18,9 @@ namespace mp::server {
 
 class ListObject : public ServerObject {
  public:
+  // Create: `init` an optional list (or tuple) of initial items.
+  static ObjectMaker Prepare(CreateArgs& args);
+
   // `stored` already holds what `initial` was charged.
   ListObject(uint64_t id, ObjectStore* store, Object::List initial,
              StoredBytes stored = StoredBytes())

@@ -20,6 +20,21 @@ const std::string& CheckName(const std::string& name) {
 
 }  // namespace
 
+ObjectMaker NamespaceObject::Prepare(CreateArgs& args) {
+  Dict contents = args.InitialDict();
+  for (const auto& [k, v] : contents) {
+    if (!k.is_str()) {
+      throw TypeError("Namespace attribute names must be str, not " +
+                      std::string(k.type_name()));
+    }
+  }
+  args.ChargeInitial(contents);
+  return [&args, contents](uint64_t id) {
+    return std::make_shared<NamespaceObject>(id, args.store, contents,
+                                             std::move(args.stored));
+  };
+}
+
 void NamespaceObject::Apply(const v1::NamespaceOp& op, const OpContext& ctx,
                             v1::Reply* reply) {
   Object dropped;

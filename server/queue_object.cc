@@ -8,6 +8,15 @@
 
 namespace mp::server {
 
+ObjectMaker QueueObject::Prepare(CreateArgs& args) {
+  const v1::ObjectType type = args.request.type();
+  const int64_t maxsize = args.request.size();
+  return [&args, type, maxsize](uint64_t id) {
+    return std::make_shared<QueueObject>(type, id, args.store, args.timers,
+                                         maxsize, std::move(args.stored));
+  };
+}
+
 std::function<void()> QueueObject::ReturnToHead(Object::List items) {
   std::weak_ptr<ServerObject> weak = shared_from_this();
   return [weak, items = std::move(items)] {

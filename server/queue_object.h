@@ -11,6 +11,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
 #include "server/byte_quota.h"
+#include "server/object_factory.h"
 #include "server/op_context.h"
 #include "server/server_object.h"
 #include "server/waiter_list.h"
@@ -19,6 +20,9 @@ namespace mp::server {
 
 class QueueObject : public ServerObject {
  public:
+  // Create: Queue or JoinableQueue of maxsize `size` (<= 0: unbounded).
+  static ObjectMaker Prepare(CreateArgs& args);
+
   // `stored`: the creator's quota, charged for every item put (queued or
   // waiting to go in) until a get takes it out.
   QueueObject(v1::ObjectType type, uint64_t id, ObjectStore* store,

@@ -7,6 +7,20 @@
 
 namespace mp::server {
 
+ObjectMaker SemaphoreObject::Prepare(CreateArgs& args) {
+  const v1::ObjectType type = args.request.type();
+  const int64_t value =
+      (type == v1::LOCK || type == v1::RLOCK) ? 1 : args.request.size();
+  if (value < 0) {
+    throw ValueError("semaphore initial value must be >= 0, not " +
+                     std::to_string(value));
+  }
+  return [&args, type, value](uint64_t id) {
+    return std::make_shared<SemaphoreObject>(type, id, args.store, args.timers,
+                                             value);
+  };
+}
+
 SemaphoreObject::SemaphoreObject(v1::ObjectType type, uint64_t id,
                                  ObjectStore* store, TimerQueue* timers,
                                  int64_t initial)

@@ -12,6 +12,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/synchronization/mutex.h"
+#include "server/object_factory.h"
 #include "server/op_context.h"
 #include "server/server_object.h"
 #include "server/timer_queue.h"
@@ -30,6 +31,9 @@ struct Holder {
 
 class SemaphoreObject : public ServerObject {
  public:
+  // Create: Lock, RLock, or a (Bounded)Semaphore of initial value `size`.
+  static ObjectMaker Prepare(CreateArgs& args);
+
   // `initial`: 1 for Lock and RLock.
   SemaphoreObject(v1::ObjectType type, uint64_t id, ObjectStore* store,
                   TimerQueue* timers, int64_t initial);

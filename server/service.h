@@ -82,8 +82,7 @@ class ManagerService {
  private:
   void ExecuteOrThrow(const v1::Call& call, const OpContext& ctx,
                       v1::Reply* reply);
-  void Create(const v1::Create& create, server::Session& session,
-              v1::Reply* reply);
+  void Create(const v1::Create& create, const OpContext& ctx, v1::Reply* reply);
 
   v1::Manager::AsyncService grpc_service_;
   struct SessionEntry {

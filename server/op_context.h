@@ -18,16 +18,19 @@
 namespace mp::server {
 
 // Encodes values for `session`: each proxy reference in them gives the
-// session one reference.
+// session one reference. Replies may wrap stored values in two more levels
+// than a client may send (internal::kMaxReplyNestingDepth).
 inline void EncodeFor(Session& session, const Object& value, v1::Value* out) {
   internal::EncodeValue(
-      value, out, [&session](const ObjectRef& ref, v1::ProxyRef* pb) {
+      value, out,
+      [&session](const ObjectRef& ref, v1::ProxyRef* pb) {
         auto& object = static_cast<const ServerObject&>(ref);
         session.AddRef(
             std::const_pointer_cast<ServerObject>(object.shared_from_this()));
         pb->set_id(object.id());
         pb->set_type(object.type());
-      });
+      },
+      internal::kMaxReplyNestingDepth);
 }
 
 // A call parked on an object, answered later from whichever thread
@@ -81,11 +84,15 @@ class OpContext {
       : session_(session), call_id_(call_id), timers_(timers) {}
 
   // Decodes a value from the caller. A proxy reference must name an object
-  // the caller holds (mp::ReferenceError otherwise).
+  // the caller holds (mp::ReferenceError otherwise); a value nested deeper
+  // than internal::kMaxNestingDepth is a ValueError, for this call only.
   Object Decode(const v1::Value& value) const {
-    return internal::DecodeValue(value, [this](const v1::ProxyRef& ref) {
-      return Object::proxy(session_->Lookup(ref.id()));
-    });
+    return internal::DecodeValue(
+        value,
+        [this](const v1::ProxyRef& ref) {
+          return Object::proxy(session_->Lookup(ref.id()));
+        },
+        internal::kMaxNestingDepth);
   }
 
   void Encode(const Object& value, v1::Value* out) const {

@@ -228,6 +228,35 @@ Object DecodeValue(const v1::Value& value, ProxyDecoder decode_proxy,
   return Decode(value, decode_proxy, max_depth, max_depth);
 }
 
+size_t WireSizeAtLeast(const Object& value, size_t stop_after) {
+  size_t total = 2;
+  switch (value.type()) {
+    case Object::Type::kStr:
+      return total + value.as_str().size();
+    case Object::Type::kBytes:
+      return total + value.as_bytes().size();
+    case Object::Type::kFloat:
+      return total + 8;
+    case Object::Type::kList:
+    case Object::Type::kTuple:
+      for (const Object& item : value.as_list()) {
+        if (total > stop_after) break;
+        total += WireSizeAtLeast(item, stop_after - total);
+      }
+      return total;
+    case Object::Type::kDict:
+      for (const auto& [k, v] : value.as_dict()) {
+        if (total > stop_after) break;
+        total += WireSizeAtLeast(k, stop_after - total);
+        if (total > stop_after) break;
+        total += WireSizeAtLeast(v, stop_after - total);
+      }
+      return total;
+    default:
+      return total;
+  }
+}
+
 void ThrowWireError(const v1::Error& error) {
   ThrowError(error.type().empty() ? "RemoteError" : error.type(),
              error.message(), error.traceback());

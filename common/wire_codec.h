@@ -57,6 +57,13 @@ void EncodeValue(const Object& value, v1::Value* out, ProxyEncoder encode_proxy,
 Object DecodeValue(const v1::Value& value, ProxyDecoder decode_proxy,
                    int max_depth = kMaxReplyNestingDepth);
 
+// A lower bound of the bytes `value` takes encoded as a field: 2 per value
+// (a tag and a length or varint) plus the bytes of strings and floats.
+// Counts no further than just past `stop_after`, so measuring a huge value
+// against a limit costs no more than the limit. Recurses once per level of
+// nesting: for values the decoder accepted.
+size_t WireSizeAtLeast(const Object& value, size_t stop_after = SIZE_MAX);
+
 // "dict", "list", "Namespace", ... (Python's typeid names).
 std::string_view ObjectTypeName(v1::ObjectType type);
 // OBJECT_TYPE_UNSPECIFIED for an unknown name.

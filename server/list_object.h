@@ -31,7 +31,10 @@ class ListObject : public ServerObject {
   void Apply(const v1::ListOp& op, const OpContext& ctx, v1::Reply* reply);
 
   // Live iteration like Python's list iterator: by index, seeing changes.
-  void IterNext(size_t* index, size_t max, Object::List* out) const;
+  // Appends up to `max` items; a ValueError, before anything is copied,
+  // when they would not fit in one reply.
+  void IterNext(size_t* index, size_t max, const OpContext& ctx,
+                Object::List* out) const;
 
   void Describe(v1::Inspection::ObjectInfo* info) override;
 

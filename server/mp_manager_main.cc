@@ -60,6 +60,11 @@ Server options:
                             (strings' lengths + 16 per value; arrays their
                             buffer); writes beyond fail with MemoryError
                             (default 0: no limit)
+  --max-object-bytes N      bytes one object may hold (estimated as above;
+                            an Array its buffer); a call that would make
+                            one larger fails with MemoryError before
+                            anything is allocated (default 1073741824;
+                            0: no limit)
   --max-reply-backlog-bytes N
                             replies held for a client that is not reading
                             them; at N bytes the server stops reading that
@@ -237,6 +242,8 @@ int main(int argc, char** argv) {
       options.max_objects_per_session = static_cast<size_t>(number(0));
     } else if (arg == "--max-stored-bytes-per-session") {
       options.max_stored_bytes_per_session = static_cast<size_t>(number(0));
+    } else if (arg == "--max-object-bytes") {
+      options.max_object_bytes = static_cast<size_t>(number(0));
     } else if (arg == "--max-reply-backlog-bytes") {
       options.max_reply_backlog_bytes = static_cast<size_t>(number(1024));
     } else if (arg == "--tls-cert") {

@@ -77,6 +77,12 @@ void NamespaceObject::Apply(const v1::NamespaceOp& op, const OpContext& ctx,
       Dict copy;
       {
         absl::MutexLock lock(&mu_);
+        size_t bytes = 0;
+        for (const auto& [k, v] : attrs_) {
+          if (bytes > ctx.max_reply_bytes()) break;
+          bytes += 2 + ctx.ReplyBytes(k) + ctx.ReplyBytes(v);
+        }
+        ctx.CheckReplySize(bytes);  // before copying
         copy = attrs_;
       }
       return ctx.Return(Object::dict(std::move(copy)), reply);

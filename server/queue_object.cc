@@ -123,14 +123,25 @@ void QueueObject::Apply(const v1::QueueOp& op, const OpContext& ctx,
       absl::MutexLock lock(&mu_);
       if (!items_.empty()) {
         if (!many) {
+          // Before it leaves the queue (it came in one message, so it fits).
+          ctx.CheckReplySize(ctx.ReplyBytes(items_.front()));
           Object item = std::move(items_.front());
           items_.pop_front();
           stored_.Change(0, stored_.SizeOf(item));
           AdmitPuttersLocked();
           return ctx.ReturnWithAck(item, reply, ReturnToHead({item}));
         }
+        // As many as one reply carries (at least one): the rest stays.
         Object::List out;
+        size_t bytes = 0;
         while (!items_.empty() && out.size() < max_items) {
+          const size_t item_bytes = ctx.ReplyBytes(items_.front());
+          if (out.empty()) {
+            ctx.CheckReplySize(item_bytes);  // it stays if it cannot go
+          } else if (bytes + item_bytes > ctx.max_reply_bytes()) {
+            break;
+          }
+          bytes += item_bytes;
           out.push_back(std::move(items_.front()));
           items_.pop_front();
         }

@@ -140,7 +140,7 @@ void ManagerService::Inspect(v1::Inspection* out) const {
 bool ManagerService::Execute(const v1::Call& call, server::Session& session,
                              v1::Reply* reply) {
   reply->set_call_id(call.call_id());
-  OpContext ctx(&session, call.call_id(), &timers_);
+  OpContext ctx(&session, call.call_id(), &timers_, limits_.max_message_bytes);
   try {
     ExecuteOrThrow(call, ctx, reply);
     return !ctx.deferred();
@@ -292,10 +292,15 @@ void ManagerService::Create(const v1::Create& create, const OpContext& ctx,
                       "(max_objects_per_session); release some first");
   }
   const bool has_init = create.has_init() && !create.init().has_none();
-  // The new container's contents are charged to this session's quota.
-  CreateArgs args{create,   has_init ? ctx.Decode(create.init()) : Object(),
-                  has_init, &store_,
-                  &timers_, StoredBytes(session.quota())};
+  // The new container's contents are charged to this session's quota and
+  // held to the cap on one object.
+  CreateArgs args{
+      .request = create,
+      .init = has_init ? ctx.Decode(create.init()) : Object(),
+      .has_init = has_init,
+      .store = &store_,
+      .timers = &timers_,
+      .stored = StoredBytes(session.quota(), limits_.max_object_bytes)};
   ObjectMaker make = PrepareCreate(args);
   std::shared_ptr<ServerObject> object =
       create.name().empty() ? store_.Add(make)

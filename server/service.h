@@ -16,17 +16,10 @@
 #include "server/object_store.h"
 #include "server/op_context.h"
 #include "server/session.h"
+#include "server/session_limits.h"
 #include "server/timer_queue.h"
 
 namespace mp::server {
-
-// What one client may use (ServerOptions has the documentation).
-struct SessionLimits {
-  size_t max_message_bytes = size_t{64} << 20;
-  size_t max_objects_per_session = 0;  // 0: unlimited
-  size_t max_reply_backlog_bytes = size_t{64} << 20;
-  size_t max_stored_bytes_per_session = 0;  // 0: unlimited
-};
 
 // Thread-safe.
 class ManagerService {

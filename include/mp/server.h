@@ -61,6 +61,14 @@ struct ServerOptions {
   // on. With max_objects_per_session this bounds what one client can make
   // the server hold.
   size_t max_stored_bytes_per_session = 0;
+  // The most one object may hold (0: no cap), whoever writes into it, by
+  // the estimate above (a list holding one string n times counts it n
+  // times: what copying it out costs); an Array its buffer. A Create or a
+  // write beyond it fails with a MemoryError naming the limit before
+  // anything is allocated, and changes nothing. The default, 1 GiB, is far
+  // above what one message carries (max_message_bytes): it stops a small
+  // call from making one object huge - list *= 10000, Array('d', 2**31).
+  size_t max_object_bytes = size_t{1} << 30;
   // More addresses to listen on, in the same forms (e.g. a unix socket for
   // local clients beside a TCP port for remote ones).
   std::vector<std::string> more_addresses{};

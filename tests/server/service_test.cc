@@ -85,5 +85,104 @@ TEST_F(ServiceTest, TooDeepValueIsAValueErrorAndTheSessionCarriesOn) {
   EXPECT_EQ(Run(len).value().int_value(), 1);
 }
 
+TEST_F(ServiceTest, ObjectCapIsCheckedBeforeTheObjectIsMade) {
+  Start(SessionLimits{.max_object_bytes = 8000});
+  v1::Call call;
+  call.mutable_create()->set_type(v1::ARRAY);
+  call.mutable_create()->set_typecode("d");
+  call.mutable_create()->set_size(1001);  // 8008 bytes
+  ExpectError(Run(call), "MemoryError", "max_object_bytes");
+  Create(v1::ARRAY, 1000);
+  EXPECT_EQ(service_->store().object_count(), 1u);
+}
+
+TEST_F(ServiceTest, ObjectCapCoversEveryWayAnObjectGrows) {
+  Start(SessionLimits{.max_object_bytes = 1 << 20});
+  v1::Value blob;
+  blob.set_bytes_value(std::string(600 << 10, 'b'));
+  // Runs `fill`'s operation on `id`; returns the reply.
+  auto op = [&](uint64_t id, auto fill) {
+    v1::Call call;
+    call.set_object_id(id);
+    fill(call);
+    return Run(call);
+  };
+  const uint64_t list = Create(v1::LIST);
+  auto append = [&](v1::Call& c) {
+    *c.mutable_list()->mutable_append()->mutable_value() = blob;
+  };
+  EXPECT_FALSE(op(list, append).has_error());
+  ExpectError(op(list, append), "MemoryError", "max_object_bytes");
+  ExpectError(
+      op(list,
+         [&](v1::Call& c) {
+           *c.mutable_list()->mutable_extend()->mutable_values()->add_items() =
+               blob;
+         }),
+      "MemoryError", "max_object_bytes");
+  ExpectError(op(list,
+                 [&](v1::Call& c) {
+                   *c.mutable_list()->mutable_insert()->mutable_value() = blob;
+                 }),
+              "MemoryError", "max_object_bytes");
+  ExpectError(op(list,
+                 [&](v1::Call& c) {
+                   auto* s = c.mutable_list()->mutable_setslice();
+                   s->mutable_start()->set_value(0);  // l[0:0] = [blob]
+                   s->mutable_stop()->set_value(0);
+                   *s->mutable_values()->add_items() = blob;
+                 }),
+              "MemoryError", "max_object_bytes");
+  ExpectError(op(list,
+                 [&](v1::Call& c) {
+                   c.mutable_list()->mutable_inplace_repeat()->set_times(2);
+                 }),
+              "MemoryError", "max_object_bytes");
+  EXPECT_EQ(op(list, [&](v1::Call& c) { c.mutable_list()->mutable_len(); })
+                .value()
+                .int_value(),
+            1);
+
+  const uint64_t dict = Create(v1::DICT);
+  auto set = [&](const char* key) {
+    return [&blob, key](v1::Call& c) {
+      auto* s = c.mutable_dict()->mutable_set();
+      s->mutable_key()->set_str_value(key);
+      *s->mutable_value() = blob;
+    };
+  };
+  EXPECT_FALSE(op(dict, set("a")).has_error());
+  ExpectError(op(dict, set("b")), "MemoryError", "max_object_bytes");
+  ExpectError(op(dict,
+                 [&](v1::Call& c) {
+                   auto* m =
+                       c.mutable_dict()->mutable_update()->mutable_entries();
+                   m->add_keys()->set_str_value("c");
+                   *m->add_values() = blob;
+                 }),
+              "MemoryError", "max_object_bytes");
+
+  const uint64_t queue = Create(v1::QUEUE);
+  auto put = [&](v1::Call& c) {
+    *c.mutable_queue()->mutable_put()->mutable_value() = blob;
+  };
+  EXPECT_FALSE(op(queue, put).has_error());
+  ExpectError(op(queue, put), "MemoryError", "max_object_bytes");
+
+  const uint64_t ns = Create(v1::NAMESPACE);
+  auto setattr = [&](const char* name) {
+    return [&blob, name](v1::Call& c) {
+      auto* s = c.mutable_namespace_()->mutable_setattr();
+      s->set_name(name);
+      *s->mutable_value() = blob;
+    };
+  };
+  EXPECT_FALSE(op(ns, setattr("a")).has_error());
+  ExpectError(op(ns, setattr("b")), "MemoryError", "max_object_bytes");
+
+  // A cap per object, not per client: another list holds as much again.
+  EXPECT_FALSE(op(Create(v1::LIST), append).has_error());
+}
+
 }  // namespace
 }  // namespace mp::server

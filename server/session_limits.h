@@ -1,0 +1,33 @@
+// What the server allows its clients: the service's share of ServerOptions
+// (include/mp/server.h documents each limit).
+#ifndef MP_SERVER_SESSION_LIMITS_H_
+#define MP_SERVER_SESSION_LIMITS_H_
+
+#include <cstddef>
+
+#include "mp/server.h"
+
+namespace mp::server {
+
+struct SessionLimits {
+  size_t max_message_bytes = size_t{64} << 20;
+  size_t max_objects_per_session = 0;  // 0: unlimited
+  size_t max_reply_backlog_bytes = size_t{64} << 20;
+  size_t max_stored_bytes_per_session = 0;    // 0: unlimited
+  size_t max_object_bytes = size_t{1} << 30;  // 0: unlimited
+};
+
+// The limits `options` set: what a Server builds its service with.
+inline SessionLimits SessionLimitsFrom(const ServerOptions& options) {
+  return SessionLimits{
+      .max_message_bytes = options.max_message_bytes,
+      .max_objects_per_session = options.max_objects_per_session,
+      .max_reply_backlog_bytes = options.max_reply_backlog_bytes,
+      .max_stored_bytes_per_session = options.max_stored_bytes_per_session,
+      .max_object_bytes = options.max_object_bytes,
+  };
+}
+
+}  // namespace mp::server
+
+#endif  // MP_SERVER_SESSION_LIMITS_H_

@@ -35,9 +35,10 @@ ObjectMaker ConditionObject::Prepare(CreateArgs& args) {
 
 void ConditionObject::Reacquire(WaiterList<Saved>::Waiter w, bool result) {
   Parked parked = w.parked;
-  lock_->AcquireAsync(w.extra.holder, w.extra.levels, [parked, result](bool) {
-    return parked.Complete(Object(result));
-  });
+  lock_->AcquireAsync(w.extra.holder, w.extra.levels,
+                      [parked, result](const Grant&) {
+                        return parked.Complete(Object(result));
+                      });
 }
 
 void ConditionObject::Apply(const v1::ConditionOp& op, const OpContext& ctx,

@@ -6,6 +6,16 @@
 #include "mp/errors.h"
 
 namespace mp::server {
+namespace {
+
+// An acquire's reply: (acquired, previous_owner_died, fencing_token).
+Object AcquireReply(const Grant& grant) {
+  return Object::tuple({true, grant.previous_owner_died,
+                        static_cast<int64_t>(grant.fencing_token)});
+}
+Object NotAcquiredReply() { return Object::tuple({false, false, 0}); }
+
+}  // namespace
 
 ObjectMaker SemaphoreObject::Prepare(CreateArgs& args) {
   const v1::ObjectType type = args.request.type();
@@ -34,15 +44,17 @@ bool SemaphoreObject::AvailableLocked(const Holder& h) const {
   return value_ > 0;
 }
 
-bool SemaphoreObject::TakeLocked(const Holder& h, int64_t count) {
+Grant SemaphoreObject::TakeLocked(const Holder& h, int64_t count) {
   if (IsRLock()) {
+    if (rlock_count_ == 0) ++fencing_token_;
     rlock_owner_ = h;
     rlock_count_ += count;
   } else {
+    ++fencing_token_;
     --value_;
     ++held_by_session_[h.session];
   }
-  return std::exchange(owner_died_, false);
+  return Grant{std::exchange(owner_died_, false), fencing_token_};
 }
 
 void SemaphoreObject::ReleaseLocked(const Holder& h) {
@@ -78,12 +90,12 @@ void SemaphoreObject::GrantLocked() {
 }
 
 void SemaphoreObject::GrantToLocked(const Holder& h, int64_t count,
-                                    const std::function<bool(bool)>& granted) {
-  const bool died = TakeLocked(h, count);
-  if (granted(died)) return;
+                                    const Granted& granted) {
+  const Grant grant = TakeLocked(h, count);
+  if (granted(grant)) return;
   // Its session ended on the way: give the permit back, keep the flag for
-  // the next acquirer.
-  owner_died_ = died;
+  // the next acquirer (the token is spent: tokens only ever grow).
+  owner_died_ = grant.previous_owner_died;
   if (IsRLock()) {
     rlock_count_ -= count;
     if (rlock_count_ == 0) rlock_owner_.reset();
@@ -108,17 +120,17 @@ void SemaphoreObject::Apply(const v1::AcquirerOp& op, const OpContext& ctx,
       if (AvailableLocked(h) &&
           (waiters_.empty() ||
            (IsRLock() && rlock_owner_ && *rlock_owner_ == h))) {
-        bool died = TakeLocked(h, 1);
+        const Grant grant = TakeLocked(h, 1);
         ctx.session()->AddLease(shared_from_this());
-        return ctx.Return(Object::tuple({true, died}), reply);
+        return ctx.Return(AcquireReply(grant), reply);
       }
       absl::Time deadline = DeadlineOf(a.has_timeout(), a.timeout());
       if (!a.blocking() || deadline <= absl::Now()) {
-        return ctx.Return(Object::tuple({false, false}), reply);
+        return ctx.Return(NotAcquiredReply(), reply);
       }
       Parked parked = ctx.Park(shared_from_this());
-      Acquirer acquirer{h, 1, [parked](bool died) {
-                          return parked.Complete(Object::tuple({true, died}));
+      Acquirer acquirer{h, 1, [parked](const Grant& grant) {
+                          return parked.Complete(AcquireReply(grant));
                         }};
       waiters_.Add(parked, std::move(acquirer), deadline, *this);
       return;
@@ -148,11 +160,11 @@ void SemaphoreObject::OnParkedTimeout(uint64_t session, uint64_t call_id) {
     absl::MutexLock lock(&mu_);
     if (!waiters_.Take(session, call_id, &w)) return;
   }
-  w.parked.Complete(Object::tuple({false, false}));
+  w.parked.Complete(NotAcquiredReply());
 }
 
 void SemaphoreObject::AcquireAsync(Holder holder, int64_t count,
-                                   std::function<bool(bool)> granted) {
+                                   Granted granted) {
   absl::MutexLock lock(&mu_);
   if (AvailableLocked(holder) && waiters_.empty()) {
     GrantToLocked(holder, count, granted);
@@ -213,15 +225,17 @@ void SemaphoreObject::OnSessionEnd(Session& session) {
 void SemaphoreObject::Describe(v1::Inspection::ObjectInfo* info) {
   absl::MutexLock lock(&mu_);
   info->set_size(-1);
+  info->set_fencing_token(fencing_token_);
+  if (rlock_owner_) info->add_holder_sessions(rlock_owner_->session);
   for (const auto& [session, permits] : held_by_session_) {
     for (int64_t i = 0; i < permits; ++i) {
       info->add_holder_sessions(session);
     }
   }
   waiters_.AppendSessions(info->mutable_waiter_sessions());
-  info->set_state(type() == v1::LOCK || type() == v1::RLOCK
-                      ? (value_ > 0 ? "unlocked" : "locked")
-                      : "value " + std::to_string(value_));
+  info->set_state(IsRLock()            ? (rlock_owner_ ? "locked" : "unlocked")
+                  : type() == v1::LOCK ? (value_ > 0 ? "unlocked" : "locked")
+                                       : "value " + std::to_string(value_));
 }
 
 }  // namespace mp::server

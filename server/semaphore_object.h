@@ -29,8 +29,18 @@ struct Holder {
   }
 };
 
+// What an acquire that succeeded is told.
+struct Grant {
+  bool previous_owner_died = false;
+  // Strictly greater than any before it on this object (an RLock's
+  // re-entry keeps its first level's).
+  uint64_t fencing_token = 0;
+};
+
 class SemaphoreObject : public ServerObject {
  public:
+  using Granted = std::function<bool(const Grant&)>;
+
   // Create: Lock, RLock, or a (Bounded)Semaphore of initial value `size`.
   static ObjectMaker Prepare(CreateArgs& args);
 
@@ -43,11 +53,10 @@ class SemaphoreObject : public ServerObject {
   void OnParkedTimeout(uint64_t session, uint64_t call_id) override;
 
   // For Condition. Acquires for `holder` (restoring an RLock's recursion
-  // `count`), calling `granted(previous_owner_died)` when it holds the lock;
-  // if `granted` returns false (its session is gone) the permit is given
-  // back. Never blocks the calling thread.
-  void AcquireAsync(Holder holder, int64_t count,
-                    std::function<bool(bool)> granted);
+  // `count`), calling `granted` when it holds the lock; if `granted`
+  // returns false (its session is gone) the permit is given back. Never
+  // blocks the calling thread.
+  void AcquireAsync(Holder holder, int64_t count, Granted granted);
   // Releases completely for `holder` (all RLock levels); returns the levels
   // released. Throws RuntimeError when `holder` does not hold it (RLock) or
   // it is not held (Lock).
@@ -63,23 +72,22 @@ class SemaphoreObject : public ServerObject {
   struct Acquirer {
     Holder holder;
     int64_t count = 1;  // RLock levels to take
-    std::function<bool(bool)> granted;
+    Granted granted;
   };
 
   bool IsRLock() const { return type() == v1::RLOCK; }
   bool AvailableLocked(const Holder& h) const
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Takes a permit for `h` (or an RLock level); returns owner_died and
-  // clears it.
-  bool TakeLocked(const Holder& h, int64_t count)
+  // Takes a permit for `h` (or RLock levels): a new fencing token, unless
+  // an RLock's holder re-enters; clears owner_died_.
+  Grant TakeLocked(const Holder& h, int64_t count)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void ReleaseLocked(const Holder& h) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Hands free permits to waiters in FIFO order.
   void GrantLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Takes a permit for `h` and tells `granted`; gives it back if `granted`
   // reports that its session has ended.
-  void GrantToLocked(const Holder& h, int64_t count,
-                     const std::function<bool(bool)>& granted)
+  void GrantToLocked(const Holder& h, int64_t count, const Granted& granted)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const int64_t initial_;
@@ -90,6 +98,8 @@ class SemaphoreObject : public ServerObject {
   std::optional<Holder> rlock_owner_ ABSL_GUARDED_BY(mu_);
   int64_t rlock_count_ ABSL_GUARDED_BY(mu_) = 0;
   bool owner_died_ ABSL_GUARDED_BY(mu_) = false;
+  // The last fencing token handed out; 0 before the first acquire.
+  uint64_t fencing_token_ ABSL_GUARDED_BY(mu_) = 0;
   WaiterList<Acquirer> waiters_ ABSL_GUARDED_BY(mu_);
 };
 

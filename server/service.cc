@@ -23,6 +23,7 @@
 #include "server/event_object.h"
 #include "server/iterator_object.h"
 #include "server/list_object.h"
+#include "server/log.h"
 #include "server/namespace_object.h"
 #include "server/object_factory.h"
 #include "server/op_context.h"
@@ -82,6 +83,19 @@ void ManagerService::SessionIdentified(uint64_t session_id, int64_t pid,
 void ManagerService::SessionEnded(uint64_t session_id) {
   absl::MutexLock lock(&sessions_mu_);
   sessions_.erase(session_id);
+}
+
+std::string ManagerService::DescribeSession(uint64_t session_id) const {
+  std::string text = "session " + std::to_string(session_id);
+  absl::MutexLock lock(&sessions_mu_);
+  auto it = sessions_.find(session_id);
+  if (it == sessions_.end()) return text;
+  const SessionEntry& entry = it->second;
+  text += " (peer " + entry.peer + ", pid " + std::to_string(entry.pid);
+  if (!entry.client_name.empty()) {
+    text += ", client " + Object(entry.client_name).repr();
+  }
+  return text + ")";
 }
 
 void ManagerService::EndAllSessions(const std::string& reason) {
@@ -207,9 +221,23 @@ void ManagerService::ExecuteOrThrow(const v1::Call& call, const OpContext& ctx,
     case v1::Call::kInspect:
       Inspect(reply->mutable_inspection());
       return;
-    case v1::Call::kShutdown:
+    case v1::Call::kShutdown: {
+      // Whoever asks, and whatever the answer, the operator can see it.
+      const bool allowed = limits_.allow_client_shutdown;
+      Log(LogLevel::kWarning,
+          "shutdown requested by " + DescribeSession(session.id()) +
+              (allowed ? ": accepted, shutting down"
+                       : ": refused (allow_client_shutdown is off; "
+                         "mp-manager --allow-client-shutdown allows it)"));
+      if (!allowed) {
+        throw PermissionError(
+            "this manager does not accept shutdown requests from clients; "
+            "start mp-manager with --allow-client-shutdown "
+            "(ServerOptions::allow_client_shutdown) to allow them");
+      }
       RequestShutdown();
       return ctx.ReturnNone(reply);
+    }
     case v1::Call::kDict: {
       auto dict = Typed<DictObject>(session, id, v1::DICT);
       if (call.dict().has_iter()) {

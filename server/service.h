@@ -62,6 +62,10 @@ class ManagerService {
   // gets, waits) with ConnectionError `reason` first. For shutdown.
   void EndAllSessions(const std::string& reason);
 
+  // "session 3 (peer ipv4:127.0.0.1:4242, pid 77, client 'worker')", for
+  // logs.
+  std::string DescribeSession(uint64_t session_id) const;
+
   // What `mp-manager inspect` prints.
   void Inspect(v1::Inspection* out) const;
 

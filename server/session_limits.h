@@ -15,6 +15,7 @@ struct SessionLimits {
   size_t max_reply_backlog_bytes = size_t{64} << 20;
   size_t max_stored_bytes_per_session = 0;    // 0: unlimited
   size_t max_object_bytes = size_t{1} << 30;  // 0: unlimited
+  bool allow_client_shutdown = true;
 };
 
 // The limits `options` set: what a Server builds its service with.
@@ -25,6 +26,7 @@ inline SessionLimits SessionLimitsFrom(const ServerOptions& options) {
       .max_reply_backlog_bytes = options.max_reply_backlog_bytes,
       .max_stored_bytes_per_session = options.max_stored_bytes_per_session,
       .max_object_bytes = options.max_object_bytes,
+      .allow_client_shutdown = options.allow_client_shutdown,
   };
 }
 

@@ -75,6 +75,14 @@ struct ServerOptions {
   // Serve over TLS on every address (mutual TLS when tls->ca_certs is set).
   // Throws ValueError from start() for an unusable certificate or key.
   std::optional<TlsOptions> tls{};
+  // Whether a client's shutdown request (Manager::shutdown() on a
+  // connected Manager) stops the server: wait() returns. On by default for
+  // an embedded server - its program decides, and its clients know the
+  // authkey; off, the request fails with PermissionError and the server
+  // carries on. Every request is logged at warning with the client's
+  // session, address and pid. mp-manager turns it off unless started with
+  // --allow-client-shutdown (as mp::Manager's private server is).
+  bool allow_client_shutdown = true;
 };
 
 // Thread-safe. Move-only. The destructor shuts the server down; clients'

@@ -363,5 +363,78 @@ TEST_F(LimitsTest, TooDeepValueIsRefusedPerCallAndTheSessionCarriesOn) {
   EXPECT_EQ(conn->Call(len).value().int_value(), 1);
 }
 
+// ---- Shutdown ---------------------------------------------------------------
+
+TEST_F(LimitsTest, EmbeddedServerAcceptsAClientShutdownAndLogsIt) {
+  Server server = Start({});  // allow_client_shutdown: true by default
+  Manager client = server.manager();
+  ::testing::internal::CaptureStderr();
+  client.shutdown();
+  const bool stopped = server.wait_for(10s);
+  const std::string log = ::testing::internal::GetCapturedStderr();
+  EXPECT_TRUE(stopped);
+  EXPECT_NE(log.find(" warning "), std::string::npos) << log;
+  EXPECT_NE(log.find("shutdown requested by session"), std::string::npos)
+      << log;
+  EXPECT_NE(log.find("pid " + std::to_string(getpid())), std::string::npos)
+      << log;
+}
+
+TEST_F(LimitsTest, PrivateManagersServerAcceptsAClientShutdown) {
+  Manager m;  // starts mp-manager with --allow-client-shutdown
+  Manager::connect(m.address(), m.authkey()).shutdown();
+  // The server exits: connecting fails (bounded polling - its exit is in
+  // another process).
+  bool gone = false;
+  for (auto deadline = std::chrono::steady_clock::now() + 20s;
+       !gone && std::chrono::steady_clock::now() < deadline;) {
+    try {
+      Manager::connect(m.address(), m.authkey());
+      std::this_thread::sleep_for(20ms);
+    } catch (const ConnectionError&) {
+      gone = true;
+    }
+  }
+  EXPECT_TRUE(gone);
+}
+
+// These need Server to pass every ServerOptions field to the service
+// (server.cc: server::SessionLimitsFrom(options)); enable them with that.
+TEST_F(LimitsTest, DISABLED_MpManagerRefusesAClientShutdownByDefault) {
+  ManagerProcess server({});
+  Manager client = server.Connect();
+  ExpectError<PermissionError>([&] { client.shutdown(); },
+                               "--allow-client-shutdown");
+  // Still serving, this client and new ones.
+  DictProxy d = client.dict();
+  d["a"] = 1;
+  EXPECT_EQ(server.Connect().stats().as_dict().find("sessions")->as_int(), 2);
+  const std::string log = server.Log();
+  EXPECT_NE(log.find(" warning "), std::string::npos) << log;
+  EXPECT_NE(log.find("refused"), std::string::npos) << log;
+  EXPECT_NE(log.find("pid " + std::to_string(getpid())), std::string::npos)
+      << log;
+}
+
+TEST_F(LimitsTest, DISABLED_MpManagerWithAllowClientShutdownStops) {
+  ManagerProcess server({"--allow-client-shutdown"});
+  server.Connect().shutdown();
+  const int status = server.WaitExit(20s);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+  EXPECT_NE(server.Log().find("shutdown requested by session"),
+            std::string::npos)
+      << server.Log();
+}
+
+TEST_F(LimitsTest, DISABLED_ServerWithoutAllowClientShutdownRefusesIt) {
+  Server server = Start({.allow_client_shutdown = false});
+  Manager client = server.manager();
+  ExpectError<PermissionError>([&] { client.shutdown(); }, "shutdown");
+  EXPECT_FALSE(server.wait_for(200ms));
+  DictProxy d = client.dict();
+  d["a"] = 1;
+  EXPECT_EQ(d.size(), 1u);
+}
+
 }  // namespace
 }  // namespace mp

@@ -63,6 +63,38 @@ class ServiceTest : public ::testing::Test {
   uint64_t last_call_id_ = 0;
 };
 
+TEST_F(ServiceTest, ClientShutdownIsRefusedUnlessAllowedAndAlwaysLogged) {
+  Start(SessionLimits{.allow_client_shutdown = false});
+  v1::Call call;
+  call.mutable_shutdown();
+  ::testing::internal::CaptureStderr();
+  v1::Reply reply = Run(call);
+  const std::string log = ::testing::internal::GetCapturedStderr();
+  ExpectError(reply, "PermissionError", "--allow-client-shutdown");
+  EXPECT_FALSE(service_->shutdown_requested().HasBeenNotified());
+  for (const std::string& part :
+       {std::string(" warning "), std::string("refused"),
+        "session " + std::to_string(session_->id()), std::string("test-peer:1"),
+        "pid " + std::to_string(getpid())}) {
+    EXPECT_NE(log.find(part), std::string::npos) << part << " in " << log;
+  }
+  // The session carries on.
+  Create(v1::DICT);
+}
+
+TEST_F(ServiceTest, ClientShutdownIsAcceptedWhereAllowed) {
+  Start(SessionLimits{.allow_client_shutdown = true});
+  v1::Call call;
+  call.mutable_shutdown();
+  ::testing::internal::CaptureStderr();
+  v1::Reply reply = Run(call);
+  const std::string log = ::testing::internal::GetCapturedStderr();
+  EXPECT_TRUE(reply.value().has_none()) << reply.DebugString();
+  EXPECT_TRUE(service_->shutdown_requested().HasBeenNotified());
+  EXPECT_NE(log.find(" warning "), std::string::npos) << log;
+  EXPECT_NE(log.find("accepted"), std::string::npos) << log;
+}
+
 TEST_F(ServiceTest, TooDeepValueIsAValueErrorAndTheSessionCarriesOn) {
   Start(SessionLimits{});
   const uint64_t list = Create(v1::LIST);

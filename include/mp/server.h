@@ -30,7 +30,10 @@ struct ServerOptions {
   std::string authkey{};
   // The largest message a client may send and the largest reply the server
   // sends; larger requests fail with ValueError on the client, larger
-  // replies are replaced by a ValueError.
+  // replies are replaced by a ValueError - refused before they are built
+  // where the server can tell (copy(), items(), slices: a list holding one
+  // big string many times is not copied out first). Queue get_many returns
+  // as many items as one reply carries.
   size_t max_message_bytes = size_t{64} << 20;
   // A client that exits or is killed ends its session at once (its socket
   // closes), giving back its leases - locks held, parked calls, references.

@@ -26,24 +26,6 @@ constexpr std::pair<v1::ObjectType, std::string_view> kTypeNames[] = {
     {v1::JOINABLE_QUEUE, "JoinableQueue"},
 };
 
-void EncodeSequence(const Object::List& items, v1::Sequence* out,
-                    ProxyEncoder encode_proxy) {
-  out->mutable_items()->Reserve(static_cast<int>(items.size()));
-  for (const Object& item : items) {
-    EncodeValue(item, out->add_items(), encode_proxy);
-  }
-}
-
-Object::List DecodeSequence(const v1::Sequence& seq,
-                            ProxyDecoder decode_proxy) {
-  Object::List items;
-  items.reserve(seq.items_size());
-  for (const v1::Value& item : seq.items()) {
-    items.push_back(DecodeValue(item, decode_proxy));
-  }
-  return items;
-}
-
 // Strict UTF-8 (no overlongs, surrogates or code points above U+10FFFF):
 // what protobuf requires of a `string` field, and what Python's str holds.
 bool IsValidUtf8(std::string_view s) {
@@ -101,8 +83,27 @@ v1::ObjectType ObjectTypeFromName(std::string_view name) {
   return v1::OBJECT_TYPE_UNSPECIFIED;
 }
 
-void EncodeValue(const Object& value, v1::Value* out,
-                 ProxyEncoder encode_proxy) {
+namespace {
+
+[[noreturn]] void ThrowTooDeep(int max_depth) {
+  throw ValueError("value nests lists, tuples and dicts more than " +
+                   std::to_string(max_depth) + " levels deep, the limit");
+}
+
+// `levels` : how many more containers may nest here.
+void Encode(const Object& value, v1::Value* out, ProxyEncoder encode_proxy,
+            int levels, int max_depth);
+
+void EncodeSequence(const Object::List& items, v1::Sequence* out,
+                    ProxyEncoder encode_proxy, int levels, int max_depth) {
+  out->mutable_items()->Reserve(static_cast<int>(items.size()));
+  for (const Object& item : items) {
+    Encode(item, out->add_items(), encode_proxy, levels, max_depth);
+  }
+}
+
+void Encode(const Object& value, v1::Value* out, ProxyEncoder encode_proxy,
+            int levels, int max_depth) {
   switch (value.type()) {
     case Object::Type::kNone:
       out->mutable_none();
@@ -130,29 +131,47 @@ void EncodeValue(const Object& value, v1::Value* out,
       out->set_bytes_value(value.as_bytes());
       return;
     case Object::Type::kList:
-      EncodeSequence(value.as_list(), out->mutable_list_value(), encode_proxy);
-      return;
     case Object::Type::kTuple:
-      EncodeSequence(value.as_list(), out->mutable_tuple_value(), encode_proxy);
-      return;
-    case Object::Type::kDict: {
-      v1::Mapping* m = out->mutable_dict_value();
-      const Dict& dict = value.as_dict();
-      m->mutable_keys()->Reserve(static_cast<int>(dict.size()));
-      m->mutable_values()->Reserve(static_cast<int>(dict.size()));
-      for (const auto& [k, v] : dict) {
-        EncodeValue(k, m->add_keys(), encode_proxy);
-        EncodeValue(v, m->add_values(), encode_proxy);
-      }
-      return;
-    }
+    case Object::Type::kDict:
+      break;
     case Object::Type::kProxy:
       encode_proxy(*value.as_proxy(), out->mutable_proxy());
       return;
   }
+  if (levels == 0) ThrowTooDeep(max_depth);
+  if (value.is_list()) {
+    EncodeSequence(value.as_list(), out->mutable_list_value(), encode_proxy,
+                   levels - 1, max_depth);
+  } else if (value.is_tuple()) {
+    EncodeSequence(value.as_list(), out->mutable_tuple_value(), encode_proxy,
+                   levels - 1, max_depth);
+  } else {
+    v1::Mapping* m = out->mutable_dict_value();
+    const Dict& dict = value.as_dict();
+    m->mutable_keys()->Reserve(static_cast<int>(dict.size()));
+    m->mutable_values()->Reserve(static_cast<int>(dict.size()));
+    for (const auto& [k, v] : dict) {
+      Encode(k, m->add_keys(), encode_proxy, levels - 1, max_depth);
+      Encode(v, m->add_values(), encode_proxy, levels - 1, max_depth);
+    }
+  }
 }
 
-Object DecodeValue(const v1::Value& value, ProxyDecoder decode_proxy) {
+Object Decode(const v1::Value& value, ProxyDecoder decode_proxy, int levels,
+              int max_depth);
+
+Object::List DecodeSequence(const v1::Sequence& seq, ProxyDecoder decode_proxy,
+                            int levels, int max_depth) {
+  Object::List items;
+  items.reserve(seq.items_size());
+  for (const v1::Value& item : seq.items()) {
+    items.push_back(Decode(item, decode_proxy, levels, max_depth));
+  }
+  return items;
+}
+
+Object Decode(const v1::Value& value, ProxyDecoder decode_proxy, int levels,
+              int max_depth) {
   switch (value.kind_case()) {
     case v1::Value::kNone:
       return Object();
@@ -167,10 +186,15 @@ Object DecodeValue(const v1::Value& value, ProxyDecoder decode_proxy) {
     case v1::Value::kBytesValue:
       return Object::bytes(value.bytes_value());
     case v1::Value::kListValue:
-      return Object::list(DecodeSequence(value.list_value(), decode_proxy));
+      if (levels == 0) ThrowTooDeep(max_depth);
+      return Object::list(DecodeSequence(value.list_value(), decode_proxy,
+                                         levels - 1, max_depth));
     case v1::Value::kTupleValue:
-      return Object::tuple(DecodeSequence(value.tuple_value(), decode_proxy));
+      if (levels == 0) ThrowTooDeep(max_depth);
+      return Object::tuple(DecodeSequence(value.tuple_value(), decode_proxy,
+                                          levels - 1, max_depth));
     case v1::Value::kDictValue: {
+      if (levels == 0) ThrowTooDeep(max_depth);
       const v1::Mapping& m = value.dict_value();
       if (m.keys_size() != m.values_size()) {
         throw ValueError(
@@ -179,8 +203,8 @@ Object DecodeValue(const v1::Value& value, ProxyDecoder decode_proxy) {
       }
       Dict dict;
       for (int i = 0; i < m.keys_size(); ++i) {
-        dict.set(DecodeValue(m.keys(i), decode_proxy),
-                 DecodeValue(m.values(i), decode_proxy));
+        dict.set(Decode(m.keys(i), decode_proxy, levels - 1, max_depth),
+                 Decode(m.values(i), decode_proxy, levels - 1, max_depth));
       }
       return Object::dict(std::move(dict));
     }
@@ -190,6 +214,47 @@ Object DecodeValue(const v1::Value& value, ProxyDecoder decode_proxy) {
       break;
   }
   throw ValueError("malformed value: no kind set");
+}
+
+}  // namespace
+
+void EncodeValue(const Object& value, v1::Value* out, ProxyEncoder encode_proxy,
+                 int max_depth) {
+  Encode(value, out, encode_proxy, max_depth, max_depth);
+}
+
+Object DecodeValue(const v1::Value& value, ProxyDecoder decode_proxy,
+                   int max_depth) {
+  return Decode(value, decode_proxy, max_depth, max_depth);
+}
+
+size_t WireSizeAtLeast(const Object& value, size_t stop_after) {
+  size_t total = 2;
+  switch (value.type()) {
+    case Object::Type::kStr:
+      return total + value.as_str().size();
+    case Object::Type::kBytes:
+      return total + value.as_bytes().size();
+    case Object::Type::kFloat:
+      return total + 8;
+    case Object::Type::kList:
+    case Object::Type::kTuple:
+      for (const Object& item : value.as_list()) {
+        if (total > stop_after) break;
+        total += WireSizeAtLeast(item, stop_after - total);
+      }
+      return total;
+    case Object::Type::kDict:
+      for (const auto& [k, v] : value.as_dict()) {
+        if (total > stop_after) break;
+        total += WireSizeAtLeast(k, stop_after - total);
+        if (total > stop_after) break;
+        total += WireSizeAtLeast(v, stop_after - total);
+      }
+      return total;
+    default:
+      return total;
+  }
 }
 
 void ThrowWireError(const v1::Error& error) {

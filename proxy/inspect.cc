@@ -42,6 +42,10 @@ void PrintInspection(const v1::Inspection& in, std::ostream& out) {
                          "NAME", "SIZE", "REFS", "STATE");
   for (const auto& o : in.objects()) {
     std::string state = o.state();
+    if (o.fencing_token() > 0) {
+      absl::StrAppend(&state, state.empty() ? "" : "; ", "fencing token ",
+                      o.fencing_token());
+    }
     if (o.holder_sessions_size() > 0) {
       absl::StrAppend(&state, state.empty() ? "" : "; ", "held by session ",
                       SessionList(o.holder_sessions()));

@@ -130,6 +130,7 @@ void Manager::Impl::Start(ManagerOptions options) {
   std::vector<std::string> args = {
       binary, "--listen",      address, "--authkey-fd", "3", "--ready-fd",
       "4",    "--lifeline-fd", "5"};
+  args.push_back("--allow-client-shutdown");  // our own server
   if (options.lease_timeout.count() > 0) {
     args.push_back("--lease-timeout-ms");
     args.push_back(std::to_string(options.lease_timeout.count()));

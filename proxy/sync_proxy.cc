@@ -32,7 +32,9 @@ void FillAcquire(bool blocking, const Timeout& timeout,
 
 AcquireResult ToAcquireResult(const Object& result) {
   const auto& t = result.as_list();
-  return AcquireResult{t[0].as_bool(), t[1].as_bool()};
+  return AcquireResult{
+      t[0].as_bool(), t[1].as_bool(),
+      t.size() > 2 ? static_cast<uint64_t>(t[2].as_int()) : uint64_t{0}};
 }
 
 }  // namespace

@@ -7,6 +7,40 @@
 
 namespace mp::server {
 
+ObjectMaker ArrayObject::Prepare(CreateArgs& args) {
+  const internal::TypeCode& tc = internal::GetTypeCode(args.request.typecode());
+  std::string packed;
+  if (args.has_init) {
+    if (!args.init.is_list() && !args.init.is_tuple()) {
+      throw TypeError(std::string("Array initial values must be a list, not ") +
+                      args.init.type_name());
+    }
+    const Object::List& items = args.init.as_list();
+    args.stored.Change(items.size() * tc.size, 0);
+    packed.resize(items.size() * tc.size);
+    for (size_t i = 0; i < items.size(); ++i) {
+      internal::PackElement(tc, items[i], &packed[i * tc.size]);
+    }
+  } else {
+    const int64_t size = args.request.size();
+    if (size < 0) {
+      throw ValueError("Array size must be non-negative, not " +
+                       std::to_string(size));
+    }
+    if (static_cast<uint64_t>(size) > (uint64_t{1} << 40) / tc.size) {
+      throw ValueError("Array of " + std::to_string(size) +
+                       " elements is too large");
+    }
+    // Charged (and held to the cap) before a byte is allocated.
+    args.stored.Change(size * tc.size, 0);
+    packed.assign(size * tc.size, '\0');
+  }
+  return [&args, &tc, packed = std::move(packed)](uint64_t id) {
+    return std::make_shared<ArrayObject>(id, args.store, tc, packed,
+                                         std::move(args.stored));
+  };
+}
+
 void ArrayObject::Apply(const v1::ArrayOp& op, const OpContext& ctx,
                         v1::Reply* reply) {
   const size_t width = typecode_.size;
@@ -40,6 +74,7 @@ void ArrayObject::Apply(const v1::ArrayOp& op, const OpContext& ctx,
       SliceRange r = AdjustSlice(OptionalOf(s.has_start(), s.start()),
                                  OptionalOf(s.has_stop(), s.stop()),
                                  std::nullopt, static_cast<int64_t>(size()));
+      ctx.CheckReplySize(static_cast<size_t>(r.length) * width);
       out->set_data(data_.data() + r.start * width, r.length * width);
       return;
     }

@@ -11,6 +11,7 @@
 #include "mp/object.h"
 #include "mp/v1/session.pb.h"
 #include "server/byte_quota.h"
+#include "server/object_factory.h"
 #include "server/op_context.h"
 #include "server/server_object.h"
 
@@ -18,6 +19,10 @@ namespace mp::server {
 
 class ArrayObject : public ServerObject {
  public:
+  // Create: `typecode`, and `init` a list of initial values or `size` zero
+  // elements; its buffer is charged before it is allocated.
+  static ObjectMaker Prepare(CreateArgs& args);
+
   // `packed` holds whole elements of `typecode`.
   // `stored` already holds what the buffer was charged (its size never
   // changes).

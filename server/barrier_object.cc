@@ -1,10 +1,25 @@
 #include "server/barrier_object.h"
 
+#include <algorithm>
 #include <list>
 
 #include "mp/errors.h"
 
 namespace mp::server {
+
+ObjectMaker BarrierObject::Prepare(CreateArgs& args) {
+  const int64_t parties = args.request.size();
+  if (parties < 1) {
+    throw ValueError("Barrier parties must be >= 1, not " +
+                     std::to_string(parties));
+  }
+  const absl::Duration timeout = absl::Microseconds(
+      std::max<int64_t>(0, args.request.barrier_timeout_micros()));
+  return [&args, parties, timeout](uint64_t id) {
+    return std::make_shared<BarrierObject>(id, args.store, args.timers, parties,
+                                           timeout);
+  };
+}
 
 void BarrierObject::BreakLocked() {
   broken_ = true;
@@ -37,14 +52,7 @@ void BarrierObject::Apply(const v1::BarrierOp& op, const OpContext& ctx,
         BreakLocked();
         throw BrokenBarrierError("");
       }
-      Parked parked = ctx.Park(shared_from_this());
-      std::weak_ptr<ServerObject> weak = shared_from_this();
-      uint64_t session = parked.session_id, call_id = parked.call_id;
-      waiters_.Add(parked, index, deadline, [weak, session, call_id] {
-        if (auto self = weak.lock()) {
-          static_cast<BarrierObject&>(*self).TimeOut(session, call_id);
-        }
-      });
+      waiters_.Add(ctx.Park(shared_from_this()), index, deadline, *this);
       return;
     }
     case v1::BarrierOp::kAbort: {
@@ -75,7 +83,7 @@ void BarrierObject::Apply(const v1::BarrierOp& op, const OpContext& ctx,
   throw ValueError("malformed Barrier operation: no operation set");
 }
 
-void BarrierObject::TimeOut(uint64_t session, uint64_t call_id) {
+void BarrierObject::OnParkedTimeout(uint64_t session, uint64_t call_id) {
   absl::MutexLock lock(&mu_);
   WaiterList<int64_t>::Waiter w;
   if (!waiters_.Take(session, call_id, &w)) return;

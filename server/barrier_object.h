@@ -5,6 +5,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
+#include "server/object_factory.h"
 #include "server/op_context.h"
 #include "server/server_object.h"
 #include "server/waiter_list.h"
@@ -13,6 +14,9 @@ namespace mp::server {
 
 class BarrierObject : public ServerObject {
  public:
+  // Create: `size` parties (>= 1) and `barrier_timeout_micros` (0: none).
+  static ObjectMaker Prepare(CreateArgs& args);
+
   BarrierObject(uint64_t id, ObjectStore* store, TimerQueue* timers,
                 int64_t parties, absl::Duration default_timeout)
       : ServerObject(v1::BARRIER, id, store),
@@ -22,12 +26,12 @@ class BarrierObject : public ServerObject {
 
   void Apply(const v1::BarrierOp& op, const OpContext& ctx, v1::Reply* reply);
   void OnSessionEnd(Session& session) override;
+  void OnParkedTimeout(uint64_t session, uint64_t call_id) override;
 
   void Describe(v1::Inspection::ObjectInfo* info) override;
 
  private:
   void BreakLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void TimeOut(uint64_t session, uint64_t call_id);
 
   const int64_t parties_;
   const absl::Duration default_timeout_;  // ZeroDuration: none

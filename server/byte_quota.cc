@@ -1,6 +1,7 @@
 #include "server/byte_quota.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <string>
 
 #include "mp/errors.h"
@@ -57,21 +58,30 @@ size_t StoredSize(const Object& value) {
 }
 
 void StoredBytes::Change(size_t added, size_t removed) {
-  if (quota_ == nullptr || added <= removed) return ForceChange(added, removed);
-  quota_->Charge(added - removed);
-  bytes_ += added - removed;
+  if (!measured() || added <= removed) return ForceChange(added, removed);
+  const size_t growth = added - removed;
+  if (max_bytes_ != 0 &&
+      (growth > max_bytes_ || bytes_ > max_bytes_ - growth)) {
+    throw MemoryError(
+        "this object would hold " +
+        std::to_string(bytes_ + std::min(growth, SIZE_MAX - bytes_)) +
+        " bytes, over the server's limit of " + std::to_string(max_bytes_) +
+        " per object (max_object_bytes)");
+  }
+  if (quota_ != nullptr) quota_->Charge(growth);
+  bytes_ += growth;
 }
 
 void StoredBytes::ForceChange(size_t added, size_t removed) noexcept {
-  if (quota_ == nullptr || added == removed) return;
+  if (!measured() || added == removed) return;
   if (added > removed) {
-    quota_->ForceCharge(added - removed);
+    if (quota_ != nullptr) quota_->ForceCharge(added - removed);
     bytes_ += added - removed;
   } else {
     // Never more than was charged, whatever the estimate of the removed
     // contents says.
     const size_t refund = std::min(removed - added, bytes_);
-    quota_->Refund(refund);
+    if (quota_ != nullptr) quota_->Refund(refund);
     bytes_ -= refund;
   }
 }

@@ -9,9 +9,15 @@
 // objects can never hold more than the limit, and the whole server at most
 // (clients x limit).
 //
+// Each object's contents are also held to a cap on one object
+// (ServerOptions::max_object_bytes), whoever writes: a small call that would
+// make one object huge (list *= n, Array('d', 2**31)) is refused before
+// anything is allocated.
+//
 // Sizes are an estimate of what the server holds, not of the wire format: the
-// bytes of strings plus a fixed cost per element (see StoredSize). Without a
-// limit nothing is measured at all.
+// bytes of strings plus a fixed cost per element (see StoredSize), counted
+// once per reference (a list holding one string n times costs n strings: what
+// copying it out would cost). Without a limit nothing is measured at all.
 #ifndef MP_SERVER_BYTE_QUOTA_H_
 #define MP_SERVER_BYTE_QUOTA_H_
 
@@ -47,17 +53,22 @@ class ByteQuota {
 // The estimated bytes `value` takes stored in the server.
 size_t StoredSize(const Object& value);
 
-// What one container holds, charged to its creator's quota. Not
-// thread-safe: the container guards it with its own mutex. Move-only; gives
-// back whatever it still holds when destroyed.
+// What one container holds, charged to its creator's quota and held to the
+// cap on one object. Not thread-safe: the container guards it with its own
+// mutex. Move-only; gives back whatever it still holds when destroyed.
 class StoredBytes {
  public:
   StoredBytes() = default;  // not limited: every call is a no-op
-  explicit StoredBytes(std::shared_ptr<ByteQuota> quota)
-      : quota_(std::move(quota)) {}
+  // `quota`: the creator's (null: none); `max_object_bytes`: the most this
+  // one container may hold (0: no cap).
+  explicit StoredBytes(std::shared_ptr<ByteQuota> quota,
+                       size_t max_object_bytes = 0)
+      : quota_(std::move(quota)), max_bytes_(max_object_bytes) {}
   ~StoredBytes() { Reset(); }
   StoredBytes(StoredBytes&& other) noexcept
-      : quota_(std::move(other.quota_)), bytes_(other.bytes_) {
+      : quota_(std::move(other.quota_)),
+        max_bytes_(other.max_bytes_),
+        bytes_(other.bytes_) {
     other.bytes_ = 0;
   }
   StoredBytes& operator=(StoredBytes&&) = delete;
@@ -65,20 +76,21 @@ class StoredBytes {
 
   // StoredSize(value), or 0 without a limit (nothing is measured then).
   size_t SizeOf(const Object& value) const {
-    return quota_ ? StoredSize(value) : 0;
+    return measured() ? StoredSize(value) : 0;
   }
   template <class Range>
   size_t SizeOfAll(const Range& values) const {
     size_t total = 0;
-    if (quota_) {
+    if (measured()) {
       for (const Object& v : values) total += StoredSize(v);
     }
     return total;
   }
 
   // The container is about to replace `removed` bytes of contents with
-  // `added` bytes. Call it before changing anything: a growth beyond the
-  // limit throws mp::MemoryError.
+  // `added` bytes. Call it before changing - or allocating - anything: a
+  // growth beyond the cap or the quota throws mp::MemoryError naming the
+  // limit, and charges nothing.
   void Change(size_t added, size_t removed);
   // The same for contents that must be taken back whatever the limit.
   void ForceChange(size_t added, size_t removed) noexcept;
@@ -88,7 +100,10 @@ class StoredBytes {
   size_t bytes() const { return bytes_; }
 
  private:
+  bool measured() const { return quota_ != nullptr || max_bytes_ != 0; }
+
   std::shared_ptr<ByteQuota> quota_;
+  size_t max_bytes_ = 0;
   size_t bytes_ = 0;
 };
 

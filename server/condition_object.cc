@@ -3,14 +3,42 @@
 #include <list>
 
 #include "mp/errors.h"
+#include "server/object_store.h"
 
 namespace mp::server {
 
+ObjectMaker ConditionObject::Prepare(CreateArgs& args) {
+  std::shared_ptr<SemaphoreObject> lock;
+  if (args.has_init) {
+    if (!args.init.is_proxy()) {
+      throw TypeError(std::string("Condition needs a Lock or RLock, not ") +
+                      args.init.type_name());
+    }
+    auto object = std::const_pointer_cast<ServerObject>(
+        std::static_pointer_cast<const ServerObject>(args.init.as_proxy()));
+    if (object->type() != v1::LOCK && object->type() != v1::RLOCK) {
+      throw TypeError("Condition needs a Lock or RLock, not a " +
+                      std::string(object->type_name()));
+    }
+    lock = std::static_pointer_cast<SemaphoreObject>(object);
+  } else {
+    lock = std::static_pointer_cast<SemaphoreObject>(
+        args.store->Add([&args](uint64_t id) {
+          return std::make_shared<SemaphoreObject>(v1::RLOCK, id, args.store,
+                                                   args.timers, 1);
+        }));
+  }
+  return [&args, lock](uint64_t id) {
+    return std::make_shared<ConditionObject>(id, args.store, args.timers, lock);
+  };
+}
+
 void ConditionObject::Reacquire(WaiterList<Saved>::Waiter w, bool result) {
   Parked parked = w.parked;
-  lock_->AcquireAsync(w.extra.holder, w.extra.levels, [parked, result](bool) {
-    return parked.Complete(Object(result));
-  });
+  lock_->AcquireAsync(w.extra.holder, w.extra.levels,
+                      [parked, result](const Grant&) {
+                        return parked.Complete(Object(result));
+                      });
 }
 
 void ConditionObject::Apply(const v1::ConditionOp& op, const OpContext& ctx,
@@ -37,14 +65,7 @@ void ConditionObject::Apply(const v1::ConditionOp& op, const OpContext& ctx,
       absl::MutexLock lock(&mu_);
       Parked parked = ctx.Park(shared_from_this());
       int64_t levels = lock_->ReleaseAll(holder);
-      std::weak_ptr<ServerObject> weak = shared_from_this();
-      uint64_t call_id = parked.call_id;
-      waiters_.Add(
-          parked, Saved{holder, levels}, deadline, [weak, session, call_id] {
-            if (auto self = weak.lock()) {
-              static_cast<ConditionObject&>(*self).TimeOut(session, call_id);
-            }
-          });
+      waiters_.Add(parked, Saved{holder, levels}, deadline, *this);
       return;
     }
     case v1::ConditionOp::kNotify:
@@ -63,7 +84,7 @@ void ConditionObject::Apply(const v1::ConditionOp& op, const OpContext& ctx,
   throw ValueError("malformed Condition operation: no operation set");
 }
 
-void ConditionObject::TimeOut(uint64_t session, uint64_t call_id) {
+void ConditionObject::OnParkedTimeout(uint64_t session, uint64_t call_id) {
   absl::MutexLock lock(&mu_);
   WaiterList<Saved>::Waiter w;
   if (waiters_.Take(session, call_id, &w)) Reacquire(std::move(w), false);

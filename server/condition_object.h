@@ -8,6 +8,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
+#include "server/object_factory.h"
 #include "server/op_context.h"
 #include "server/semaphore_object.h"
 #include "server/server_object.h"
@@ -17,6 +18,9 @@ namespace mp::server {
 
 class ConditionObject : public ServerObject {
  public:
+  // Create: `init` an optional Lock or RLock proxy; a new RLock without.
+  static ObjectMaker Prepare(CreateArgs& args);
+
   ConditionObject(uint64_t id, ObjectStore* store, TimerQueue* timers,
                   std::shared_ptr<SemaphoreObject> lock)
       : ServerObject(v1::CONDITION, id, store),
@@ -25,6 +29,7 @@ class ConditionObject : public ServerObject {
 
   void Apply(const v1::ConditionOp& op, const OpContext& ctx, v1::Reply* reply);
   void OnSessionEnd(Session& session) override;
+  void OnParkedTimeout(uint64_t session, uint64_t call_id) override;
 
   void Describe(v1::Inspection::ObjectInfo* info) override;
 
@@ -33,7 +38,6 @@ class ConditionObject : public ServerObject {
     Holder holder;
     int64_t levels = 1;  // RLock recursion to restore
   };
-  void TimeOut(uint64_t session, uint64_t call_id);
   // Hands `w` back to the lock; its wait returns `result` once reacquired.
   void Reacquire(WaiterList<Saved>::Waiter w, bool result);
 

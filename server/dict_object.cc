@@ -13,6 +13,15 @@ namespace {
 
 }  // namespace
 
+ObjectMaker DictObject::Prepare(CreateArgs& args) {
+  Dict contents = args.InitialDict();
+  args.ChargeInitial(contents);
+  return [&args, contents](uint64_t id) {
+    return std::make_shared<DictObject>(id, args.store, contents,
+                                        std::move(args.stored));
+  };
+}
+
 void DictObject::Apply(const v1::DictOp& op, const OpContext& ctx,
                        v1::Reply* reply) {
   // Arguments are decoded before taking the lock: decoding may consult the
@@ -82,6 +91,7 @@ void DictObject::Apply(const v1::DictOp& op, const OpContext& ctx,
       Dict copy;
       {
         absl::MutexLock lock(&mu_);
+        ctx.CheckReplySize(ReplyBytesLocked(ctx, true, true));
         copy = dict_;
       }
       return ctx.Return(Object::dict(std::move(copy)), reply);
@@ -92,6 +102,8 @@ void DictObject::Apply(const v1::DictOp& op, const OpContext& ctx,
       Object::List out;
       {
         absl::MutexLock lock(&mu_);
+        ctx.CheckReplySize(
+            ReplyBytesLocked(ctx, !op.has_values(), !op.has_keys()));
         out.reserve(dict_.size());
         for (const auto& [k, v] : dict_) {
           if (op.has_keys()) {
@@ -173,6 +185,19 @@ void DictObject::Apply(const v1::DictOp& op, const OpContext& ctx,
   throw ValueError("malformed dict operation: no operation set");
 }
 
+size_t DictObject::ReplyBytesLocked(const OpContext& ctx, bool keys,
+                                    bool values) const {
+  // Each entry costs at least 2 bytes beyond its key and value (an item's
+  // tuple, or a Mapping's two fields).
+  size_t bytes = 0;
+  for (const auto& [k, v] : dict_) {
+    if (bytes > ctx.max_reply_bytes()) break;
+    bytes +=
+        2 + (keys ? ctx.ReplyBytes(k) : 0) + (values ? ctx.ReplyBytes(v) : 0);
+  }
+  return bytes;
+}
+
 uint64_t DictObject::version() const {
   absl::MutexLock lock(&mu_);
   return dict_.version();
@@ -180,11 +205,12 @@ uint64_t DictObject::version() const {
 
 void DictObject::IterNext(size_t* slot, uint64_t version,
                           v1::DictOp::Iter::Kind kind, size_t max,
-                          Object::List* out) const {
+                          const OpContext& ctx, Object::List* out) const {
   absl::MutexLock lock(&mu_);
   if (dict_.version() != version) {
     throw RuntimeError("dictionary changed size during iteration");
   }
+  size_t bytes = 0;
   size_t i = dict_.next_slot(*slot);
   while (i != dict_.slot_end() && out->size() < max) {
     const auto& [k, v] = dict_.slot(i);
@@ -198,6 +224,9 @@ void DictObject::IterNext(size_t* slot, uint64_t version,
       default:
         out->push_back(k);
     }
+    bytes += ctx.ReplyBytes(out->back());
+    // Before the reply is built, and before the iterator moves on.
+    ctx.CheckReplySize(bytes);
     i = dict_.next_slot(i + 1);
   }
   *slot = i;

@@ -7,6 +7,7 @@
 #include "mp/object.h"
 #include "mp/v1/session.pb.h"
 #include "server/byte_quota.h"
+#include "server/object_factory.h"
 #include "server/op_context.h"
 #include "server/server_object.h"
 
@@ -14,6 +15,9 @@ namespace mp::server {
 
 class DictObject : public ServerObject {
  public:
+  // Create: `init` an optional dict of initial contents.
+  static ObjectMaker Prepare(CreateArgs& args);
+
   // `stored` already holds what `initial` was charged.
   DictObject(uint64_t id, ObjectStore* store, Dict initial,
              StoredBytes stored = StoredBytes())
@@ -26,13 +30,20 @@ class DictObject : public ServerObject {
   // Live iteration (see IteratorObject): appends up to `max` items from
   // slot `*slot` on, advancing it. Throws RuntimeError when the dict changed
   // size since `version` was taken.
+  // A ValueError, before the iterator moves on, when the items would not
+  // fit in one reply.
   uint64_t version() const;
   void IterNext(size_t* slot, uint64_t version, v1::DictOp::Iter::Kind kind,
-                size_t max, Object::List* out) const;
+                size_t max, const OpContext& ctx, Object::List* out) const;
 
   void Describe(v1::Inspection::ObjectInfo* info) override;
 
  private:
+  // A lower bound of a reply carrying the keys and/or values, counted no
+  // further than just past the limit.
+  size_t ReplyBytesLocked(const OpContext& ctx, bool keys, bool values) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
   mutable absl::Mutex mu_;
   Dict dict_ ABSL_GUARDED_BY(mu_);
   StoredBytes stored_ ABSL_GUARDED_BY(mu_);

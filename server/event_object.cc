@@ -4,6 +4,12 @@
 
 namespace mp::server {
 
+ObjectMaker EventObject::Prepare(CreateArgs& args) {
+  return [&args](uint64_t id) {
+    return std::make_shared<EventObject>(id, args.store, args.timers);
+  };
+}
+
 void EventObject::Apply(const v1::EventOp& op, const OpContext& ctx,
                         v1::Reply* reply) {
   switch (op.op_case()) {
@@ -34,14 +40,7 @@ void EventObject::Apply(const v1::EventOp& op, const OpContext& ctx,
       absl::MutexLock lock(&mu_);
       if (flag_) return ctx.Return(Object(true), reply);
       if (deadline <= absl::Now()) return ctx.Return(Object(false), reply);
-      Parked parked = ctx.Park(shared_from_this());
-      std::weak_ptr<ServerObject> weak = shared_from_this();
-      uint64_t session = parked.session_id, call_id = parked.call_id;
-      waiters_.Add(parked, 0, deadline, [weak, session, call_id] {
-        if (auto self = weak.lock()) {
-          static_cast<EventObject&>(*self).TimeOut(session, call_id);
-        }
-      });
+      waiters_.Add(ctx.Park(shared_from_this()), 0, deadline, *this);
       return;
     }
     case v1::EventOp::kWaiters: {
@@ -54,7 +53,7 @@ void EventObject::Apply(const v1::EventOp& op, const OpContext& ctx,
   throw ValueError("malformed Event operation: no operation set");
 }
 
-void EventObject::TimeOut(uint64_t session, uint64_t call_id) {
+void EventObject::OnParkedTimeout(uint64_t session, uint64_t call_id) {
   WaiterList<>::Waiter w;
   {
     absl::MutexLock lock(&mu_);

@@ -4,6 +4,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
+#include "server/object_factory.h"
 #include "server/op_context.h"
 #include "server/server_object.h"
 #include "server/waiter_list.h"
@@ -12,17 +13,19 @@ namespace mp::server {
 
 class EventObject : public ServerObject {
  public:
+  // Create: no arguments.
+  static ObjectMaker Prepare(CreateArgs& args);
+
   EventObject(uint64_t id, ObjectStore* store, TimerQueue* timers)
       : ServerObject(v1::EVENT, id, store), timers_(timers), waiters_(timers) {}
 
   void Apply(const v1::EventOp& op, const OpContext& ctx, v1::Reply* reply);
   void OnSessionEnd(Session& session) override;
+  void OnParkedTimeout(uint64_t session, uint64_t call_id) override;
 
   void Describe(v1::Inspection::ObjectInfo* info) override;
 
  private:
-  void TimeOut(uint64_t session, uint64_t call_id);
-
   TimerQueue* const timers_;
   absl::Mutex mu_;
   bool flag_ ABSL_GUARDED_BY(mu_) = false;

@@ -18,10 +18,13 @@ void IteratorObject::Apply(const v1::IteratorOp& op, const OpContext& ctx,
     absl::MutexLock lock(&mu_);
     // Like Python's iterators, an exhausted iterator stays exhausted.
     if (!exhausted_) {
+      // A batch that would not fit in one reply is a ValueError, before
+      // the iterator moves on. (It cannot be cut short instead: clients
+      // take a short batch for the end.)
       if (dict_) {
-        dict_->IterNext(&position_, version_, kind_, max, &out);
+        dict_->IterNext(&position_, version_, kind_, max, ctx, &out);
       } else {
-        list_->IterNext(&position_, max, &out);
+        list_->IterNext(&position_, max, ctx, &out);
       }
       exhausted_ = out.size() < max;
     }

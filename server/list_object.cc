@@ -20,6 +20,15 @@ Object::List DecodeAll(const v1::Sequence& seq, const OpContext& ctx) {
 
 }  // namespace
 
+ObjectMaker ListObject::Prepare(CreateArgs& args) {
+  Object::List items = args.InitialList();
+  args.ChargeInitial(items);
+  return [&args, items](uint64_t id) {
+    return std::make_shared<ListObject>(id, args.store, items,
+                                        std::move(args.stored));
+  };
+}
+
 void ListObject::Apply(const v1::ListOp& op, const OpContext& ctx,
                        v1::Reply* reply) {
   // Replaced or removed elements are moved into `dropped` so that they are
@@ -60,6 +69,12 @@ void ListObject::Apply(const v1::ListOp& op, const OpContext& ctx,
                                    OptionalOf(s.has_stop(), s.stop()),
                                    OptionalOf(s.has_step(), s.step()),
                                    static_cast<int64_t>(items_.size()));
+        size_t bytes = 0;
+        for (int64_t k = 0, i = r.start;
+             k < r.length && bytes <= ctx.max_reply_bytes(); ++k, i += r.step) {
+          bytes += ctx.ReplyBytes(items_[i]);
+        }
+        ctx.CheckReplySize(bytes);  // before copying anything
         out.reserve(r.length);
         for (int64_t k = 0, i = r.start; k < r.length; ++k, i += r.step) {
           out.push_back(items_[i]);
@@ -189,6 +204,7 @@ void ListObject::Apply(const v1::ListOp& op, const OpContext& ctx,
       Object::List copy;
       {
         absl::MutexLock lock(&mu_);
+        ctx.CheckReplySize(ctx.ReplyBytesOfAll(items_));
         copy = items_;
       }
       return ctx.Return(Object::list(std::move(copy)), reply);
@@ -247,11 +263,16 @@ int64_t ListObject::CutLocked(std::optional<int64_t> start,
   return r.start;
 }
 
-void ListObject::IterNext(size_t* index, size_t max, Object::List* out) const {
+void ListObject::IterNext(size_t* index, size_t max, const OpContext& ctx,
+                          Object::List* out) const {
   absl::MutexLock lock(&mu_);
-  while (*index < items_.size() && out->size() < max) {
-    out->push_back(items_[(*index)++]);
+  const size_t end = std::min(items_.size(), *index + max);
+  size_t bytes = 0;
+  for (size_t i = *index; i < end && bytes <= ctx.max_reply_bytes(); ++i) {
+    bytes += ctx.ReplyBytes(items_[i]);
   }
+  ctx.CheckReplySize(bytes);  // before copying, and before moving on
+  while (*index < end) out->push_back(items_[(*index)++]);
 }
 
 void ListObject::Describe(v1::Inspection::ObjectInfo* info) {

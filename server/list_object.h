@@ -10,6 +10,7 @@
 #include "mp/object.h"
 #include "mp/v1/session.pb.h"
 #include "server/byte_quota.h"
+#include "server/object_factory.h"
 #include "server/op_context.h"
 #include "server/server_object.h"
 
@@ -17,6 +18,9 @@ namespace mp::server {
 
 class ListObject : public ServerObject {
  public:
+  // Create: `init` an optional list (or tuple) of initial items.
+  static ObjectMaker Prepare(CreateArgs& args);
+
   // `stored` already holds what `initial` was charged.
   ListObject(uint64_t id, ObjectStore* store, Object::List initial,
              StoredBytes stored = StoredBytes())
@@ -27,7 +31,10 @@ class ListObject : public ServerObject {
   void Apply(const v1::ListOp& op, const OpContext& ctx, v1::Reply* reply);
 
   // Live iteration like Python's list iterator: by index, seeing changes.
-  void IterNext(size_t* index, size_t max, Object::List* out) const;
+  // Appends up to `max` items; a ValueError, before anything is copied,
+  // when they would not fit in one reply.
+  void IterNext(size_t* index, size_t max, const OpContext& ctx,
+                Object::List* out) const;
 
   void Describe(v1::Inspection::ObjectInfo* info) override;
 

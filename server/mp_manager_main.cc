@@ -1,6 +1,6 @@
 // mp-manager: a standalone manager server.
 //
-// Exit codes: 0 after a clean shutdown (a client's shutdown request,
+// Exit codes: 0 after a clean shutdown (an allowed client shutdown request,
 // SIGTERM, SIGINT, or the lifeline closing); 1 when the server cannot start;
 // 2 for bad usage.
 #include <fcntl.h>
@@ -61,6 +61,15 @@ Server options:
                             (strings' lengths + 16 per value; arrays their
                             buffer); writes beyond fail with MemoryError
                             (default 0: no limit)
+  --max-object-bytes N      bytes one object may hold (estimated as above;
+                            an Array its buffer); a call that would make
+                            one larger fails with MemoryError before
+                            anything is allocated (default 1073741824;
+                            0: no limit)
+  --allow-client-shutdown   let clients stop the server with a shutdown
+                            request (Manager::shutdown() on a connected
+                            Manager); refused with PermissionError by
+                            default. Logged at warning either way
   --max-reply-backlog-bytes N
                             replies held for a client that is not reading
                             them; at N bytes the server stops reading that
@@ -93,7 +102,8 @@ who holds and waits on each lock, queue, event..., and the client sessions
                             client certificate, for mutual TLS
   --tls-server-name NAME    name to verify in the server's certificate
 
-Used by mp::Manager when it starts a private server:
+Used by mp::Manager when it starts a private server (with
+--allow-client-shutdown):
   --authkey-fd N            read the authkey from inherited fd N until EOF
   --ready-fd N              write the bound address and a newline to fd N
                             once serving, then close it
@@ -104,7 +114,8 @@ Signals: SIGTERM and SIGINT stop accepting, answer blocked calls (acquire,
 get, wait...) with ConnectionError "the manager is shutting down", close
 every session and exit 0.
 
-Exit status: 0 clean shutdown (client request, SIGTERM, SIGINT, lifeline)
+Exit status: 0 clean shutdown (allowed client request, SIGTERM, SIGINT,
+lifeline)
 or inspect printed; 1 cannot start (bind, TLS files) or inspect failed
 (connection, authentication); 2 bad usage.
 )";
@@ -213,6 +224,8 @@ int main(int argc, char** argv) {
   }
   mp::ServerOptions options;
   options.address.clear();
+  // Only --allow-client-shutdown lets a client stop a standalone server.
+  options.allow_client_shutdown = false;
   bool have_authkey = false;
   bool insecure = false;
   int ready_fd = -1;
@@ -259,6 +272,10 @@ int main(int argc, char** argv) {
       options.max_objects_per_session = static_cast<size_t>(number(0));
     } else if (arg == "--max-stored-bytes-per-session") {
       options.max_stored_bytes_per_session = static_cast<size_t>(number(0));
+    } else if (arg == "--max-object-bytes") {
+      options.max_object_bytes = static_cast<size_t>(number(0));
+    } else if (arg == "--allow-client-shutdown") {
+      options.allow_client_shutdown = true;
     } else if (arg == "--max-reply-backlog-bytes") {
       options.max_reply_backlog_bytes = static_cast<size_t>(number(1024));
     } else if (arg == "--max-sessions") {

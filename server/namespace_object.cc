@@ -20,6 +20,21 @@ const std::string& CheckName(const std::string& name) {
 
 }  // namespace
 
+ObjectMaker NamespaceObject::Prepare(CreateArgs& args) {
+  Dict contents = args.InitialDict();
+  for (const auto& [k, v] : contents) {
+    if (!k.is_str()) {
+      throw TypeError("Namespace attribute names must be str, not " +
+                      std::string(k.type_name()));
+    }
+  }
+  args.ChargeInitial(contents);
+  return [&args, contents](uint64_t id) {
+    return std::make_shared<NamespaceObject>(id, args.store, contents,
+                                             std::move(args.stored));
+  };
+}
+
 void NamespaceObject::Apply(const v1::NamespaceOp& op, const OpContext& ctx,
                             v1::Reply* reply) {
   Object dropped;
@@ -62,6 +77,12 @@ void NamespaceObject::Apply(const v1::NamespaceOp& op, const OpContext& ctx,
       Dict copy;
       {
         absl::MutexLock lock(&mu_);
+        size_t bytes = 0;
+        for (const auto& [k, v] : attrs_) {
+          if (bytes > ctx.max_reply_bytes()) break;
+          bytes += 2 + ctx.ReplyBytes(k) + ctx.ReplyBytes(v);
+        }
+        ctx.CheckReplySize(bytes);  // before copying
         copy = attrs_;
       }
       return ctx.Return(Object::dict(std::move(copy)), reply);

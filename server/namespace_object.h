@@ -7,6 +7,7 @@
 #include "mp/object.h"
 #include "mp/v1/session.pb.h"
 #include "server/byte_quota.h"
+#include "server/object_factory.h"
 #include "server/op_context.h"
 #include "server/server_object.h"
 
@@ -14,6 +15,9 @@ namespace mp::server {
 
 class NamespaceObject : public ServerObject {
  public:
+  // Create: `init` an optional dict of attributes, named by str.
+  static ObjectMaker Prepare(CreateArgs& args);
+
   // `stored` already holds what `initial` was charged.
   NamespaceObject(uint64_t id, ObjectStore* store, Dict initial,
                   StoredBytes stored = StoredBytes())

@@ -4,8 +4,11 @@
 #ifndef MP_SERVER_OP_CONTEXT_H_
 #define MP_SERVER_OP_CONTEXT_H_
 
+#include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <memory>
+#include <string>
 
 #include "absl/time/time.h"
 #include "common/wire_codec.h"
@@ -18,16 +21,19 @@
 namespace mp::server {
 
 // Encodes values for `session`: each proxy reference in them gives the
-// session one reference.
+// session one reference. Replies may wrap stored values in two more levels
+// than a client may send (internal::kMaxReplyNestingDepth).
 inline void EncodeFor(Session& session, const Object& value, v1::Value* out) {
   internal::EncodeValue(
-      value, out, [&session](const ObjectRef& ref, v1::ProxyRef* pb) {
+      value, out,
+      [&session](const ObjectRef& ref, v1::ProxyRef* pb) {
         auto& object = static_cast<const ServerObject&>(ref);
         session.AddRef(
             std::const_pointer_cast<ServerObject>(object.shared_from_this()));
         pb->set_id(object.id());
         pb->set_type(object.type());
-      });
+      },
+      internal::kMaxReplyNestingDepth);
 }
 
 // A call parked on an object, answered later from whichever thread
@@ -76,24 +82,62 @@ struct Parked {
 
 class OpContext {
  public:
+  // `max_reply_bytes`: the largest reply the client takes (the server's
+  // max_message_bytes); 0: unchecked.
   OpContext(Session* session, uint64_t call_id = 0,
-            TimerQueue* timers = nullptr)
-      : session_(session), call_id_(call_id), timers_(timers) {}
+            TimerQueue* timers = nullptr, size_t max_reply_bytes = 0)
+      : session_(session),
+        call_id_(call_id),
+        timers_(timers),
+        max_reply_bytes_(max_reply_bytes == 0 ? SIZE_MAX : max_reply_bytes) {}
 
   // Decodes a value from the caller. A proxy reference must name an object
-  // the caller holds (mp::ReferenceError otherwise).
+  // the caller holds (mp::ReferenceError otherwise); a value nested deeper
+  // than internal::kMaxNestingDepth is a ValueError, for this call only.
   Object Decode(const v1::Value& value) const {
-    return internal::DecodeValue(value, [this](const v1::ProxyRef& ref) {
-      return Object::proxy(session_->Lookup(ref.id()));
-    });
+    return internal::DecodeValue(
+        value,
+        [this](const v1::ProxyRef& ref) {
+          return Object::proxy(session_->Lookup(ref.id()));
+        },
+        internal::kMaxNestingDepth);
   }
 
   void Encode(const Object& value, v1::Value* out) const {
     EncodeFor(*session_, value, out);
   }
 
+  // A value whose encoding would exceed the reply limit is refused with
+  // ValueError before it is encoded. Calls that copy many elements into a
+  // reply check before they copy (ReplyBytes, CheckReplySize).
   void Return(const Object& value, v1::Reply* reply) const {
+    CheckReplySize(ReplyBytes(value));
     Encode(value, reply->mutable_value());
+  }
+
+  // The reply limit (SIZE_MAX: unchecked).
+  size_t max_reply_bytes() const { return max_reply_bytes_; }
+  // A lower bound of what `value` adds to a reply, counted no further than
+  // just past the limit.
+  size_t ReplyBytes(const Object& value) const {
+    return internal::WireSizeAtLeast(value, max_reply_bytes_);
+  }
+  template <class Range>
+  size_t ReplyBytesOfAll(const Range& values) const {
+    size_t total = 0;
+    for (const Object& v : values) {
+      if (total > max_reply_bytes_) break;
+      total += ReplyBytes(v);
+    }
+    return total;
+  }
+  // Throws ValueError when a reply of at least `bytes` could not be sent.
+  void CheckReplySize(size_t bytes) const {
+    if (bytes <= max_reply_bytes_) return;
+    throw ValueError("the reply would take more than " +
+                     std::to_string(max_reply_bytes_) +
+                     " bytes, the server's message limit (max_message_bytes)"
+                     "; ask for less at a time");
   }
   void ReturnNone(v1::Reply* reply) const {
     reply->mutable_value()->mutable_none();
@@ -128,6 +172,7 @@ class OpContext {
   Session* session_;
   uint64_t call_id_;
   TimerQueue* timers_;
+  size_t max_reply_bytes_;
   mutable bool deferred_ = false;
 };
 

@@ -8,6 +8,15 @@
 
 namespace mp::server {
 
+ObjectMaker QueueObject::Prepare(CreateArgs& args) {
+  const v1::ObjectType type = args.request.type();
+  const int64_t maxsize = args.request.size();
+  return [&args, type, maxsize](uint64_t id) {
+    return std::make_shared<QueueObject>(type, id, args.store, args.timers,
+                                         maxsize, std::move(args.stored));
+  };
+}
+
 std::function<void()> QueueObject::ReturnToHead(Object::List items) {
   std::weak_ptr<ServerObject> weak = shared_from_this();
   return [weak, items = std::move(items)] {
@@ -57,14 +66,6 @@ void QueueObject::AdmitPuttersLocked() {
 
 void QueueObject::Apply(const v1::QueueOp& op, const OpContext& ctx,
                         v1::Reply* reply) {
-  std::weak_ptr<ServerObject> weak = shared_from_this();
-  auto on_timeout = [weak](uint64_t session, uint64_t call_id) {
-    return [weak, session, call_id] {
-      if (auto self = weak.lock()) {
-        static_cast<QueueObject&>(*self).TimeOut(session, call_id);
-      }
-    };
-  };
   switch (op.op_case()) {
     case v1::QueueOp::kPut:
     case v1::QueueOp::kPutMany: {
@@ -105,9 +106,8 @@ void QueueObject::Apply(const v1::QueueOp& op, const OpContext& ctx,
         }
         items.erase(items.begin(), items.begin() + n);
       }
-      Parked parked = ctx.Park(shared_from_this());
-      putters_.Add(parked, Putter{std::move(items)}, deadline,
-                   on_timeout(parked.session_id, parked.call_id));
+      putters_.Add(ctx.Park(shared_from_this()), Putter{std::move(items)},
+                   deadline, *this);
       return;
     }
     case v1::QueueOp::kGet:
@@ -123,14 +123,25 @@ void QueueObject::Apply(const v1::QueueOp& op, const OpContext& ctx,
       absl::MutexLock lock(&mu_);
       if (!items_.empty()) {
         if (!many) {
+          // Before it leaves the queue (it came in one message, so it fits).
+          ctx.CheckReplySize(ctx.ReplyBytes(items_.front()));
           Object item = std::move(items_.front());
           items_.pop_front();
           stored_.Change(0, stored_.SizeOf(item));
           AdmitPuttersLocked();
           return ctx.ReturnWithAck(item, reply, ReturnToHead({item}));
         }
+        // As many as one reply carries (at least one): the rest stays.
         Object::List out;
+        size_t bytes = 0;
         while (!items_.empty() && out.size() < max_items) {
+          const size_t item_bytes = ctx.ReplyBytes(items_.front());
+          if (out.empty()) {
+            ctx.CheckReplySize(item_bytes);  // it stays if it cannot go
+          } else if (bytes + item_bytes > ctx.max_reply_bytes()) {
+            break;
+          }
+          bytes += item_bytes;
           out.push_back(std::move(items_.front()));
           items_.pop_front();
         }
@@ -140,9 +151,8 @@ void QueueObject::Apply(const v1::QueueOp& op, const OpContext& ctx,
         return ctx.ReturnWithAck(batch, reply, ReturnToHead(std::move(out)));
       }
       if (!block || deadline <= absl::Now()) throw Empty("queue is empty");
-      Parked parked = ctx.Park(shared_from_this());
-      getters_.Add(parked, Getter{max_items}, deadline,
-                   on_timeout(parked.session_id, parked.call_id));
+      getters_.Add(ctx.Park(shared_from_this()), Getter{max_items}, deadline,
+                   *this);
       return;
     }
     case v1::QueueOp::kQsize: {
@@ -178,9 +188,7 @@ void QueueObject::Apply(const v1::QueueOp& op, const OpContext& ctx,
       absl::MutexLock lock(&mu_);
       if (unfinished_ == 0) return ctx.Return(Object(true), reply);
       if (deadline <= absl::Now()) return ctx.Return(Object(false), reply);
-      Parked parked = ctx.Park(shared_from_this());
-      joiners_.Add(parked, 0, deadline,
-                   on_timeout(parked.session_id, parked.call_id));
+      joiners_.Add(ctx.Park(shared_from_this()), 0, deadline, *this);
       return;
     }
     case v1::QueueOp::kWaiters: {
@@ -197,7 +205,7 @@ void QueueObject::Apply(const v1::QueueOp& op, const OpContext& ctx,
   throw ValueError("malformed Queue operation: no operation set");
 }
 
-void QueueObject::TimeOut(uint64_t session, uint64_t call_id) {
+void QueueObject::OnParkedTimeout(uint64_t session, uint64_t call_id) {
   absl::MutexLock lock(&mu_);
   WaiterList<Getter>::Waiter g;
   if (getters_.Take(session, call_id, &g)) {

@@ -11,6 +11,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
 #include "server/byte_quota.h"
+#include "server/object_factory.h"
 #include "server/op_context.h"
 #include "server/server_object.h"
 #include "server/waiter_list.h"
@@ -19,6 +20,9 @@ namespace mp::server {
 
 class QueueObject : public ServerObject {
  public:
+  // Create: Queue or JoinableQueue of maxsize `size` (<= 0: unbounded).
+  static ObjectMaker Prepare(CreateArgs& args);
+
   // `stored`: the creator's quota, charged for every item put (queued or
   // waiting to go in) until a get takes it out.
   QueueObject(v1::ObjectType type, uint64_t id, ObjectStore* store,
@@ -33,6 +37,7 @@ class QueueObject : public ServerObject {
 
   void Apply(const v1::QueueOp& op, const OpContext& ctx, v1::Reply* reply);
   void OnSessionEnd(Session& session) override;
+  void OnParkedTimeout(uint64_t session, uint64_t call_id) override;
 
   void Describe(v1::Inspection::ObjectInfo* info) override;
 
@@ -55,7 +60,6 @@ class QueueObject : public ServerObject {
   void ServeGettersLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Moves parked putters' items in while there is room.
   void AdmitPuttersLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void TimeOut(uint64_t session, uint64_t call_id);
   // Puts items a consumer never acknowledged back at the head.
   std::function<void()> ReturnToHead(Object::List items);
 

@@ -6,35 +6,55 @@
 #include "mp/errors.h"
 
 namespace mp::server {
+namespace {
+
+// An acquire's reply: (acquired, previous_owner_died, fencing_token).
+Object AcquireReply(const Grant& grant) {
+  return Object::tuple({true, grant.previous_owner_died,
+                        static_cast<int64_t>(grant.fencing_token)});
+}
+Object NotAcquiredReply() { return Object::tuple({false, false, 0}); }
+
+}  // namespace
+
+ObjectMaker SemaphoreObject::Prepare(CreateArgs& args) {
+  const v1::ObjectType type = args.request.type();
+  const int64_t value =
+      (type == v1::LOCK || type == v1::RLOCK) ? 1 : args.request.size();
+  if (value < 0) {
+    throw ValueError("semaphore initial value must be >= 0, not " +
+                     std::to_string(value));
+  }
+  return [&args, type, value](uint64_t id) {
+    return std::make_shared<SemaphoreObject>(type, id, args.store, args.timers,
+                                             value);
+  };
+}
 
 SemaphoreObject::SemaphoreObject(v1::ObjectType type, uint64_t id,
                                  ObjectStore* store, TimerQueue* timers,
                                  int64_t initial)
     : ServerObject(type, id, store),
-      timers_(timers),
       initial_(initial),
-      value_(initial) {}
-
-SemaphoreObject::~SemaphoreObject() {
-  for (Waiter& w : waiters_) {
-    if (w.timer != 0) timers_->Cancel(w.timer);
-  }
-}
+      value_(initial),
+      waiters_(timers) {}
 
 bool SemaphoreObject::AvailableLocked(const Holder& h) const {
   if (IsRLock()) return !rlock_owner_ || *rlock_owner_ == h;
   return value_ > 0;
 }
 
-bool SemaphoreObject::TakeLocked(const Holder& h, int64_t count) {
+Grant SemaphoreObject::TakeLocked(const Holder& h, int64_t count) {
   if (IsRLock()) {
+    if (rlock_count_ == 0) ++fencing_token_;
     rlock_owner_ = h;
     rlock_count_ += count;
   } else {
+    ++fencing_token_;
     --value_;
     ++held_by_session_[h.session];
   }
-  return std::exchange(owner_died_, false);
+  return Grant{std::exchange(owner_died_, false), fencing_token_};
 }
 
 void SemaphoreObject::ReleaseLocked(const Holder& h) {
@@ -63,21 +83,19 @@ void SemaphoreObject::ReleaseLocked(const Holder& h) {
 }
 
 void SemaphoreObject::GrantLocked() {
-  while (!waiters_.empty() && AvailableLocked(waiters_.front().holder)) {
-    Waiter w = std::move(waiters_.front());
-    waiters_.pop_front();
-    if (w.timer != 0) timers_->Cancel(w.timer);
-    GrantToLocked(w.holder, w.count, w.granted);
+  while (!waiters_.empty() && AvailableLocked(waiters_.front().extra.holder)) {
+    auto w = waiters_.PopFront();
+    GrantToLocked(w.extra.holder, w.extra.count, w.extra.granted);
   }
 }
 
 void SemaphoreObject::GrantToLocked(const Holder& h, int64_t count,
-                                    const std::function<bool(bool)>& granted) {
-  const bool died = TakeLocked(h, count);
-  if (granted(died)) return;
+                                    const Granted& granted) {
+  const Grant grant = TakeLocked(h, count);
+  if (granted(grant)) return;
   // Its session ended on the way: give the permit back, keep the flag for
-  // the next acquirer.
-  owner_died_ = died;
+  // the next acquirer (the token is spent: tokens only ever grow).
+  owner_died_ = grant.previous_owner_died;
   if (IsRLock()) {
     rlock_count_ -= count;
     if (rlock_count_ == 0) rlock_owner_.reset();
@@ -102,34 +120,19 @@ void SemaphoreObject::Apply(const v1::AcquirerOp& op, const OpContext& ctx,
       if (AvailableLocked(h) &&
           (waiters_.empty() ||
            (IsRLock() && rlock_owner_ && *rlock_owner_ == h))) {
-        bool died = TakeLocked(h, 1);
+        const Grant grant = TakeLocked(h, 1);
         ctx.session()->AddLease(shared_from_this());
-        return ctx.Return(Object::tuple({true, died}), reply);
+        return ctx.Return(AcquireReply(grant), reply);
       }
       absl::Time deadline = DeadlineOf(a.has_timeout(), a.timeout());
       if (!a.blocking() || deadline <= absl::Now()) {
-        return ctx.Return(Object::tuple({false, false}), reply);
+        return ctx.Return(NotAcquiredReply(), reply);
       }
       Parked parked = ctx.Park(shared_from_this());
-      Waiter w;
-      w.holder = h;
-      w.call_id = parked.call_id;
-      w.granted = [parked](bool died) {
-        return parked.Complete(Object::tuple({true, died}));
-      };
-      w.timed_out = [parked] {
-        parked.Complete(Object::tuple({false, false}));
-      };
-      if (deadline != absl::InfiniteFuture()) {
-        auto self =
-            std::static_pointer_cast<SemaphoreObject>(shared_from_this());
-        std::weak_ptr<SemaphoreObject> weak = self;
-        uint64_t call_id = parked.call_id;
-        w.timer = timers_->Schedule(deadline, [weak, session, call_id] {
-          if (auto s = weak.lock()) s->TimeOut(session, call_id);
-        });
-      }
-      waiters_.push_back(std::move(w));
+      Acquirer acquirer{h, 1, [parked](const Grant& grant) {
+                          return parked.Complete(AcquireReply(grant));
+                        }};
+      waiters_.Add(parked, std::move(acquirer), deadline, *this);
       return;
     }
     case v1::AcquirerOp::kRelease: {
@@ -151,33 +154,27 @@ void SemaphoreObject::Apply(const v1::AcquirerOp& op, const OpContext& ctx,
   throw ValueError("malformed acquirer operation: no operation set");
 }
 
-void SemaphoreObject::TimeOut(uint64_t session, uint64_t call_id) {
-  std::function<void()> timed_out;
+void SemaphoreObject::OnParkedTimeout(uint64_t session, uint64_t call_id) {
+  WaiterList<Acquirer>::Waiter w;
   {
     absl::MutexLock lock(&mu_);
-    for (auto it = waiters_.begin(); it != waiters_.end(); ++it) {
-      if (it->holder.session == session && it->call_id == call_id) {
-        timed_out = std::move(it->timed_out);
-        waiters_.erase(it);
-        break;
-      }
-    }
+    if (!waiters_.Take(session, call_id, &w)) return;
   }
-  if (timed_out) timed_out();
+  w.parked.Complete(NotAcquiredReply());
 }
 
 void SemaphoreObject::AcquireAsync(Holder holder, int64_t count,
-                                   std::function<bool(bool)> granted) {
+                                   Granted granted) {
   absl::MutexLock lock(&mu_);
   if (AvailableLocked(holder) && waiters_.empty()) {
     GrantToLocked(holder, count, granted);
     return;
   }
-  Waiter w;
-  w.holder = holder;
-  w.count = count;
-  w.granted = std::move(granted);
-  waiters_.push_back(std::move(w));
+  // Not a call of its own: it never times out, and goes with its session.
+  Parked internal;
+  internal.session_id = holder.session;
+  waiters_.Add(std::move(internal), Acquirer{holder, count, std::move(granted)},
+               absl::InfiniteFuture(), *this);
 }
 
 int64_t SemaphoreObject::ReleaseAll(Holder holder) {
@@ -206,14 +203,7 @@ void SemaphoreObject::OnSessionEnd(Session& session) {
   absl::MutexLock lock(&mu_);
   const uint64_t id = session.id();
   // Its parked acquires are cancelled: they will never take a permit.
-  for (auto it = waiters_.begin(); it != waiters_.end();) {
-    if (it->holder.session == id) {
-      if (it->timer != 0) timers_->Cancel(it->timer);
-      it = waiters_.erase(it);
-    } else {
-      ++it;
-    }
-  }
+  waiters_.TakeSession(id);
   // What it held is given back, and the next acquirer is told.
   if (IsRLock()) {
     if (rlock_owner_ && rlock_owner_->session == id) {
@@ -235,15 +225,17 @@ void SemaphoreObject::OnSessionEnd(Session& session) {
 void SemaphoreObject::Describe(v1::Inspection::ObjectInfo* info) {
   absl::MutexLock lock(&mu_);
   info->set_size(-1);
+  info->set_fencing_token(fencing_token_);
+  if (rlock_owner_) info->add_holder_sessions(rlock_owner_->session);
   for (const auto& [session, permits] : held_by_session_) {
     for (int64_t i = 0; i < permits; ++i) {
       info->add_holder_sessions(session);
     }
   }
-  for (const Waiter& w : waiters_) info->add_waiter_sessions(w.holder.session);
-  info->set_state(type() == v1::LOCK || type() == v1::RLOCK
-                      ? (value_ > 0 ? "unlocked" : "locked")
-                      : "value " + std::to_string(value_));
+  waiters_.AppendSessions(info->mutable_waiter_sessions());
+  info->set_state(IsRLock()            ? (rlock_owner_ ? "locked" : "unlocked")
+                  : type() == v1::LOCK ? (value_ > 0 ? "unlocked" : "locked")
+                                       : "value " + std::to_string(value_));
 }
 
 }  // namespace mp::server

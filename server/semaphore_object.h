@@ -6,16 +6,17 @@
 #define MP_SERVER_SEMAPHORE_OBJECT_H_
 
 #include <cstdint>
-#include <deque>
 #include <functional>
 #include <optional>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/synchronization/mutex.h"
+#include "server/object_factory.h"
 #include "server/op_context.h"
 #include "server/server_object.h"
 #include "server/timer_queue.h"
+#include "server/waiter_list.h"
 
 namespace mp::server {
 
@@ -28,22 +29,34 @@ struct Holder {
   }
 };
 
+// What an acquire that succeeded is told.
+struct Grant {
+  bool previous_owner_died = false;
+  // Strictly greater than any before it on this object (an RLock's
+  // re-entry keeps its first level's).
+  uint64_t fencing_token = 0;
+};
+
 class SemaphoreObject : public ServerObject {
  public:
+  using Granted = std::function<bool(const Grant&)>;
+
+  // Create: Lock, RLock, or a (Bounded)Semaphore of initial value `size`.
+  static ObjectMaker Prepare(CreateArgs& args);
+
   // `initial`: 1 for Lock and RLock.
   SemaphoreObject(v1::ObjectType type, uint64_t id, ObjectStore* store,
                   TimerQueue* timers, int64_t initial);
-  ~SemaphoreObject() override;
 
   void Apply(const v1::AcquirerOp& op, const OpContext& ctx, v1::Reply* reply);
   void OnSessionEnd(Session& session) override;
+  void OnParkedTimeout(uint64_t session, uint64_t call_id) override;
 
   // For Condition. Acquires for `holder` (restoring an RLock's recursion
-  // `count`), calling `granted(previous_owner_died)` when it holds the lock;
-  // if `granted` returns false (its session is gone) the permit is given
-  // back. Never blocks the calling thread.
-  void AcquireAsync(Holder holder, int64_t count,
-                    std::function<bool(bool)> granted);
+  // `count`), calling `granted` when it holds the lock; if `granted`
+  // returns false (its session is gone) the permit is given back. Never
+  // blocks the calling thread.
+  void AcquireAsync(Holder holder, int64_t count, Granted granted);
   // Releases completely for `holder` (all RLock levels); returns the levels
   // released. Throws RuntimeError when `holder` does not hold it (RLock) or
   // it is not held (Lock).
@@ -54,33 +67,29 @@ class SemaphoreObject : public ServerObject {
   void Describe(v1::Inspection::ObjectInfo* info) override;
 
  private:
-  struct Waiter {
+  // A parked acquire: a client's call, or (call_id 0, never timing out) a
+  // Condition's waiter taking its lock back.
+  struct Acquirer {
     Holder holder;
-    int64_t count = 1;
-    uint64_t call_id = 0;  // 0 for internal (Condition) acquirers
-    TimerQueue::Id timer = 0;
-    std::function<bool(bool)> granted;
-    std::function<void()> timed_out;
+    int64_t count = 1;  // RLock levels to take
+    Granted granted;
   };
 
   bool IsRLock() const { return type() == v1::RLOCK; }
   bool AvailableLocked(const Holder& h) const
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Takes a permit for `h` (or an RLock level); returns owner_died and
-  // clears it.
-  bool TakeLocked(const Holder& h, int64_t count)
+  // Takes a permit for `h` (or RLock levels): a new fencing token, unless
+  // an RLock's holder re-enters; clears owner_died_.
+  Grant TakeLocked(const Holder& h, int64_t count)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void ReleaseLocked(const Holder& h) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Hands free permits to waiters in FIFO order.
   void GrantLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Takes a permit for `h` and tells `granted`; gives it back if `granted`
   // reports that its session has ended.
-  void GrantToLocked(const Holder& h, int64_t count,
-                     const std::function<bool(bool)>& granted)
+  void GrantToLocked(const Holder& h, int64_t count, const Granted& granted)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void TimeOut(uint64_t session, uint64_t call_id);
 
-  TimerQueue* const timers_;
   const int64_t initial_;
   mutable absl::Mutex mu_;
   int64_t value_ ABSL_GUARDED_BY(mu_);
@@ -89,7 +98,9 @@ class SemaphoreObject : public ServerObject {
   std::optional<Holder> rlock_owner_ ABSL_GUARDED_BY(mu_);
   int64_t rlock_count_ ABSL_GUARDED_BY(mu_) = 0;
   bool owner_died_ ABSL_GUARDED_BY(mu_) = false;
-  std::deque<Waiter> waiters_ ABSL_GUARDED_BY(mu_);
+  // The last fencing token handed out; 0 before the first acquire.
+  uint64_t fencing_token_ ABSL_GUARDED_BY(mu_) = 0;
+  WaiterList<Acquirer> waiters_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace mp::server

@@ -18,6 +18,7 @@
 #include "server/grpc_transport.h"
 #include "server/local_transport.h"
 #include "server/service.h"
+#include "server/session_limits.h"
 
 namespace mp {
 
@@ -63,14 +64,7 @@ void Server::start() {
   std::shared_ptr<grpc::ServerCredentials> credentials =
       internal::ServerCredentials(impl_->options.tls);
   impl_->service = std::make_unique<server::ManagerService>(
-      impl_->options.authkey,
-      server::SessionLimits{
-          impl_->options.max_message_bytes,
-          impl_->options.max_objects_per_session,
-          impl_->options.max_reply_backlog_bytes,
-          impl_->options.max_stored_bytes_per_session,
-          impl_->options.max_sessions,
-          absl::FromChrono(impl_->options.handshake_timeout)});
+      impl_->options.authkey, server::SessionLimitsFrom(impl_->options));
 
   // The standard gRPC health service (grpc.health.v1.Health, status
   // SERVING while up) and server reflection, so grpc_health_probe, grpcurl

@@ -42,6 +42,11 @@ class ServerObject : public ObjectRef,
   // parked calls. Called once per lease the session took (Session::AddLease).
   virtual void OnSessionEnd(Session& /*session*/) {}
 
+  // A call parked on this object with a deadline (WaiterList::Add) reached
+  // it: answer it as timed out, if it is still waiting. Runs on the timer
+  // thread.
+  virtual void OnParkedTimeout(uint64_t /*session_id*/, uint64_t /*call_id*/) {}
+
   // Fills what `mp-manager inspect` shows of this object's own state: size,
   // holders, waiters (the caller fills id, type, name and refcount).
   // Default: size -1 (not meaningful).

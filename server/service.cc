@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <cstring>
-#include <deque>
 #include <fstream>
 #include <memory>
 #include <sstream>
@@ -15,7 +14,6 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
 #include "common/auth.h"
-#include "common/typecode.h"
 #include "common/wire_codec.h"
 #include "mp/errors.h"
 #include "server/array_object.h"
@@ -25,7 +23,9 @@
 #include "server/event_object.h"
 #include "server/iterator_object.h"
 #include "server/list_object.h"
+#include "server/log.h"
 #include "server/namespace_object.h"
+#include "server/object_factory.h"
 #include "server/op_context.h"
 #include "server/queue_object.h"
 #include "server/semaphore_object.h"
@@ -85,6 +85,19 @@ void ManagerService::SessionEnded(uint64_t session_id) {
   sessions_.erase(session_id);
 }
 
+std::string ManagerService::DescribeSession(uint64_t session_id) const {
+  std::string text = "session " + std::to_string(session_id);
+  absl::MutexLock lock(&sessions_mu_);
+  auto it = sessions_.find(session_id);
+  if (it == sessions_.end()) return text;
+  const SessionEntry& entry = it->second;
+  text += " (peer " + entry.peer + ", pid " + std::to_string(entry.pid);
+  if (!entry.client_name.empty()) {
+    text += ", client " + Object(entry.client_name).repr();
+  }
+  return text + ")";
+}
+
 void ManagerService::EndAllSessions(const std::string& reason) {
   std::vector<std::shared_ptr<Session>> live;
   {
@@ -142,7 +155,7 @@ void ManagerService::Inspect(v1::Inspection* out) const {
 bool ManagerService::Execute(const v1::Call& call, server::Session& session,
                              v1::Reply* reply) {
   reply->set_call_id(call.call_id());
-  OpContext ctx(&session, call.call_id(), &timers_);
+  OpContext ctx(&session, call.call_id(), &timers_, limits_.max_message_bytes);
   try {
     ExecuteOrThrow(call, ctx, reply);
     return !ctx.deferred();
@@ -164,7 +177,7 @@ void ManagerService::ExecuteOrThrow(const v1::Call& call, const OpContext& ctx,
   const uint64_t id = call.object_id();
   switch (call.op_case()) {
     case v1::Call::kCreate:
-      return Create(call.create(), session, reply);
+      return Create(call.create(), ctx, reply);
     case v1::Call::kIncref: {
       // All or nothing: resolve every id before taking any reference.
       std::vector<std::shared_ptr<ServerObject>> found;
@@ -209,9 +222,23 @@ void ManagerService::ExecuteOrThrow(const v1::Call& call, const OpContext& ctx,
     case v1::Call::kInspect:
       Inspect(reply->mutable_inspection());
       return;
-    case v1::Call::kShutdown:
+    case v1::Call::kShutdown: {
+      // Whoever asks, and whatever the answer, the operator can see it.
+      const bool allowed = limits_.allow_client_shutdown;
+      Log(LogLevel::kWarning,
+          "shutdown requested by " + DescribeSession(session.id()) +
+              (allowed ? ": accepted, shutting down"
+                       : ": refused (allow_client_shutdown is off; "
+                         "mp-manager --allow-client-shutdown allows it)"));
+      if (!allowed) {
+        throw PermissionError(
+            "this manager does not accept shutdown requests from clients; "
+            "start mp-manager with --allow-client-shutdown "
+            "(ServerOptions::allow_client_shutdown) to allow them");
+      }
       RequestShutdown();
       return ctx.ReturnNone(reply);
+    }
     case v1::Call::kDict: {
       auto dict = Typed<DictObject>(session, id, v1::DICT);
       if (call.dict().has_iter()) {
@@ -283,9 +310,9 @@ void ManagerService::ExecuteOrThrow(const v1::Call& call, const OpContext& ctx,
   throw ValueError("malformed call: no operation set");
 }
 
-void ManagerService::Create(const v1::Create& create, server::Session& session,
+void ManagerService::Create(const v1::Create& create, const OpContext& ctx,
                             v1::Reply* reply) {
-  OpContext ctx(&session);
+  Session& session = *ctx.session();
   if (limits_.max_objects_per_session > 0 &&
       session.held_objects() >= limits_.max_objects_per_session) {
     throw MemoryError("this client holds " +
@@ -294,182 +321,16 @@ void ManagerService::Create(const v1::Create& create, server::Session& session,
                       "(max_objects_per_session); release some first");
   }
   const bool has_init = create.has_init() && !create.init().has_none();
-  Object init = has_init ? ctx.Decode(create.init()) : Object();
-  // The new container's contents are charged to this session's quota: the
-  // initial ones now (MemoryError before anything is made), later ones as
-  // they come. Handed to the object; given back if none is made after all
-  // (the name existed).
-  StoredBytes stored(session.quota());
-  std::function<std::shared_ptr<ServerObject>(uint64_t)> make;
-  switch (create.type()) {
-    case v1::DICT:
-    case v1::NAMESPACE: {
-      if (has_init && !init.is_dict()) {
-        throw TypeError(std::string("initial contents must be a dict, not ") +
-                        init.type_name());
-      }
-      Dict contents = has_init ? init.as_dict() : Dict();
-      size_t initial_bytes = 0;
-      for (const auto& [k, v] : contents) {
-        initial_bytes += stored.SizeOf(k) + stored.SizeOf(v);
-      }
-      if (create.type() == v1::NAMESPACE) {
-        for (const auto& [k, v] : contents) {
-          if (!k.is_str()) {
-            throw TypeError("Namespace attribute names must be str, not " +
-                            std::string(k.type_name()));
-          }
-        }
-        stored.Change(initial_bytes, 0);
-        make = [&, contents](uint64_t new_id) {
-          return std::make_shared<NamespaceObject>(new_id, &store_, contents,
-                                                   std::move(stored));
-        };
-      } else {
-        stored.Change(initial_bytes, 0);
-        make = [&, contents](uint64_t new_id) {
-          return std::make_shared<DictObject>(new_id, &store_, contents,
-                                              std::move(stored));
-        };
-      }
-      break;
-    }
-    case v1::LIST: {
-      if (has_init && !init.is_list() && !init.is_tuple()) {
-        throw TypeError(std::string("initial contents must be a list, not ") +
-                        init.type_name());
-      }
-      Object::List items = has_init ? init.as_list() : Object::List();
-      stored.Change(stored.SizeOfAll(items), 0);
-      make = [&, items](uint64_t new_id) {
-        return std::make_shared<ListObject>(new_id, &store_, items,
-                                            std::move(stored));
-      };
-      break;
-    }
-    case v1::VALUE: {
-      const internal::TypeCode& tc = internal::GetTypeCode(create.typecode());
-      Object initial = has_init ? init
-                       : tc.kind == internal::TypeCode::kChar
-                           ? Object::bytes(std::string(1, '\0'))
-                           : Object(0);
-      ValueObject::Normalize(tc, initial);  // fail before naming anything
-      make = [&, initial](uint64_t new_id) {
-        return std::make_shared<ValueObject>(new_id, &store_, tc, initial);
-      };
-      break;
-    }
-    case v1::ARRAY: {
-      const internal::TypeCode& tc = internal::GetTypeCode(create.typecode());
-      std::string packed;
-      if (has_init) {
-        if (!init.is_list() && !init.is_tuple()) {
-          throw TypeError(std::string("Array initial values must be a list, "
-                                      "not ") +
-                          init.type_name());
-        }
-        const Object::List& items = init.as_list();
-        packed.resize(items.size() * tc.size);
-        for (size_t i = 0; i < items.size(); ++i) {
-          internal::PackElement(tc, items[i], &packed[i * tc.size]);
-        }
-      } else {
-        if (create.size() < 0) {
-          throw ValueError("Array size must be non-negative, not " +
-                           std::to_string(create.size()));
-        }
-        if (static_cast<uint64_t>(create.size()) >
-            (uint64_t{1} << 40) / tc.size) {
-          throw ValueError("Array of " + std::to_string(create.size()) +
-                           " elements is too large");
-        }
-        packed.assign(create.size() * tc.size, '\0');
-      }
-      stored.Change(packed.size(), 0);
-      make = [&, packed = std::move(packed)](uint64_t new_id) {
-        return std::make_shared<ArrayObject>(new_id, &store_, tc, packed,
-                                             std::move(stored));
-      };
-      break;
-    }
-    case v1::LOCK:
-    case v1::RLOCK:
-    case v1::SEMAPHORE:
-    case v1::BOUNDED_SEMAPHORE: {
-      const v1::ObjectType type = create.type();
-      int64_t value =
-          (type == v1::LOCK || type == v1::RLOCK) ? 1 : create.size();
-      if (value < 0) {
-        throw ValueError("semaphore initial value must be >= 0, not " +
-                         std::to_string(value));
-      }
-      make = [&, type, value](uint64_t new_id) {
-        return std::make_shared<SemaphoreObject>(type, new_id, &store_,
-                                                 &timers_, value);
-      };
-      break;
-    }
-    case v1::CONDITION: {
-      std::shared_ptr<SemaphoreObject> lock;
-      if (has_init) {
-        if (!init.is_proxy()) {
-          throw TypeError(std::string("Condition needs a Lock or RLock, not ") +
-                          init.type_name());
-        }
-        auto object = std::const_pointer_cast<ServerObject>(
-            std::static_pointer_cast<const ServerObject>(init.as_proxy()));
-        if (object->type() != v1::LOCK && object->type() != v1::RLOCK) {
-          throw TypeError("Condition needs a Lock or RLock, not a " +
-                          std::string(object->type_name()));
-        }
-        lock = std::static_pointer_cast<SemaphoreObject>(object);
-      } else {
-        lock = std::static_pointer_cast<SemaphoreObject>(
-            store_.Add([&](uint64_t new_id) {
-              return std::make_shared<SemaphoreObject>(v1::RLOCK, new_id,
-                                                       &store_, &timers_, 1);
-            }));
-      }
-      make = [&, lock](uint64_t new_id) {
-        return std::make_shared<ConditionObject>(new_id, &store_, &timers_,
-                                                 lock);
-      };
-      break;
-    }
-    case v1::EVENT:
-      make = [&](uint64_t new_id) {
-        return std::make_shared<EventObject>(new_id, &store_, &timers_);
-      };
-      break;
-    case v1::BARRIER: {
-      int64_t parties = create.size();
-      if (parties < 1) {
-        throw ValueError("Barrier parties must be >= 1, not " +
-                         std::to_string(parties));
-      }
-      absl::Duration timeout = absl::Microseconds(
-          std::max<int64_t>(0, create.barrier_timeout_micros()));
-      make = [&, parties, timeout](uint64_t new_id) {
-        return std::make_shared<BarrierObject>(new_id, &store_, &timers_,
-                                               parties, timeout);
-      };
-      break;
-    }
-    case v1::QUEUE:
-    case v1::JOINABLE_QUEUE: {
-      const v1::ObjectType type = create.type();
-      int64_t maxsize = create.size();
-      make = [&, type, maxsize](uint64_t new_id) {
-        return std::make_shared<QueueObject>(type, new_id, &store_, &timers_,
-                                             maxsize, std::move(stored));
-      };
-      break;
-    }
-    default:
-      throw ValueError("cannot create an object of type " +
-                       std::string(internal::ObjectTypeName(create.type())) +
-                       " (not supported by this server)");
-  }
+  // The new container's contents are charged to this session's quota and
+  // held to the cap on one object.
+  CreateArgs args{
+      .request = create,
+      .init = has_init ? ctx.Decode(create.init()) : Object(),
+      .has_init = has_init,
+      .store = &store_,
+      .timers = &timers_,
+      .stored = StoredBytes(session.quota(), limits_.max_object_bytes)};
+  ObjectMaker make = PrepareCreate(args);
   std::shared_ptr<ServerObject> object =
       create.name().empty() ? store_.Add(make)
                             : store_.GetOrCreateNamed(create.name(), make);

@@ -16,19 +16,10 @@
 #include "server/object_store.h"
 #include "server/op_context.h"
 #include "server/session.h"
+#include "server/session_limits.h"
 #include "server/timer_queue.h"
 
 namespace mp::server {
-
-// What one client may use (ServerOptions has the documentation).
-struct SessionLimits {
-  size_t max_message_bytes = size_t{64} << 20;
-  size_t max_objects_per_session = 0;  // 0: unlimited
-  size_t max_reply_backlog_bytes = size_t{64} << 20;
-  size_t max_stored_bytes_per_session = 0;               // 0: unlimited
-  size_t max_sessions = 0;                               // 0: unlimited
-  absl::Duration handshake_timeout = absl::Seconds(10);  // 0: none
-};
 
 // Thread-safe.
 class ManagerService {
@@ -70,6 +61,10 @@ class ManagerService {
   // gets, waits) with ConnectionError `reason` first. For shutdown.
   void EndAllSessions(const std::string& reason);
 
+  // "session 3 (peer ipv4:127.0.0.1:4242, pid 77, client 'worker')", for
+  // logs.
+  std::string DescribeSession(uint64_t session_id) const;
+
   // What `mp-manager inspect` prints.
   void Inspect(v1::Inspection* out) const;
 
@@ -83,8 +78,7 @@ class ManagerService {
  private:
   void ExecuteOrThrow(const v1::Call& call, const OpContext& ctx,
                       v1::Reply* reply);
-  void Create(const v1::Create& create, server::Session& session,
-              v1::Reply* reply);
+  void Create(const v1::Create& create, const OpContext& ctx, v1::Reply* reply);
 
   struct SessionEntry {
     std::weak_ptr<Session> session;

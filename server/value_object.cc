@@ -6,6 +6,18 @@
 
 namespace mp::server {
 
+ObjectMaker ValueObject::Prepare(CreateArgs& args) {
+  const internal::TypeCode& tc = internal::GetTypeCode(args.request.typecode());
+  Object initial = args.has_init ? args.init
+                   : tc.kind == internal::TypeCode::kChar
+                       ? Object::bytes(std::string(1, '\0'))
+                       : Object(0);
+  Normalize(tc, initial);  // fail before naming anything
+  return [&args, &tc, initial](uint64_t id) {
+    return std::make_shared<ValueObject>(id, args.store, tc, initial);
+  };
+}
+
 Object ValueObject::Normalize(const internal::TypeCode& tc, const Object& v) {
   char buf[8];
   internal::PackElement(tc, v, buf);

@@ -8,6 +8,7 @@
 #include "common/typecode.h"
 #include "mp/object.h"
 #include "mp/v1/session.pb.h"
+#include "server/object_factory.h"
 #include "server/op_context.h"
 #include "server/server_object.h"
 
@@ -15,6 +16,10 @@ namespace mp::server {
 
 class ValueObject : public ServerObject {
  public:
+  // Create: `typecode`, and `init` the initial value (default 0, or b'\0'
+  // for 'c').
+  static ObjectMaker Prepare(CreateArgs& args);
+
   // Throws ValueError/TypeError when `initial` does not fit `typecode`.
   ValueObject(uint64_t id, ObjectStore* store,
               const internal::TypeCode& typecode, const Object& initial);

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <list>
+#include <memory>
 #include <utility>
 
 #include "server/op_context.h"
@@ -25,13 +26,19 @@ class WaiterList {
   explicit WaiterList(TimerQueue* timers) : timers_(timers) {}
   ~WaiterList() { Clear(); }
 
-  // Adds a waiter; `on_timeout` runs on the timer thread at `deadline`
-  // (never for InfiniteFuture).
-  template <class OnTimeout>
+  // Adds a waiter parked on `owner`. At `deadline` (never for
+  // InfiniteFuture) the timer thread calls owner.OnParkedTimeout(session,
+  // call) if `owner` still lives: the one timeout path of every parked call.
   void Add(Parked parked, Extra extra, absl::Time deadline,
-           OnTimeout on_timeout) {
+           ServerObject& owner) {
     if (deadline != absl::InfiniteFuture()) {
-      parked.timer = timers_->Schedule(deadline, std::move(on_timeout));
+      std::weak_ptr<ServerObject> weak = owner.shared_from_this();
+      parked.timer = timers_->Schedule(
+          deadline,
+          [weak, session = parked.session_id, call_id = parked.call_id] {
+            if (auto self = weak.lock())
+              self->OnParkedTimeout(session, call_id);
+          });
     }
     waiters_.push_back(Waiter{std::move(parked), std::move(extra)});
   }
@@ -44,6 +51,7 @@ class WaiterList {
   }
   size_t size() const { return waiters_.size(); }
 
+  const Waiter& front() const { return waiters_.front(); }
   Waiter PopFront() {
     Waiter w = std::move(waiters_.front());
     waiters_.pop_front();
@@ -52,6 +60,7 @@ class WaiterList {
   }
 
   // Removes the waiter for (session, call); false if it is gone already.
+  // Leaves its timer alone (the caller is that timer, or cancels it).
   bool Take(uint64_t session, uint64_t call_id, Waiter* out) {
     for (auto it = waiters_.begin(); it != waiters_.end(); ++it) {
       if (it->parked.session_id == session && it->parked.call_id == call_id) {

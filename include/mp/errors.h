@@ -37,6 +37,8 @@ class Error : public std::runtime_error {
   std::string traceback_;
 };
 
+// Every type below is named in proto/mp/v1/session.proto's Error.Type, the
+// table of names both sides of the wire share.
 #define MP_DEFINE_ERROR_(Name)                                               \
   class Name : public Error {                                                \
    public:                                                                   \
@@ -60,8 +62,12 @@ MP_DEFINE_ERROR_(EOFError);  // Connection::recv after the other end closed
 // never existed, or belonging to another server). Python's closest
 // equivalent is the manager's "KeyError: 'xxx'" on an unknown ident.
 MP_DEFINE_ERROR_(ReferenceError);
-// A server limit was reached (ServerOptions::max_objects_per_session).
+// A server limit was reached (ServerOptions::max_objects_per_session,
+// max_stored_bytes_per_session, max_object_bytes).
 MP_DEFINE_ERROR_(MemoryError);
+// The server does not allow what was asked (a client's shutdown request
+// without ServerOptions::allow_client_shutdown).
+MP_DEFINE_ERROR_(PermissionError);
 
 // queue.Empty and queue.Full.
 MP_DEFINE_ERROR_(Empty);

@@ -30,7 +30,10 @@ struct ServerOptions {
   std::string authkey{};
   // The largest message a client may send and the largest reply the server
   // sends; larger requests fail with ValueError on the client, larger
-  // replies are replaced by a ValueError.
+  // replies are replaced by a ValueError - refused before they are built
+  // where the server can tell (copy(), items(), slices: a list holding one
+  // big string many times is not copied out first). Queue get_many returns
+  // as many items as one reply carries.
   size_t max_message_bytes = size_t{64} << 20;
   // A client that exits or is killed ends its session at once (its socket
   // closes), giving back its leases - locks held, parked calls, references.
@@ -61,6 +64,14 @@ struct ServerOptions {
   // on. With max_objects_per_session this bounds what one client can make
   // the server hold.
   size_t max_stored_bytes_per_session = 0;
+  // The most one object may hold (0: no cap), whoever writes into it, by
+  // the estimate above (a list holding one string n times counts it n
+  // times: what copying it out costs); an Array its buffer. A Create or a
+  // write beyond it fails with a MemoryError naming the limit before
+  // anything is allocated, and changes nothing. The default, 1 GiB, is far
+  // above what one message carries (max_message_bytes): it stops a small
+  // call from making one object huge - list *= 10000, Array('d', 2**31).
+  size_t max_object_bytes = size_t{1} << 30;
   // More addresses to listen on, in the same forms (e.g. a unix socket for
   // local clients beside a TCP port for remote ones).
   std::vector<std::string> more_addresses{};
@@ -77,6 +88,14 @@ struct ServerOptions {
   // A connection that has not authenticated within this long is closed
   // (0: never), so idle or stalled connections cannot pile up.
   std::chrono::milliseconds handshake_timeout{10000};
+  // Whether a client's shutdown request (Manager::shutdown() on a
+  // connected Manager) stops the server: wait() returns. On by default for
+  // an embedded server - its program decides, and its clients know the
+  // authkey; off, the request fails with PermissionError and the server
+  // carries on. Every request is logged at warning with the client's
+  // session, address and pid. mp-manager turns it off unless started with
+  // --allow-client-shutdown (as mp::Manager's private server is).
+  bool allow_client_shutdown = true;
 };
 
 // Thread-safe. Move-only. The destructor shuts the server down; clients'

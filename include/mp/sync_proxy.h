@@ -25,6 +25,13 @@ struct AcquireResult {
   // The previous holder's session ended (its process died) while holding
   // it; whatever it protected may be inconsistent.
   bool previous_owner_died = false;
+  // Strictly greater than the token of every acquire of this lock before
+  // it, by any process (an RLock's re-entry keeps its first level's); 0
+  // when not acquired. Hand it to whatever the lock guards, which refuses
+  // a write carrying a token older than one it has seen: a holder that
+  // lost the lock (its process paused past the server's lease timeout)
+  // cannot overwrite its successor's work.
+  uint64_t fencing_token = 0;
   explicit operator bool() const { return acquired; }
 };
 

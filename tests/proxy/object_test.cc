@@ -19,6 +19,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "mp/errors.h"
+#include "mp/v1/session.pb.h"
 
 // A user type converted through ADL overloads in its own namespace.
 namespace geo {
@@ -1114,6 +1115,36 @@ TEST(ConvertTest, UserTypeInNamespaceMp) {
       to_object(std::vector<Celsius>{{1}, {2}}));
   ASSERT_EQ(v.size(), 2u);
   EXPECT_EQ(v[1].degrees, 2);
+}
+
+// The one table of error names, session.proto's Error.Type, shared with
+// the Python client: every name comes back as the mp::Error of that name;
+// anything else as RemoteError carrying it.
+TEST(ErrorTableTest, EveryWireNameIsItsOwnErrorClass) {
+  const google::protobuf::EnumDescriptor* names = v1::Error::Type_descriptor();
+  ASSERT_GT(names->value_count(), 10);
+  for (int i = 0; i < names->value_count(); ++i) {
+    if (names->value(i)->number() == 0) continue;  // TYPE_UNSPECIFIED
+    const std::string& name = names->value(i)->name();
+    try {
+      ThrowError(name, "the message", "the traceback");
+    } catch (const RemoteError& e) {
+      ADD_FAILURE() << name << " has no class of its own: " << e.what();
+    } catch (const Error& e) {
+      EXPECT_EQ(e.type_name(), name);
+      EXPECT_EQ(e.message(), "the message");
+      EXPECT_EQ(e.traceback(), "the traceback");
+    }
+  }
+  EXPECT_THROW(ThrowError("PermissionError", "no"), PermissionError);
+  for (const char* other : {"ZeroDivisionError", "TYPE_UNSPECIFIED", ""}) {
+    try {
+      ThrowError(other, "m");
+      ADD_FAILURE() << "nothing thrown";
+    } catch (const RemoteError& e) {
+      EXPECT_EQ(e.remote_type(), other);
+    }
+  }
 }
 
 }  // namespace

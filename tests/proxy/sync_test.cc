@@ -231,6 +231,88 @@ TEST_F(SyncTest, KilledWaiterNeverSwallowsTheLock) {
   lock.release();
 }
 
+// ---- fencing tokens (API.md "Fencing tokens")
+// --------------------------------
+
+TEST_F(SyncTest, FencingTokensIncreaseAcrossHoldersAndProcesses) {
+  LockProxy lock = m().Lock();
+  ListProxy tokens = m().list();  // appended by each holder while it holds
+  std::vector<pid_t> children;
+  for (int c = 0; c < 4; ++c) {
+    pid_t pid = fork();
+    if (pid == 0) {
+      int code = 0;
+      try {
+        for (int i = 0; i < 5 && code == 0; ++i) {
+          AcquireResult r = lock.acquire_ex(true, 30s);
+          if (!r.acquired) code = 2;
+          tokens.append(static_cast<int64_t>(r.fencing_token));
+          lock.release();
+        }
+      } catch (const std::exception& e) {
+        fprintf(stderr, "child: %s\n", e.what());
+        code = 1;
+      }
+      _exit(code);
+    }
+    children.push_back(pid);
+  }
+  for (pid_t pid : children) {
+    int status = 0;
+    waitpid(pid, &status, 0);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+  }
+  AcquireResult mine = lock.acquire_ex();
+  tokens.append(static_cast<int64_t>(mine.fencing_token));
+  lock.release();
+  // In the order the lock was held, each token is above the one before.
+  const Object::List seen = tokens.copy().as_list();
+  ASSERT_EQ(seen.size(), 21u);
+  EXPECT_GT(seen[0].as_int(), 0);
+  for (size_t i = 1; i < seen.size(); ++i) {
+    EXPECT_GT(seen[i].as_int(), seen[i - 1].as_int()) << "at " << i;
+  }
+}
+
+TEST_F(SyncTest, RLockReentryKeepsItsFencingToken) {
+  RLockProxy rlock = m().RLock();
+  AcquireResult first = rlock.acquire_ex();
+  AcquireResult again = rlock.acquire_ex();
+  EXPECT_GT(first.fencing_token, 0u);
+  EXPECT_EQ(again.fencing_token, first.fencing_token);
+  rlock.release();
+  rlock.release();
+  EXPECT_GT(rlock.acquire_ex().fencing_token, first.fencing_token);
+  rlock.release();
+  // An acquire that fails carries none.
+  LockProxy lock = m().Lock();
+  lock.acquire();
+  AcquireResult refused = lock.acquire_ex(false);
+  EXPECT_FALSE(refused.acquired);
+  EXPECT_EQ(refused.fencing_token, 0u);
+  lock.release();
+}
+
+TEST_F(SyncTest, NextHolderAfterAKilledOneGetsALargerFencingToken) {
+  for (bool reentrant : {false, true}) {
+    SCOPED_TRACE(reentrant ? "RLock" : "Lock");
+    AcquirerProxy lock =
+        reentrant ? AcquirerProxy(m().RLock()) : AcquirerProxy(m().Lock());
+    ListProxy tokens = m().list();
+    pid_t pid = ForkHolder([&](int ready) {
+      tokens.append(static_cast<int64_t>(lock.acquire_ex().fencing_token));
+      Signal(ready);
+    });
+    Kill(pid);
+    AcquireResult r = lock.acquire_ex(true, 10s);
+    EXPECT_TRUE(r.acquired);
+    EXPECT_TRUE(r.previous_owner_died);
+    EXPECT_GT(r.fencing_token,
+              static_cast<uint64_t>(tokens.getitem(0).as_int()));
+    lock.release();
+  }
+}
+
 TEST_F(SyncTest, Event) {
   EventProxy ev = m().Event();
   EXPECT_FALSE(ev.is_set());

@@ -71,7 +71,8 @@ class UsageTest(unittest.TestCase):
         for flag in ("--listen", "--authkey-file", "--tls-cert", "--tls-key",
                      "--tls-client-ca", "--insecure", "--max-message-bytes",
                      "--max-objects-per-session", "--max-reply-backlog-bytes",
-                     "--max-stored-bytes-per-session",
+                     "--max-stored-bytes-per-session", "--max-object-bytes",
+                     "--allow-client-shutdown",
                      "--log-level", "inspect",
                      "Exit status"):
             self.assertIn(flag, r.stdout)

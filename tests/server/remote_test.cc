@@ -218,7 +218,8 @@ TEST_F(RemoteTest, InspectionShowsObjectsHoldersWaitersAndSessions) {
   LockProxy lock = holder.named("the-lock").Lock();
   ListProxy list = holder.named("the-list").list();
   list.extend(Object::list({1, 2, 3}));
-  ASSERT_TRUE(lock.acquire());
+  const AcquireResult held = lock.acquire_ex();
+  ASSERT_TRUE(held.acquired);
 
   // A waiter with its own session (Manager::connect opens a new one),
   // parked on the lock. (A fork()ed child cannot be used here: this
@@ -249,6 +250,7 @@ TEST_F(RemoteTest, InspectionShowsObjectsHoldersWaitersAndSessions) {
   EXPECT_EQ(list_info->size(), 3);
   EXPECT_EQ(lock_info->type(), "Lock");
   EXPECT_EQ(lock_info->state(), "locked");
+  EXPECT_EQ(lock_info->fencing_token(), held.fencing_token);
   ASSERT_EQ(lock_info->holder_sessions_size(), 1);
   ASSERT_EQ(lock_info->waiter_sessions_size(), 1);
   // The holder and the waiter are two listed sessions of this process.
@@ -269,6 +271,9 @@ TEST_F(RemoteTest, InspectionShowsObjectsHoldersWaitersAndSessions) {
   const std::string report = holder.inspect();
   EXPECT_NE(report.find("the-lock"), std::string::npos) << report;
   EXPECT_NE(report.find("held by session"), std::string::npos);
+  EXPECT_NE(report.find("fencing token " + std::to_string(held.fencing_token)),
+            std::string::npos)
+      << report;
   EXPECT_NE(report.find("waiting: session"), std::string::npos);
 
   lock.release();

@@ -97,11 +97,15 @@ std::shared_ptr<Connection> Connection::Open(
   Registry& registry = GetRegistry();
   absl::MutexLock lock(&registry.mu);
   if (registry.pid != getpid()) {
+    // Entries inherited from a parent: drop without touching them (their
+    // weak_ptrs' control blocks belong to the parent's connections). The
+    // first registration of a process has none and leaks nothing.
+    if (!registry.by_key.empty()) {
+      new absl::flat_hash_map<std::string, std::weak_ptr<Connection>>(
+          std::move(registry.by_key));
+      registry.by_key.clear();
+    }
     registry.pid = getpid();
-    // Entries inherited from a parent: drop without touching them.
-    new absl::flat_hash_map<std::string, std::weak_ptr<Connection>>(
-        std::move(registry.by_key));
-    registry.by_key.clear();
   }
   registry.by_key[RegistryKey(address, authkey, transport)] = conn;
   return conn;

@@ -157,6 +157,13 @@ bool ManagerService::Execute(const v1::Call& call, server::Session& session,
   reply->set_call_id(call.call_id());
   OpContext ctx(&session, call.call_id(), &timers_, limits_.max_message_bytes);
   try {
+    // The server ended the session (shutting down, or its lease expired)
+    // while its stream still delivers calls.
+    if (session.ended()) {
+      throw ConnectionError(
+          "the manager ended this session (it is shutting down, or the "
+          "session's lease expired); the call was not run");
+    }
     ExecuteOrThrow(call, ctx, reply);
     return !ctx.deferred();
   } catch (const Error& e) {

@@ -24,7 +24,7 @@ class ServiceTest : public ::testing::Test {
     service_ = std::make_unique<ManagerService>("k", limits);
     session_ = std::make_shared<Session>(service_->NewSessionId(),
                                          service_->NewSessionQuota());
-    service_->SessionStarted(session_, "test-peer:1");
+    service_->SessionStarted(session_, "test-peer:1", "in-process");
     service_->SessionIdentified(session_->id(), getpid(), "service_test");
   }
   void TearDown() override {
@@ -62,6 +62,22 @@ class ServiceTest : public ::testing::Test {
   std::shared_ptr<Session> session_;
   uint64_t last_call_id_ = 0;
 };
+
+// A stream may still deliver calls for a session the server has ended
+// (shutting down; a lease that expired): they get the reason, not a
+// ReferenceError for references the session already gave back.
+TEST_F(ServiceTest, CallsOfAnEndedSessionAreConnectionErrors) {
+  Start(SessionLimits{});
+  const uint64_t dict = Create(v1::DICT);
+  service_->EndAllSessions("the manager is shutting down");
+  v1::Call len;
+  len.set_object_id(dict);
+  len.mutable_dict()->mutable_len();
+  ExpectError(Run(len), "ConnectionError", "ended this session");
+  v1::Call create;
+  create.mutable_create()->set_type(v1::LIST);
+  ExpectError(Run(create), "ConnectionError", "ended this session");
+}
 
 TEST_F(ServiceTest, ClientShutdownIsRefusedUnlessAllowedAndAlwaysLogged) {
   Start(SessionLimits{.allow_client_shutdown = false});

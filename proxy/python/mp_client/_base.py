@@ -110,12 +110,24 @@ class Proxy:
 # ---- values -------------------------------------------------------------
 
 
-def to_value(obj: Any, out: value_pb2.Value, session: "Session") -> None:
+# How deep a value sent to the server may nest (containers in containers;
+# [[1]] nests 2): common/wire_codec.h's kMaxNestingDepth, which keeps every
+# message within protobuf's default parser limits. Deeper is a ValueError
+# here, before anything is sent, as in the C++ client.
+MAX_NESTING_DEPTH = 32
+
+
+def to_value(obj: Any, out: value_pb2.Value, session: "Session",
+             _depth: int = 0) -> None:
     """Fills ``out`` with the wire form of a Python value.
 
     None, bool, int (64-bit), float, str, bytes, list, tuple, dict and
-    proxies of the same session; anything else is a TypeError.
+    proxies of the same session; anything else is a TypeError. A value
+    nested more than MAX_NESTING_DEPTH deep is a ValueError.
     """
+    if isinstance(obj, (list, tuple, dict)) and _depth >= MAX_NESTING_DEPTH:
+        raise ValueError(f"value nested more than {MAX_NESTING_DEPTH} levels "
+                         "deep (the limit of what a manager accepts)")
     if obj is None:
         out.none.SetInParent()
     elif isinstance(obj, bool):  # before int: bool is an int
@@ -134,14 +146,14 @@ def to_value(obj: Any, out: value_pb2.Value, session: "Session") -> None:
         seq = out.list_value
         seq.SetInParent()  # an empty list is still a list
         for item in obj:
-            to_value(item, seq.items.add(), session)
+            to_value(item, seq.items.add(), session, _depth + 1)
     elif isinstance(obj, tuple):
         seq = out.tuple_value
         seq.SetInParent()
         for item in obj:
-            to_value(item, seq.items.add(), session)
+            to_value(item, seq.items.add(), session, _depth + 1)
     elif isinstance(obj, dict):
-        to_mapping(obj, out.dict_value, session)
+        to_mapping(obj, out.dict_value, session, _depth + 1)
     elif isinstance(obj, Proxy):
         obj._check_alive()
         if obj._session is not session:
@@ -157,11 +169,11 @@ def to_value(obj: Any, out: value_pb2.Value, session: "Session") -> None:
 
 
 def to_mapping(items: Mapping[Any, Any], out: value_pb2.Mapping,
-               session: "Session") -> None:
+               session: "Session", _depth: int = 1) -> None:
     out.SetInParent()  # an empty dict is still a dict
     for key, val in items.items():
-        to_value(key, out.keys.add(), session)
-        to_value(val, out.values.add(), session)
+        to_value(key, out.keys.add(), session, _depth)
+        to_value(val, out.values.add(), session, _depth)
 
 
 def to_sequence(items: Any, out: value_pb2.Sequence,

@@ -8,10 +8,13 @@ Python exception a ``multiprocessing.managers`` user would catch.
 from __future__ import annotations
 
 import ast
+import builtins
 import queue
 import threading
 from multiprocessing import AuthenticationError, ProcessError
 from typing import Callable
+
+from ._proto import session_pb2
 
 
 class RemoteError(Exception):
@@ -24,27 +27,34 @@ class RemoteError(Exception):
         self.traceback = traceback
 
 
-# The server's error type name -> the Python exception raised for it.
-ERROR_TYPES: dict[str, Callable[[str], BaseException]] = {
-    "KeyError": KeyError,
-    "IndexError": IndexError,
-    "TypeError": TypeError,
-    "ValueError": ValueError,
-    "RuntimeError": RuntimeError,
-    "AttributeError": AttributeError,
-    "MemoryError": MemoryError,
-    "EOFError": EOFError,
-    # An object id this session holds no reference to.
-    "ReferenceError": ReferenceError,
-    "TimeoutError": TimeoutError,
-    # A session the server ended (shutdown) or a connection lost.
-    "ConnectionError": ConnectionError,
+# The server's error names are the enum Error.Type in proto/mp/v1/session.proto
+# (the one list C++ and this package share). Most are Python builtins of
+# the same name; these live elsewhere in Python.
+_NOT_BUILTINS: dict[str, Callable[[str], BaseException]] = {
     "Empty": queue.Empty,
     "Full": queue.Full,
     "BrokenBarrierError": threading.BrokenBarrierError,
     "AuthenticationError": AuthenticationError,
     "ProcessError": ProcessError,
 }
+
+
+def _error_types() -> dict[str, Callable[[str], BaseException]]:
+    types: dict[str, Callable[[str], BaseException]] = {}
+    for name in session_pb2.Error.Type.keys():
+        if name == "TYPE_UNSPECIFIED":
+            continue
+        make = _NOT_BUILTINS.get(name) or getattr(builtins, name, None)
+        if make is None:
+            raise ImportError(f"mp_client: no Python exception for the "
+                              f"server's error type {name!r}")
+        types[name] = make
+    return types
+
+
+# The server's error type name -> the Python exception raised for it.
+# Names outside the enum (a custom type's own exceptions) become RemoteError.
+ERROR_TYPES: dict[str, Callable[[str], BaseException]] = _error_types()
 
 
 def error_from_wire(type_name: str, message: str,

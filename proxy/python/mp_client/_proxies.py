@@ -534,8 +534,9 @@ class _Acquirer(Proxy):
             op.acquire.owner = thread_token()
             set_timeout(op.acquire, t)
         wait = reply_wait(t) if blocking else DEFAULT_CALL_TIMEOUT
-        acquired, _previous_owner_died = self._op(fill, wait)
-        return acquired
+        # (acquired, previous_owner_died, fencing_token); older servers
+        # send the first two only.
+        return self._op(fill, wait)[0]
 
     def release(self) -> None:
         """RuntimeError: releasing an unheld Lock or another thread's RLock;

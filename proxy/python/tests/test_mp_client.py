@@ -74,6 +74,7 @@ class ErrorsTest(ServerTestCase):
             "BrokenBarrierError": threading.BrokenBarrierError,
             "AuthenticationError": multiprocessing.AuthenticationError,
             "ReferenceError": ReferenceError,
+            "PermissionError": PermissionError,
         }
         for name, cls in cases.items():
             self.assertIsInstance(_errors.error_from_wire(name, "m"), cls,
@@ -82,6 +83,29 @@ class ErrorsTest(ServerTestCase):
         self.assertIsInstance(other, mp_client.RemoteError)
         self.assertEqual((other.type_name, other.message, other.traceback),
                          ("Strange", "m", "tb"))
+
+    def test_every_server_error_name_has_a_python_exception(self) -> None:
+        # The names come from the proto's Error.Type, shared with C++.
+        from mp_client._proto import session_pb2
+        names = set(session_pb2.Error.Type.keys()) - {"TYPE_UNSPECIFIED"}
+        self.assertEqual(set(_errors.ERROR_TYPES), names)
+        for name in names:
+            self.assertNotIsInstance(_errors.error_from_wire(name, "m"),
+                                     mp_client.RemoteError, name)
+
+    def test_too_deep_a_value_is_refused_before_sending(self) -> None:
+        d = self.connect().dict()
+        deep: list = []
+        for _ in range(40):
+            deep = [deep]
+        with self.assertRaises(ValueError) as cm:
+            d["deep"] = deep
+        self.assertIn("nested more than 32", str(cm.exception))
+        ok: list = []
+        for _ in range(31):
+            ok = [ok]
+        d["ok"] = ok  # 32 levels: accepted, and the session carries on
+        self.assertEqual(len(d), 1)
 
     def test_missing_key_is_a_key_error_carrying_the_key(self) -> None:
         d = self.connect().dict({"a": 1})

@@ -24,7 +24,7 @@ WAIT = 10.0
 class ManagerServer:
     """An mp-manager process on a unix socket in a private directory."""
 
-    def __init__(self) -> None:
+    def __init__(self, *extra_args: str) -> None:
         binary = os.environ.get("MP_MANAGER_PATH", "")
         if not binary or not os.access(binary, os.X_OK):
             raise unittest.SkipTest("MP_MANAGER_PATH does not name mp-manager")
@@ -37,7 +37,7 @@ class ManagerServer:
         try:
             self.process = subprocess.Popen(
                 [binary, "--listen", f"unix:{self.dir}/sock",
-                 "--authkey-file", key_file, "--ready-fd", str(write_fd)],
+                 "--authkey-file", key_file, "--ready-fd", str(write_fd), *extra_args],
                 pass_fds=(write_fd,), stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL)
             os.close(write_fd)

@@ -382,8 +382,20 @@ class LostSessionTest(unittest.TestCase):
         with self.assertRaises(ConnectionError):
             s.dict()
 
-    def test_shutdown_stops_the_server(self) -> None:
+    def test_shutdown_is_refused_unless_the_server_allows_it(self) -> None:
         server = ManagerServer()
+        self.addCleanup(server.stop)
+        s = server.connect()
+        self.addCleanup(s.close)
+        with self.assertRaisesRegex(PermissionError, "--allow-client-shutdown"):
+            s.shutdown()
+        d = s.dict()  # the refused request left the server serving
+        d["k"] = 1
+        self.assertEqual(d["k"], 1)
+        self.assertIsNone(server.process.poll())
+
+    def test_shutdown_stops_the_server(self) -> None:
+        server = ManagerServer("--allow-client-shutdown")
         self.addCleanup(server.stop)
         s = server.connect()
         self.addCleanup(s.close)

@@ -384,6 +384,28 @@ v1::Reply Connection::Wait(const std::shared_ptr<PendingCall>& pending,
     }
   }
   if (pending->reply.has_error()) ThrowWireError(pending->reply.error());
+  if (pending->reply.ack_required()) {
+    // The reply handed this process something (a queue item) that the
+    // server takes back if the session ends before the acknowledgement
+    // arrives - say this process was stopped past its lease while the
+    // reply sat in its socket. Then another consumer may already have it:
+    // returning it here too would deliver it twice (found by
+    // tests/history). The server's goodbye is behind the reply in the
+    // socket by then, so one poll that does not wait finds it.
+    if (!leader_active_) {
+      leader_active_ = true;
+      mu_.Unlock();
+      PollOnce(absl::Now());
+      mu_.Lock();
+      leader_active_ = false;
+      cv_.SignalAll();
+    }
+    if (broken_) {
+      throw ConnectionError(broken_reason_ +
+                            " (what this call received went back to the "
+                            "manager unacknowledged)");
+    }
+  }
   return std::move(pending->reply);
 }
 

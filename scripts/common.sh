@@ -27,6 +27,11 @@ install_missing_packages() {
 
 configure_and_build() {
   echo "== building in $BUILD"
-  cmake -S "$ROOT" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo
+  local launcher=()
+  # A developer's rebuilds are mostly cache hits; CI's fresh machine has no ccache.
+  if command -v ccache > /dev/null; then
+    launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache -DCMAKE_C_COMPILER_LAUNCHER=ccache)
+  fi
+  cmake -S "$ROOT" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo "${launcher[@]}"
   cmake --build "$BUILD" --parallel "$(nproc)"
 }

@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "absl/container/flat_hash_map.h"
+#include "common/current_pid.h"
 #include "common/auth.h"
 #include "common/wire_codec.h"
 #include "mp/errors.h"
@@ -59,10 +60,10 @@ Connection::Connection(std::string address, std::string authkey,
       authkey_(std::move(authkey)),
       tls_(std::move(tls)),
       requested_transport_(transport),
-      owner_pid_(getpid()) {}
+      owner_pid_(CurrentPid()) {}
 
 Connection::~Connection() {
-  if (getpid() != owner_pid_) {
+  if (CurrentPid() != owner_pid_) {
     // Inherited across fork(): the transport's state belongs to the
     // parent (a gRPC runtime, a socket closed at fork). Touching it here
     // could hang or corrupt; leak it instead.
@@ -96,7 +97,7 @@ std::shared_ptr<Connection> Connection::Open(
   conn->Handshake();
   Registry& registry = GetRegistry();
   absl::MutexLock lock(&registry.mu);
-  if (registry.pid != getpid()) {
+  if (registry.pid != CurrentPid()) {
     // Entries inherited from a parent: drop without touching them (their
     // weak_ptrs' control blocks belong to the parent's connections). The
     // first registration of a process has none and leaks nothing.
@@ -105,7 +106,7 @@ std::shared_ptr<Connection> Connection::Open(
           std::move(registry.by_key));
       registry.by_key.clear();
     }
-    registry.pid = getpid();
+    registry.pid = CurrentPid();
   }
   registry.by_key[RegistryKey(address, authkey, transport)] = conn;
   return conn;
@@ -117,7 +118,7 @@ std::shared_ptr<Connection> Connection::Get(
   Registry& registry = GetRegistry();
   {
     absl::MutexLock lock(&registry.mu);
-    if (registry.pid == getpid()) {
+    if (registry.pid == CurrentPid()) {
       auto it = registry.by_key.find(RegistryKey(address, authkey, transport));
       if (it != registry.by_key.end()) {
         auto conn = it->second.lock();
@@ -135,7 +136,7 @@ bool Connection::broken() const {
 
 std::shared_ptr<Connection> Connection::ForCurrentProcess(
     const std::shared_ptr<Connection>& existing) {
-  if (existing->owner_pid() == getpid()) return existing;
+  if (existing->owner_pid() == CurrentPid()) return existing;
   std::shared_ptr<Connection> conn =
       Get(existing->address_, existing->authkey_, existing->tls_,
           existing->requested_transport_);
@@ -248,7 +249,7 @@ void Connection::Handshake() {
   v1::ClientMessage hello;
   hello.mutable_hello()->set_client_nonce(client_nonce);
   hello.mutable_hello()->set_protocol_version(kProtocolVersion);
-  hello.mutable_hello()->set_pid(getpid());
+  hello.mutable_hello()->set_pid(CurrentPid());
   hello.mutable_hello()->set_client_name(program_invocation_short_name);
   HandshakeWrite(hello, deadline);
   v1::ServerMessage challenge = HandshakeRead(deadline);

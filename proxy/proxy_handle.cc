@@ -4,13 +4,14 @@
 
 #include <string>
 
+#include "common/current_pid.h"
 #include "common/wire_codec.h"
 #include "mp/errors.h"
 
 namespace mp::internal {
 
 ProxyHandle::~ProxyHandle() {
-  pid_t pid = getpid();
+  pid_t pid = CurrentPid();
   if (conn_->owner_pid() == pid) conn_->Release(id_);
   absl::MutexLock lock(&mu_);
   if (attached_ && attached_pid_ == pid) attached_->Release(id_);
@@ -21,7 +22,7 @@ std::string_view ProxyHandle::type_name() const {
 }
 
 Connection& ProxyHandle::conn() const {
-  pid_t pid = getpid();
+  pid_t pid = CurrentPid();
   if (conn_->owner_pid() == pid) return *conn_;
   absl::MutexLock lock(&mu_);
   if (attached_pid_ != pid) {

@@ -57,7 +57,7 @@ bool ParseFrame(std::string_view payload,
   return message->ParseFromCodedStream(&in) && in.ConsumedEntireMessage();
 }
 
-ssize_t FrameReader::ReadFrom(int fd) {
+ssize_t FrameReader::ReadFrom(int fd, bool wait) {
   if (begin_ == end_) {
     begin_ = end_ = 0;
     // Give back what a burst or a large frame grew.
@@ -83,7 +83,7 @@ ssize_t FrameReader::ReadFrom(int fd) {
     if (buf_.size() - end_ < want) buf_.resize(end_ + want);
   }
   const size_t room = buf_.size() - end_;
-  const ssize_t n = recv(fd, buf_.data() + end_, room, MSG_DONTWAIT);
+  const ssize_t n = recv(fd, buf_.data() + end_, room, wait ? 0 : MSG_DONTWAIT);
   if (n > 0) {
     end_ += static_cast<size_t>(n);
     if (static_cast<size_t>(n) == room) {

@@ -55,9 +55,11 @@ class FrameReader {
   void set_max_frame_bytes(size_t n) { max_frame_bytes_ = n; }
   size_t max_frame_bytes() const { return max_frame_bytes_; }
 
-  // Reads once from `fd` (non-blocking or after poll): returns the bytes
-  // read, 0 at EOF, or -1 with errno (EAGAIN when nothing was there).
-  ssize_t ReadFrom(int fd);
+  // Reads once from `fd`: returns the bytes read, 0 at EOF, or -1 with
+  // errno (EAGAIN when nothing was there). With `wait`, the recv(2) may
+  // block - for as long as the socket's SO_RCVTIMEO allows, if it is a
+  // blocking socket; otherwise it never blocks.
+  ssize_t ReadFrom(int fd, bool wait = false);
 
   // Consumes `prefix` if the buffered bytes start with it. kMatch: done;
   // kNeedMore: fewer bytes than the prefix, matching so far; kMismatch.

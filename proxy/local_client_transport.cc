@@ -1,5 +1,6 @@
 #include "proxy/local_client_transport.h"
 
+#include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
 #include <sys/socket.h>
@@ -49,6 +50,10 @@ OpenSockets& GetOpenSockets() {
   }();
   return *sockets;
 }
+
+// How long one blocking recv(2) may wait (SO_RCVTIMEO) before the caller
+// looks at its deadline again. Waits shorter than this poll(2) instead.
+constexpr absl::Duration kBlockingReadSlice = absl::Milliseconds(100);
 
 int PollTimeoutMs(absl::Time deadline) {
   if (deadline == absl::InfiniteFuture()) return -1;
@@ -112,6 +117,17 @@ std::unique_ptr<LocalClientTransport> LocalClientTransport::Connect(
     socklen_t len = sizeof so_error;
     getsockopt(fd, SOL_SOCKET, SO_ERROR, &so_error, &len);
     if (r < 0 || so_error != 0) fail("connect", r < 0 ? errno : so_error);
+  }
+  // Connected: from now on the socket blocks, so that waiting for a reply
+  // is one recv(2) instead of poll(2) + recv(2) (0.76 us of a ~14 us call
+  // here); every send passes MSG_DONTWAIT, and SO_RCVTIMEO bounds each
+  // blocking recv so the caller sees its deadline.
+  const int flags = fcntl(fd, F_GETFL);
+  const timeval slice{0, static_cast<suseconds_t>(
+                             absl::ToInt64Microseconds(kBlockingReadSlice))};
+  if (flags < 0 || fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) != 0 ||
+      setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &slice, sizeof slice) != 0) {
+    fail("fcntl/setsockopt", errno);
   }
   std::unique_ptr<LocalClientTransport> t(new LocalClientTransport(fd));
   {
@@ -184,6 +200,21 @@ ClientTransport::Event LocalClientTransport::Poll(absl::Time deadline,
     if (writing && write_failed_.load()) {
       write_outstanding_.store(false);
       return Event::kWriteFailed;
+    }
+    if (!writing && deadline - absl::Now() > kBlockingReadSlice) {
+      // Nothing to send: wait for the reply in recv(2) itself.
+      const ssize_t n = reader_.ReadFrom(fd_, /*wait=*/true);
+      if (n == 0) {
+        end_status_ =
+            absl::UnavailableError("the manager closed the connection");
+        return Event::kClosed;
+      }
+      if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+        end_status_ = absl::UnavailableError(std::string("read: ") +
+                                             std::strerror(errno));
+        return Event::kClosed;
+      }
+      continue;  // frames to parse, or the slice ended: look again
     }
     pollfd p{fd_, static_cast<short>(POLLIN | (writing ? POLLOUT : 0)), 0};
     const int r = poll(&p, 1, PollTimeoutMs(deadline));

@@ -478,7 +478,7 @@ TEST(LoadTest, MpManagerServesALoadedLibrary) {
     counter.call("increment");
     EXPECT_EQ(counter.call<int64_t>("value"), 42);
     // This executable's own types are not the plugin server's.
-    EXPECT_THROW(m.create("Maths"), mp::AttributeError);
+    EXPECT_THROW(m.create("Worker"), mp::AttributeError);
     EXPECT_NE(m.inspect().find("Counter"), std::string::npos);
     m.shutdown();
   }

@@ -36,6 +36,15 @@ class Proxy : public BaseProxy {
   using BaseProxy::call_with_timeout;
 };
 
+// A typed proxy as an Object (a reference), so that it converts like any
+// proxy: a Process/Pool argument, an element of a container. The built-in
+// proxies' own overloads win for them.
+template <class P>
+  requires std::is_base_of_v<BaseProxy, P>
+Object to_object(const P& proxy) {
+  return proxy.object();
+}
+
 // Reads a custom object's proxy back from an Object (obj.as<MathsProxy>()):
 // TypeError unless `object` is a proxy of a custom object. For any class
 // derived from BaseProxy (the built-in proxies have their own overloads,

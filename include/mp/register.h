@@ -20,8 +20,8 @@
 // lambdas whose first parameter is T& (or const T&). Arguments and results
 // convert through mp::to_object / mp::from_object (mp/object.h); a method
 // returning void gives None; a method returning a registered type (by value
-// or std::shared_ptr) hands the caller a proxy to a new server object. A
-// registering the same name twice replaces the first registration.
+// or std::shared_ptr) hands the caller a proxy to a new server object.
+// Registering the same name twice replaces the first registration.
 //
 // Execution (server side): methods run on a bounded pool of server threads
 // (ServerOptions::custom_threads), never on the threads that read sessions.

@@ -448,6 +448,30 @@ TEST(MyManagerTest, TypedProxyInAForkedChild) {
   EXPECT_EQ(worker.call<int64_t>("count"), 10);
 }
 
+// A typed proxy is a Process argument under every start method; no
+// increment is lost.
+void StepFiveTimes(MathsProxy maths, mp::Proxy worker) {
+  if (maths.add(1, 2) != 103) std::_Exit(2);
+  for (int i = 0; i < 5; ++i) worker.call("step");
+}
+
+TEST(MyManagerTest, TypedProxyPassedToProcessUnderEveryStartMethod) {
+  mp::Manager manager;
+  MathsProxy maths = manager.create<MathsProxy>("Maths", 100);
+  mp::Proxy worker = manager.create("Worker");
+  std::vector<mp::Process> children;
+  for (const char* method : {"fork", "spawn", "forkserver"}) {
+    children.push_back(
+        mp::get_context(method).Process(StepFiveTimes, maths, worker));
+    children.back().start();
+  }
+  for (mp::Process& p : children) {
+    ASSERT_TRUE(p.join(std::chrono::seconds(60)));
+    EXPECT_EQ(p.exitcode(), 0);
+  }
+  EXPECT_EQ(worker.call<int64_t>("count"), 15);
+}
+
 // ---- mp-manager --load PATH.so ------------------------------------------------
 
 TEST(LoadTest, MpManagerServesALoadedLibrary) {

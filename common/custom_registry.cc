@@ -66,8 +66,7 @@ std::vector<std::string> CustomTypeNames() {
   return names;
 }
 
-void ThrowCustomArity(const std::string& where, size_t expected,
-                      size_t given) {
+void ThrowCustomArity(const std::string& where, size_t expected, size_t given) {
   throw TypeError(where + " takes " + std::to_string(expected) +
                   (expected == 1 ? " argument (" : " arguments (") +
                   std::to_string(given) + " given)");

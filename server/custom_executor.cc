@@ -6,8 +6,9 @@
 namespace mp::server {
 
 CustomExecutor::CustomExecutor(size_t threads)
-    : size_(threads > 0 ? threads
-                        : std::max<size_t>(1, std::thread::hardware_concurrency())) {}
+    : size_(threads > 0
+                ? threads
+                : std::max<size_t>(1, std::thread::hardware_concurrency())) {}
 
 CustomExecutor::~CustomExecutor() {
   std::vector<std::thread> threads;

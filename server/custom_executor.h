@@ -15,8 +15,8 @@
 namespace mp::server {
 
 // Thread-safe. Threads start as tasks need them, up to the size (a server
-// that serves no custom type has none). Tasks run in submission order as threads free
-// up; a task must not wait for a later one.
+// that serves no custom type has none). Tasks run in submission order as
+// threads free up; a task must not wait for a later one.
 class CustomExecutor {
  public:
   // `threads` 0: the number of cores.

@@ -138,8 +138,7 @@ void CustomObject::Apply(const v1::CustomOp& op, const OpContext& ctx,
 void CustomObject::Enqueue(Job job) {
   auto self = std::static_pointer_cast<CustomObject>(shared_from_this());
   if (type_->concurrent) {
-    executor_->Submit(
-        [self, job = std::move(job)] { self->Run(job); });
+    executor_->Submit([self, job = std::move(job)] { self->Run(job); });
     return;
   }
   {
@@ -170,10 +169,8 @@ void CustomObject::RunNext() {
       return;
     }
   }
-  executor_->Submit(
-      [self = std::static_pointer_cast<CustomObject>(shared_from_this())] {
-        self->RunNext();
-      });
+  executor_->Submit([self = std::static_pointer_cast<CustomObject>(
+                         shared_from_this())] { self->RunNext(); });
 }
 
 bool CustomObject::StillWaiting(const Job& job) {
@@ -234,8 +231,8 @@ Object CustomObject::ResultObject(internal::CustomValue value) {
                     "registered type");
   }
   auto object = store_->Add([&](uint64_t id) {
-    return std::make_shared<CustomObject>(id, store_, timers_, executor_,
-                                          type, value.instance);
+    return std::make_shared<CustomObject>(id, store_, timers_, executor_, type,
+                                          value.instance);
   });
   return Object::proxy(object);
 }

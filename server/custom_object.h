@@ -77,7 +77,7 @@ class CustomObject final : public ServerObject {
 
   absl::Mutex mu_;
   WaiterList<> waiters_ ABSL_GUARDED_BY(mu_);
-  std::deque<Job> queue_ ABSL_GUARDED_BY(mu_);  // serialized types only
+  std::deque<Job> queue_ ABSL_GUARDED_BY(mu_);   // serialized types only
   bool scheduled_ ABSL_GUARDED_BY(mu_) = false;  // a RunNext is pending
   int64_t running_ ABSL_GUARDED_BY(mu_) = 0;
 };

@@ -298,8 +298,7 @@ int mp::server::ManagerMain(int argc, char** argv) {
       // this executable (it links none of mp), and later libraries may
       // use its symbols in turn.
       if (dlopen(path.c_str(), RTLD_NOW | RTLD_GLOBAL) == nullptr) {
-        std::cerr << "mp-manager: --load " << path << ": " << dlerror()
-                  << "\n";
+        std::cerr << "mp-manager: --load " << path << ": " << dlerror() << "\n";
         return 1;
       }
     } else if (arg == "--custom-threads") {

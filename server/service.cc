@@ -344,11 +344,10 @@ void ManagerService::Create(const v1::Create& create, const OpContext& ctx,
       .store = &store_,
       .timers = &timers_,
       .stored = StoredBytes(session.quota(), limits_.max_object_bytes)};
-  ObjectMaker make =
-      create.type() == v1::CUSTOM
-          ? CustomObject::Prepare(create, ctx, &store_, &timers_,
-                                  &custom_executor_)
-          : PrepareCreate(args);
+  ObjectMaker make = create.type() == v1::CUSTOM
+                         ? CustomObject::Prepare(create, ctx, &store_, &timers_,
+                                                 &custom_executor_)
+                         : PrepareCreate(args);
   std::shared_ptr<ServerObject> object =
       create.name().empty() ? store_.Add(make)
                             : store_.GetOrCreateNamed(create.name(), make);

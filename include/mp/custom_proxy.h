@@ -8,7 +8,8 @@
 //   class MathsProxy : public mp::BaseProxy {
 //    public:
 //     using mp::BaseProxy::BaseProxy;
-//     int64_t add(int64_t x, int64_t y) const { return call<int64_t>("add", x, y); }
+//     int64_t add(int64_t x, int64_t y) const { return call<int64_t>("add", x,
+//     y); }
 //   };
 //   MathsProxy maths = m.create<MathsProxy>("Maths");
 //
@@ -40,8 +41,7 @@ class Proxy : public BaseProxy {
 // proxy: a Process/Pool argument, an element of a container. The built-in
 // proxies' own overloads win for them.
 template <class P>
-  requires std::is_base_of_v<BaseProxy, P>
-Object to_object(const P& proxy) {
+requires std::is_base_of_v<BaseProxy, P> Object to_object(const P& proxy) {
   return proxy.object();
 }
 
@@ -50,7 +50,7 @@ Object to_object(const P& proxy) {
 // derived from BaseProxy (the built-in proxies have their own overloads,
 // which win).
 template <class P>
-  requires std::is_base_of_v<BaseProxy, P>
+requires std::is_base_of_v<BaseProxy, P>
 void from_object(const Object& object, P& proxy) {
   proxy = P(internal::HandleOfKind(object, internal::Kind::kCustom));
 }

@@ -100,11 +100,11 @@ void EnableCustomTypeServer();
 
 template <class F>
 struct MemberSig;
-#define MP_MEMBER_SIG_(QUALS)                          \
-  template <class R, class C, class... A>              \
-  struct MemberSig<R (C::*)(A...) QUALS> {             \
-    using Result = R;                                  \
-    using Params = std::tuple<A...>;                   \
+#define MP_MEMBER_SIG_(QUALS)              \
+  template <class R, class C, class... A>  \
+  struct MemberSig<R (C::*)(A...) QUALS> { \
+    using Result = R;                      \
+    using Params = std::tuple<A...>;       \
   };
 MP_MEMBER_SIG_()
 MP_MEMBER_SIG_(const)
@@ -125,8 +125,9 @@ struct DropFirst<std::tuple<First, Rest...>> {
 template <class F>
 struct CallSig;
 template <class F>
-  requires std::is_member_function_pointer_v<F>
-struct CallSig<F> : MemberSig<F> {};
+requires std::is_member_function_pointer_v<F>
+struct CallSig<F> : MemberSig<F> {
+};
 template <class R, class S, class... A>
 struct CallSig<R (*)(S, A...)> {
   using Result = R;
@@ -135,7 +136,7 @@ struct CallSig<R (*)(S, A...)> {
 template <class R, class S, class... A>
 struct CallSig<R (*)(S, A...) noexcept> : CallSig<R (*)(S, A...)> {};
 template <class F>
-  requires std::is_class_v<F>
+requires std::is_class_v<F>
 struct CallSig<F> {
   using Result = typename MemberSig<decltype(&F::operator())>::Result;
   using Params = typename DropFirst<
@@ -143,10 +144,10 @@ struct CallSig<F> {
 };
 
 template <class T>
-concept ConvertsToObject =
-    requires(const T& v) {
-      convert_internal::ToObjectBuiltin(v, convert_internal::BuiltinTag{});
-    } || convert_internal::adl::HasToObject<T>;
+concept ConvertsToObject = requires(const T& v) {
+  convert_internal::ToObjectBuiltin(v, convert_internal::BuiltinTag{});
+}
+|| convert_internal::adl::HasToObject<T>;
 
 template <class T>
 struct IsSharedPtr : std::false_type {};
@@ -164,8 +165,8 @@ CustomValue ToCustomValue(R&& value) {
     out.value = mp::to_object(value);
   } else if constexpr (IsSharedPtr<D>::value) {
     out.instance = std::static_pointer_cast<void>(
-        std::const_pointer_cast<std::remove_const_t<
-            typename IsSharedPtr<D>::Element>>(value));
+        std::const_pointer_cast<
+            std::remove_const_t<typename IsSharedPtr<D>::Element>>(value));
     out.type = &typeid(typename IsSharedPtr<D>::Element);
   } else {
     static_assert(std::is_class_v<D>,
@@ -209,8 +210,7 @@ CustomValue InvokeCustom(const std::string& where, const F& f, T& self,
   }
   // Converted before the call, left to right, so the first bad argument is
   // the one reported.
-  std::tuple<std::decay_t<A>...> converted{
-      CustomArg<A>(where, I, args[I])...};
+  std::tuple<std::decay_t<A>...> converted{CustomArg<A>(where, I, args[I])...};
   if constexpr (std::is_void_v<R>) {
     std::invoke(f, self, std::move(std::get<I>(converted))...);
     return CustomValue{};

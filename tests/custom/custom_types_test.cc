@@ -71,9 +71,10 @@ static const auto kMaths =
                 [](Maths&, const std::string& key) -> int64_t {
                   throw mp::KeyError(mp::Object(key).repr());
                 })
-        .method("at", [](Maths&, int64_t i) -> int64_t {
-          return std::vector<int64_t>{1, 2}.at(static_cast<size_t>(i));
-        })
+        .method("at",
+                [](Maths&, int64_t i) -> int64_t {
+                  return std::vector<int64_t>{1, 2}.at(static_cast<size_t>(i));
+                })
         .method("echo", [](Maths&, const mp::Object& o) { return o; })
         .method("nothing", [](Maths&) {});
 
@@ -123,8 +124,8 @@ static const auto kBar = mp::register_type<FooBar>("Bar")
                              .method("_h", &FooBar::_h);
 // CPython's baz() generator, as a type whose method returns the squares.
 struct Baz {};
-static const auto kBaz = mp::register_type<Baz>("baz").method(
-    "items", [](Baz&) {
+static const auto kBaz =
+    mp::register_type<Baz>("baz").method("items", [](Baz&) {
       std::vector<int64_t> out;
       for (int64_t i = 0; i < 10; ++i) out.push_back(i * i);
       return out;
@@ -147,7 +148,8 @@ std::string MessageOf(F&& body) {
   return "no error";
 }
 
-// ---- An embedded mp::Server ---------------------------------------------------
+// ---- An embedded mp::Server
+// ---------------------------------------------------
 
 class EmbeddedTest : public ::testing::Test {
  protected:
@@ -249,8 +251,7 @@ TEST_F(EmbeddedTest, WrongArgumentTypeIsTypeErrorNamingTheArgument) {
   EXPECT_EQ(message.rfind("TypeError: Maths.add() argument 2: ", 0), 0u)
       << message;
   message = MessageOf([&] { m().create("Maths", "ten"); });
-  EXPECT_EQ(message.rfind("TypeError: Maths() argument 1: ", 0), 0u)
-      << message;
+  EXPECT_EQ(message.rfind("TypeError: Maths() argument 1: ", 0), 0u) << message;
 }
 
 TEST_F(EmbeddedTest, ReturnedRegisteredTypeBecomesANewObject) {
@@ -263,7 +264,8 @@ TEST_F(EmbeddedTest, ReturnedRegisteredTypeBecomesANewObject) {
 
 TEST_F(EmbeddedTest, ProxiesAreArgumentsAndResults) {
   mp::Proxy maths = m().create("Maths");
-  mp::DictProxy d = m().dict({{"a", 1}});
+  mp::DictProxy d = m().dict();
+  d.set("a", 1);
   mp::Object back = maths.call("echo", d);
   mp::DictProxy same = back.as<mp::DictProxy>();
   EXPECT_EQ(same.id(), d.id());
@@ -318,9 +320,9 @@ TEST_F(EmbeddedTest, ConcurrentTypeRunsCallsInParallel) {
 TEST_F(EmbeddedTest, CallerTimeoutApplies) {
   mp::Proxy worker = m().create("Worker");
   auto start = std::chrono::steady_clock::now();
-  EXPECT_THROW(worker.call_with_timeout(std::chrono::milliseconds(100),
-                                        "sleep_ms", 600),
-               mp::TimeoutError);
+  EXPECT_THROW(
+      worker.call_with_timeout(std::chrono::milliseconds(100), "sleep_ms", 600),
+      mp::TimeoutError);
   EXPECT_LT(std::chrono::steady_clock::now() - start,
             std::chrono::milliseconds(550));
   // The object carries on (the next call waits for the sleep to finish).
@@ -391,9 +393,9 @@ void Common(const mp::Manager& manager) {
 void ExpectServedFromThisExecutable(const mp::Manager& manager) {
   const int64_t pid = manager.stats().as_dict().find("pid")->as_int();
   EXPECT_NE(pid, getpid());
-  EXPECT_EQ(std::filesystem::read_symlink("/proc/" + std::to_string(pid) +
-                                          "/exe"),
-            std::filesystem::read_symlink("/proc/self/exe"));
+  EXPECT_EQ(
+      std::filesystem::read_symlink("/proc/" + std::to_string(pid) + "/exe"),
+      std::filesystem::read_symlink("/proc/self/exe"));
 }
 
 TEST(MyManagerTest, Mymanager) {
@@ -472,7 +474,8 @@ TEST(MyManagerTest, TypedProxyPassedToProcessUnderEveryStartMethod) {
   EXPECT_EQ(worker.call<int64_t>("count"), 15);
 }
 
-// ---- mp-manager --load PATH.so ------------------------------------------------
+// ---- mp-manager --load PATH.so
+// ------------------------------------------------
 
 TEST(LoadTest, MpManagerServesALoadedLibrary) {
   char tmpl[] = "/tmp/mp-load-XXXXXX";

@@ -24,6 +24,7 @@ constexpr std::pair<v1::ObjectType, std::string_view> kTypeNames[] = {
     {v1::BARRIER, "Barrier"},
     {v1::QUEUE, "Queue"},
     {v1::JOINABLE_QUEUE, "JoinableQueue"},
+    {v1::CUSTOM, "custom"},
 };
 
 // Strict UTF-8 (no overlongs, surrogates or code points above U+10FFFF):

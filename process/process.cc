@@ -12,6 +12,7 @@
 
 #include <atomic>
 #include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
@@ -19,6 +20,7 @@
 #include <thread>
 
 #include "absl/synchronization/mutex.h"
+#include "common/custom_registry.h"
 #include "common/fd_io.h"
 #include "process/forkserver.h"
 #include "process/init_check.h"
@@ -132,6 +134,21 @@ void init(int argc, char** argv) {
     absl::MutexLock lock(&s.mu);
     s.initialized = true;
     s.argv.assign(argv, argv + argc);
+  }
+  if (std::getenv(internal::kServerRoleEnv) != nullptr) {
+    // mp::Manager started this executable as its server, to serve the
+    // custom types it registers: serve, never return to main().
+    unsetenv(internal::kServerRoleEnv);
+    internal::ServerRoleMain serve = internal::GetServerRoleMain();
+    if (serve == nullptr) {
+      std::fprintf(stderr,
+                   "mp: started as a manager server, but this program does "
+                   "not link mp::server\n");
+      _exit(1);
+    }
+    int code = serve(argc, argv);
+    std::fflush(nullptr);
+    _exit(code);
   }
   if (const char* fs = std::getenv(internal::kForkserverFdEnv)) {
     const int sock = std::atoi(fs);

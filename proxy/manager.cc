@@ -19,6 +19,7 @@
 
 #include "absl/synchronization/mutex.h"
 #include "common/auth.h"
+#include "common/custom_registry.h"
 #include "common/grpc_runtime.h"
 #include "common/wire_codec.h"
 #include "mp/errors.h"
@@ -121,7 +122,20 @@ void Manager::Impl::Start(ManagerOptions options) {
   } else {
     address = options.address;
   }
-  const std::string binary = FindManagerBinary();
+  if (std::getenv(internal::kServerRoleEnv) != nullptr) {
+    // This executable was started to serve its custom types, but main()
+    // did not call mp::init first: starting yet another server from it
+    // would recurse.
+    throw RuntimeError(
+        "this program was started as the manager server of its custom "
+        "types; call mp::init(argc, argv) as the first statement of main()");
+  }
+  // A program that registered custom types serves them itself, like
+  // Python's BaseManager.start(): the server is this executable in
+  // mp::init's server role.
+  const bool serve_own_types = internal::ServesOwnCustomTypes();
+  const std::string binary =
+      serve_own_types ? std::string("/proc/self/exe") : FindManagerBinary();
 
   int key_pipe[2], ready_pipe[2], life_pipe[2];
   HighPipe(key_pipe);
@@ -139,6 +153,9 @@ void Manager::Impl::Start(ManagerOptions options) {
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
   std::vector<std::string> env = internal::ServerEnvironment();
+  if (serve_own_types) {
+    env.push_back(std::string(internal::kServerRoleEnv) + "=manager");
+  }
   std::vector<char*> envp;
   for (auto& e : env) envp.push_back(e.data());
   envp.push_back(nullptr);
@@ -281,6 +298,19 @@ std::shared_ptr<const internal::ProxyHandle> Manager::MakeValue(
   auto handle = RunCreate(impl_->Conn(), std::move(call), init);
   handle->typecode.store(typecode);
   return handle;
+}
+
+std::shared_ptr<const internal::ProxyHandle> Manager::MakeCustom(
+    const std::string& type_name, Object::List args,
+    const std::string& name) const {
+  internal::Connection& conn = impl_->Conn();
+  v1::Call call;
+  v1::Create* create = call.mutable_create();
+  create->set_type(v1::CUSTOM);
+  create->set_type_name(type_name);
+  create->set_name(name);
+  for (const Object& arg : args) conn.Encode(arg, create->add_args());
+  return RunCreate(conn, std::move(call), Object());
 }
 
 std::shared_ptr<const internal::ProxyHandle> Manager::MakeArray(

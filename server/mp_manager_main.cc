@@ -1,8 +1,12 @@
-// mp-manager: a standalone manager server.
+// mp-manager: a standalone manager server. Its main() is ManagerMain
+// (server/manager_main.h), which mp::init also runs in a program's own
+// executable when mp::Manager starts a server that serves the program's
+// custom types.
 //
 // Exit codes: 0 after a clean shutdown (an allowed client shutdown request,
 // SIGTERM, SIGINT, or the lifeline closing); 1 when the server cannot start;
 // 2 for bad usage.
+#include <dlfcn.h>
 #include <fcntl.h>
 #include <malloc.h>
 #include <poll.h>
@@ -27,6 +31,7 @@
 #include "mp/errors.h"
 #include "mp/server.h"
 #include "server/log.h"
+#include "server/manager_main.h"
 
 namespace {
 
@@ -86,6 +91,11 @@ Server options:
                             refused with a reason (default 0: no limit)
   --handshake-timeout-ms N  close connections that have not authenticated
                             within N ms (default 10000; 0: never)
+  --load PATH.so            load a shared library whose static
+                            mp::register_type registrations add custom
+                            types (repeatable; before serving)
+  --custom-threads N        threads that run custom types' methods
+                            (default 0: one per core)
   --no-local-transport      do not serve the local transport (frames on
                             PATH.local beside every unix:PATH address,
                             which same-host C++ clients use by default)
@@ -218,7 +228,7 @@ int InspectMain(int argc, char** argv) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int mp::server::ManagerMain(int argc, char** argv) {
   if (argc >= 2 && std::string(argv[1]) == "inspect") {
     return InspectMain(argc, argv);
   }
@@ -282,6 +292,17 @@ int main(int argc, char** argv) {
       options.max_sessions = static_cast<size_t>(number(0));
     } else if (arg == "--handshake-timeout-ms") {
       options.handshake_timeout = std::chrono::milliseconds(number(0));
+    } else if (arg == "--load") {
+      std::string path = value();
+      // RTLD_GLOBAL: the library's registrations resolve mp's symbols from
+      // this executable (it links none of mp), and later libraries may
+      // use its symbols in turn.
+      if (dlopen(path.c_str(), RTLD_NOW | RTLD_GLOBAL) == nullptr) {
+        std::cerr << "mp-manager: --load " << path << ": " << dlerror() << "\n";
+        return 1;
+      }
+    } else if (arg == "--custom-threads") {
+      options.custom_threads = static_cast<size_t>(number(0));
     } else if (arg == "--no-local-transport") {
       options.local_transport = false;
     } else if (arg == "--tls-cert") {

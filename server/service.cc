@@ -19,6 +19,7 @@
 #include "server/array_object.h"
 #include "server/barrier_object.h"
 #include "server/condition_object.h"
+#include "server/custom_object.h"
 #include "server/dict_object.h"
 #include "server/event_object.h"
 #include "server/iterator_object.h"
@@ -57,7 +58,10 @@ std::shared_ptr<T> Typed(const Session& session, uint64_t id,
 }  // namespace
 
 ManagerService::ManagerService(std::string authkey, SessionLimits limits)
-    : authkey_(std::move(authkey)), limits_(limits), server_id_(RandomId()) {}
+    : authkey_(std::move(authkey)),
+      limits_(limits),
+      server_id_(RandomId()),
+      custom_executor_(limits.custom_threads) {}
 
 size_t ManagerService::session_count() const {
   absl::MutexLock lock(&sessions_mu_);
@@ -311,6 +315,9 @@ void ManagerService::ExecuteOrThrow(const v1::Call& call, const OpContext& ctx,
       }
       return static_cast<QueueObject&>(*object).Apply(call.queue(), ctx, reply);
     }
+    case v1::Call::kCustom:
+      return Typed<CustomObject>(session, id, v1::CUSTOM)
+          ->Apply(call.custom(), ctx, reply);
     case v1::Call::OP_NOT_SET:
       break;
   }
@@ -337,7 +344,10 @@ void ManagerService::Create(const v1::Create& create, const OpContext& ctx,
       .store = &store_,
       .timers = &timers_,
       .stored = StoredBytes(session.quota(), limits_.max_object_bytes)};
-  ObjectMaker make = PrepareCreate(args);
+  ObjectMaker make = create.type() == v1::CUSTOM
+                         ? CustomObject::Prepare(create, ctx, &store_, &timers_,
+                                                 &custom_executor_)
+                         : PrepareCreate(args);
   std::shared_ptr<ServerObject> object =
       create.name().empty() ? store_.Add(make)
                             : store_.GetOrCreateNamed(create.name(), make);
@@ -345,6 +355,12 @@ void ManagerService::Create(const v1::Create& create, const OpContext& ctx,
     throw TypeError("the name " + Object(create.name()).repr() + " is a " +
                     std::string(object->type_name()) + ", not a " +
                     std::string(internal::ObjectTypeName(create.type())));
+  }
+  if (create.type() == v1::CUSTOM &&
+      object->type_name() != create.type_name()) {
+    throw TypeError("the name " + Object(create.name()).repr() + " is a " +
+                    std::string(object->type_name()) + ", not a " +
+                    create.type_name());
   }
   ctx.Return(Object::proxy(object), reply);
 }

@@ -13,6 +13,7 @@
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
 #include "mp/v1/session.pb.h"
+#include "server/custom_executor.h"
 #include "server/object_store.h"
 #include "server/op_context.h"
 #include "server/session.h"
@@ -101,6 +102,9 @@ class ManagerService {
   std::atomic<uint64_t> next_session_id_{1};
   std::atomic<bool> shutdown_flag_{false};
   absl::Notification shutdown_requested_;
+  // Runs custom types' methods. Last: destroyed (its running methods
+  // finished) before the objects and timers they use.
+  CustomExecutor custom_executor_;
 };
 
 }  // namespace mp::server

@@ -19,6 +19,7 @@ struct SessionLimits {
   bool allow_client_shutdown = true;
   size_t max_sessions = 0;                               // 0: unlimited
   absl::Duration handshake_timeout = absl::Seconds(10);  // 0: none
+  size_t custom_threads = 0;  // 0: the number of cores
 };
 
 // The limits `options` set: what a Server builds its service with.
@@ -32,6 +33,7 @@ inline SessionLimits SessionLimitsFrom(const ServerOptions& options) {
       .allow_client_shutdown = options.allow_client_shutdown,
       .max_sessions = options.max_sessions,
       .handshake_timeout = absl::FromChrono(options.handshake_timeout),
+      .custom_threads = options.custom_threads,
   };
 }
 

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "mp/array_proxy.h"
+#include "mp/custom_proxy.h"
 #include "mp/dict_proxy.h"
 #include "mp/list_proxy.h"
 #include "mp/namespace_proxy.h"
@@ -77,6 +78,11 @@ class NamedObjects {
   ValueProxy<T> Value(T initial = T()) const;
   template <class T>
   ArrayProxy<T> Array(size_t size) const;
+  // A custom object (see Manager::create) under this name; `args` go to
+  // the constructor only when it is created. A name bound to another type
+  // is a TypeError.
+  template <class P = Proxy, class... Args>
+  P create(const std::string& type_name, const Args&... args) const;
   // Forgets the name (the object lives while referenced). False if unknown.
   bool remove() const;
 
@@ -171,6 +177,19 @@ class Manager {
   ArrayProxy<Object> Array(char typecode, size_t size) const;
   ArrayProxy<Object> Array(char typecode, const Object& values) const;
 
+  // A new instance of the custom type registered as `type_name`
+  // (mp/register.h), made on the server by the constructor taking these
+  // arguments: Python's manager.Maths(10). Returns an mp::Proxy, or the
+  // typed proxy P (a class derived from BaseProxy). Throws AttributeError
+  // when the server does not know the type, TypeError for arguments no
+  // constructor takes, and what the constructor threw.
+  template <class P = Proxy, class... Args>
+  P create(const std::string& type_name, const Args&... args) const {
+    static_assert(std::is_base_of_v<BaseProxy, P>,
+                  "mp: create<P>: P must derive from mp::BaseProxy");
+    return P(MakeCustom(type_name, {internal::CustomArgObject(args)...}, ""));
+  }
+
   NamedObjects named(std::string name) const {
     return NamedObjects(*this, std::move(name));
   }
@@ -193,6 +212,9 @@ class Manager {
       int64_t size = 0, int64_t barrier_timeout_micros = 0) const;
   std::shared_ptr<const internal::ProxyHandle> MakeValue(
       char typecode, const Object& init, const std::string& name) const;
+  std::shared_ptr<const internal::ProxyHandle> MakeCustom(
+      const std::string& type_name, Object::List args,
+      const std::string& name) const;
   std::shared_ptr<const internal::ProxyHandle> MakeArray(
       char typecode, const Object& values, int64_t size,
       const std::string& name) const;
@@ -203,6 +225,15 @@ template <class T>
 ValueProxy<T> NamedObjects::Value(T initial) const {
   return ValueProxy<T>(
       m_.MakeValue(internal::TypeCodeFor<T>(), to_object(initial), name_));
+}
+
+template <class P, class... Args>
+P NamedObjects::create(const std::string& type_name,
+                       const Args&... args) const {
+  static_assert(std::is_base_of_v<BaseProxy, P>,
+                "mp: create<P>: P must derive from mp::BaseProxy");
+  return P(
+      m_.MakeCustom(type_name, {internal::CustomArgObject(args)...}, name_));
 }
 
 template <class T>

@@ -6,6 +6,7 @@
 #define MP_MP_H_
 
 #include "mp/array_proxy.h"
+#include "mp/custom_proxy.h"
 #include "mp/dict_proxy.h"
 #include "mp/errors.h"
 #include "mp/list_proxy.h"
@@ -17,6 +18,7 @@
 #include "mp/process.h"
 #include "mp/proxy.h"
 #include "mp/queue_proxy.h"
+#include "mp/register.h"
 #include "mp/sync_proxy.h"
 #include "mp/value_proxy.h"
 

@@ -16,6 +16,7 @@
 #include <ostream>
 #include <string>
 #include <string_view>
+#include <type_traits>
 
 #include "mp/object.h"
 
@@ -41,6 +42,7 @@ enum class Kind : int {
   kBarrier = 13,
   kQueue = 14,
   kJoinableQueue = 15,
+  kCustom = 16,  // a registered custom type (mp/register.h)
 };
 // The handle inside `object`, checked to be a proxy of `kind`
 // (mp::TypeError otherwise).
@@ -51,6 +53,19 @@ std::shared_ptr<const ProxyHandle> HandleOfKind(const Object& object,
 // How long a blocking call may wait; std::nullopt waits as long as it
 // takes. Any std::chrono duration converts: std::chrono::milliseconds(50).
 using Timeout = std::optional<std::chrono::duration<double>>;
+
+class BaseProxy;
+namespace internal {
+// A custom method's argument as an Object: proxies as references.
+template <class A>
+Object CustomArgObject(const A& arg) {
+  if constexpr (std::is_base_of_v<BaseProxy, A>) {
+    return arg.object();
+  } else {
+    return to_object(arg);
+  }
+}
+}  // namespace internal
 
 class BaseProxy {
  public:
@@ -82,6 +97,40 @@ class BaseProxy {
   BaseProxy() = default;
   // Throws mp::ValueError for an empty proxy.
   const internal::ProxyHandle& handle() const;
+
+  // Calls registered method `method` of a custom object (mp/register.h)
+  // and converts its result to R (void: discarded; mp::Object: as is; a
+  // class derived from BaseProxy: a proxy to the object it returned).
+  // Blocks until the method has run (however long it takes). Throws what
+  // the method threw (an mp::Error subtype, or RemoteError naming the C++
+  // type), AttributeError for a method the type does not register,
+  // TypeError for wrong arguments, TimeoutError. Typed proxies derived from
+  // BaseProxy call it from their own methods; mp::Proxy makes it public.
+  template <class R = Object, class... Args>
+  R call(const std::string& method, const Args&... args) const {
+    return ConvertResult<R>(
+        CallMethod(method, {internal::CustomArgObject(args)...}, std::nullopt));
+  }
+  // Like call, but fails with TimeoutError after `timeout`; the server then
+  // drops the method's result (and does not run it if it had not started).
+  template <class R = Object, class... Args>
+  R call_with_timeout(Timeout timeout, const std::string& method,
+                      const Args&... args) const {
+    return ConvertResult<R>(
+        CallMethod(method, {internal::CustomArgObject(args)...}, timeout));
+  }
+  Object CallMethod(const std::string& method, Object::List args,
+                    Timeout timeout) const;
+  template <class R>
+  static R ConvertResult(const Object& result) {
+    if constexpr (std::is_void_v<R>) {
+      return;
+    } else if constexpr (std::is_base_of_v<BaseProxy, R>) {
+      return R(internal::HandleOfKind(result, internal::Kind::kCustom));
+    } else {
+      return from_object<R>(result);
+    }
+  }
 
   std::shared_ptr<const internal::ProxyHandle> handle_;
 

@@ -96,6 +96,10 @@ struct ServerOptions {
   // session, address and pid. mp-manager turns it off unless started with
   // --allow-client-shutdown (as mp::Manager's private server is).
   bool allow_client_shutdown = true;
+  // Threads that run custom types' methods (mp/register.h), never the ones
+  // that read sessions: at most this many methods run at once; more calls
+  // wait their turn. 0: the number of cores. Started as calls need them.
+  size_t custom_threads = 0;
 };
 
 // Thread-safe. Move-only. The destructor shuts the server down; clients'

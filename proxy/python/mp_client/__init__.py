@@ -32,7 +32,8 @@ from multiprocessing import AuthenticationError
 from ._base import BLOCKING_MARGIN, DEFAULT_CALL_TIMEOUT, Proxy
 from ._errors import ERROR_TYPES, RemoteError
 from ._proxies import (ArrayProxy, BarrierProxy, BoundedSemaphoreProxy,
-                       ConditionProxy, DictProxy, EventProxy, IteratorProxy,
+                       ConditionProxy, CustomProxy, DictProxy, EventProxy,
+                       IteratorProxy,
                        JoinableQueueProxy, ListProxy, LockProxy,
                        NamespaceProxy, QueueProxy, RLockProxy, SemaphoreProxy,
                        ValueProxy)
@@ -43,7 +44,8 @@ __version__ = "0.1.0"
 
 __all__ = [
     "ArrayProxy", "AuthenticationError", "BarrierProxy",
-    "BoundedSemaphoreProxy", "ConditionProxy", "DictProxy", "ERROR_TYPES",
+    "BoundedSemaphoreProxy", "ConditionProxy", "CustomProxy", "DictProxy",
+    "ERROR_TYPES",
     "EventProxy", "IteratorProxy", "JoinableQueueProxy", "ListProxy",
     "LockProxy", "NamedObjects", "NamespaceProxy", "Proxy", "QueueProxy",
     "RLockProxy", "RemoteError", "SemaphoreProxy", "Session", "ValueProxy",

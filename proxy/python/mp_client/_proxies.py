@@ -748,6 +748,36 @@ class JoinableQueueProxy(QueueProxy):
     """A shared JoinableQueue: ``task_done`` and ``join`` work."""
 
 
+class CustomProxy(Proxy):
+    """An instance of a C++ type registered with ``mp::register_type``:
+    ``proxy.call("add", 4, 3)``, or ``proxy.add(4, 3)`` (Python's
+    ``_callmethod`` and the generated proxy methods). Only the type's
+    registered methods exist: AttributeError otherwise, naming it."""
+
+    _op_field = "custom"
+
+    def call(self, method: str, *args: Any,
+             timeout: Optional[float] = None) -> Any:
+        """Runs ``method`` on the server's pool and returns its result.
+        Without ``timeout`` waits as long as the method takes; with one
+        (seconds) raises TimeoutError then, and the server drops the
+        result."""
+        def fill(op: ops_pb2.CustomOp) -> None:
+            op.method = method
+            for arg in args:
+                to_value(arg, op.args.add(), self._session)
+            if timeout is not None:
+                op.timeout_micros = max(1, int(min(timeout * 1e6, 9e18)))
+        return self._op(fill, reply_wait(timeout))
+
+    _callmethod = call
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return lambda *args: self.call(name, *args)
+
+
 # The proxy class for each object type the server sends.
 PROXY_TYPES: dict[int, type] = {
     value_pb2.DICT: DictProxy,
@@ -765,4 +795,5 @@ PROXY_TYPES: dict[int, type] = {
     value_pb2.BARRIER: BarrierProxy,
     value_pb2.QUEUE: QueueProxy,
     value_pb2.JOINABLE_QUEUE: JoinableQueueProxy,
+    value_pb2.CUSTOM: CustomProxy,
 }

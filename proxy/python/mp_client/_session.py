@@ -41,7 +41,8 @@ from ._base import (DEFAULT_CALL_TIMEOUT, Proxy, from_value, to_value)
 from ._errors import error_from_wire
 from ._proto import session_pb2, session_pb2_grpc, value_pb2
 from ._proxies import (PROXY_TYPES, ArrayProxy, BarrierProxy,
-                       BoundedSemaphoreProxy, ConditionProxy, DictProxy,
+                       BoundedSemaphoreProxy, ConditionProxy, CustomProxy,
+                       DictProxy,
                        EventProxy, JoinableQueueProxy, ListProxy, LockProxy,
                        NamespaceProxy, QueueProxy, RLockProxy,
                        SemaphoreProxy, ValueProxy)
@@ -71,8 +72,16 @@ class _Factories:
 
     def _make(self, object_type: int, init: Any = None, *,
               typecode: str = "", size: int = 0,
-              barrier_timeout: Optional[float] = None) -> Any:
+              barrier_timeout: Optional[float] = None,
+              type_name: str = "", args: tuple = ()) -> Any:
         raise NotImplementedError
+
+    def create(self, type_name: str, /, *args: Any) -> "CustomProxy":
+        """An instance of the C++ type registered as ``type_name``
+        (``mp::register_type``), built by its constructor taking ``args``:
+        Python's ``manager.Maths(10)``. AttributeError when the server does
+        not know the type, TypeError for arguments no constructor takes."""
+        return self._make(value_pb2.CUSTOM, type_name=type_name, args=args)
 
     def dict(self, mapping: Any = (), /, **kwargs: Any) -> DictProxy:
         """A shared dict, with initial contents as dict(mapping, **kwargs)."""
@@ -446,7 +455,8 @@ class Session(_Factories):
 
     def _create(self, object_type: int, init: Any = None, *, name: str = "",
                 typecode: str = "", size: int = 0,
-                barrier_timeout: Optional[float] = None) -> Any:
+                barrier_timeout: Optional[float] = None,
+                type_name: str = "", args: tuple = ()) -> Any:
         """``Create``: a new object, or with ``name`` get-or-create."""
         call = session_pb2.Call()
         create = call.create
@@ -459,6 +469,10 @@ class Session(_Factories):
             create.barrier_timeout_micros = max(
                 1, int(min(barrier_timeout * 1e6, 9e18)))
         create.name = name
+        if object_type == value_pb2.CUSTOM:
+            create.type_name = type_name
+            for arg in args:
+                to_value(arg, create.args.add(), self)
         proxy = self._call(call)
         if not isinstance(proxy, Proxy):
             raise TypeError(f"Create returned {proxy!r}, not a proxy")

@@ -1,0 +1,68 @@
+"""Custom types: C++ classes registered with mp::register_type, served by
+``mp-manager --load`` (tests/custom/custom_plugin.cc), called from Python."""
+
+from __future__ import annotations
+
+import os
+import unittest
+
+import mp_client
+from manager_server import ManagerServer
+
+
+class CustomTypesTest(unittest.TestCase):
+
+    @classmethod
+    def setUpClass(cls) -> None:
+        plugin = os.environ.get("MP_CUSTOM_PLUGIN", "")
+        if not plugin or not os.path.exists(plugin):
+            raise unittest.SkipTest("MP_CUSTOM_PLUGIN does not name the plugin")
+        cls.server = ManagerServer("--load", plugin)
+
+    @classmethod
+    def tearDownClass(cls) -> None:
+        cls.server.stop()
+
+    def connect(self) -> mp_client.Session:
+        session = self.server.connect()
+        self.addCleanup(session.close)
+        return session
+
+    def test_create_and_call(self) -> None:
+        s = self.connect()
+        maths = s.create("Maths", 10)
+        self.assertIsInstance(maths, mp_client.CustomProxy)
+        self.assertEqual(maths.call("add", 4, 3), 17)
+        self.assertEqual(maths.mul(7, 8), 56.0)       # attribute access
+        self.assertEqual(maths._callmethod("add", 1, 1), 12)
+        self.assertEqual(s.create("Maths").add(4, 3), 7)
+
+    def test_errors(self) -> None:
+        s = self.connect()
+        maths = s.create("Maths")
+        with self.assertRaises(KeyError):
+            maths.lookup("k")
+        with self.assertRaisesRegex(AttributeError, "'div'"):
+            maths.div(1, 2)
+        with self.assertRaisesRegex(TypeError,
+                                    r"Maths\.add\(\) takes 2 arguments"):
+            maths.add(1)
+        with self.assertRaisesRegex(TypeError, "argument 2"):
+            maths.add(1, "two")
+        with self.assertRaisesRegex(AttributeError, "'Nope'"):
+            s.create("Nope")
+        self.assertEqual(maths.add(1, 2), 3)  # the object carries on
+
+    def test_named_is_shared_between_sessions(self) -> None:
+        a, b = self.connect(), self.connect()
+        counter = a.named("py-counter").create("Counter", 40)
+        counter.increment()
+        same = b.named("py-counter").create("Counter")
+        same.increment()
+        self.assertEqual(counter.value(), 42)
+        with self.assertRaises(TypeError):
+            b.named("py-counter").create("Maths")
+
+
+if __name__ == "__main__":
+    unittest.main()

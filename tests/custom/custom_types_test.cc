@@ -1,0 +1,540 @@
+// Custom types (mp/register.h): registration, the wire, errors, the
+// executor pool, typed proxies, and the three kinds of server that serve
+// them - an embedded mp::Server, mp::Manager's private server started from
+// this very executable, and mp-manager --load PATH.so. Includes the ports
+// of CPython's _TestMyManager.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdlib>
+#include <filesystem>
+#include <mutex>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "mp/mp.h"
+#include "mp/server.h"
+
+namespace {
+
+// ---- Types registered by this executable -----------------------------------
+
+class Maths {
+ public:
+  explicit Maths(int64_t base = 0) : base_(base) {}
+  int64_t add(int64_t x, int64_t y) { return base_ + x + y; }
+  double mul(double x, double y) const { return x * y; }
+  int64_t base() const { return base_; }
+  Maths clone_plus(int64_t more) const { return Maths(base_ + more); }
+
+ private:
+  int64_t base_;
+};
+
+// Server-side state the embedded-server tests can observe directly (the
+// server runs in this process).
+std::atomic<int> g_inside{0};
+std::atomic<int> g_max_inside{0};
+std::atomic<bool> g_sleep_started{false};
+std::mutex g_meet_mu;
+std::condition_variable g_meet_cv;
+int g_meeting = 0;
+
+void Enter() {
+  int now = ++g_inside;
+  int seen = g_max_inside.load();
+  while (now > seen && !g_max_inside.compare_exchange_weak(seen, now)) {
+  }
+}
+
+struct Worker {
+  int64_t count = 0;
+};
+
+static const auto kMaths =
+    mp::register_type<Maths>("Maths")
+        .constructor<int64_t>()
+        .constructor<>()
+        .method("add", &Maths::add)
+        .method("mul", &Maths::mul)
+        .method("base", &Maths::base)
+        .method("clone_plus", &Maths::clone_plus)
+        .method("lookup",
+                [](Maths&, const std::string& key) -> int64_t {
+                  throw mp::KeyError(mp::Object(key).repr());
+                })
+        .method("at",
+                [](Maths&, int64_t i) -> int64_t {
+                  return std::vector<int64_t>{1, 2}.at(static_cast<size_t>(i));
+                })
+        .method("echo", [](Maths&, const mp::Object& o) { return o; })
+        .method("nothing", [](Maths&) {});
+
+// Serialized: records how many calls are inside at once.
+static const auto kWorker =
+    mp::register_type<Worker>("Worker")
+        .method("step",
+                [](Worker& w) {
+                  Enter();
+                  // Long enough for the other callers to be queued.
+                  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+                  ++w.count;
+                  --g_inside;
+                })
+        .method("count", [](const Worker& w) { return w.count; })
+        .method("sleep_ms", [](Worker&, int64_t ms) {
+          g_sleep_started = true;
+          std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+          return ms;
+        });
+
+// Concurrent: `meet(n)` returns true once n callers are inside at the same
+// time (false after 5 s) - possible only if calls run in parallel.
+struct Meeting {};
+static const auto kMeeting =
+    mp::register_type<Meeting>("Meeting").concurrent().method(
+        "meet", [](Meeting&, int64_t n) {
+          std::unique_lock<std::mutex> lock(g_meet_mu);
+          ++g_meeting;
+          g_meet_cv.notify_all();
+          return g_meet_cv.wait_for(lock, std::chrono::seconds(5),
+                                    [n] { return g_meeting >= n; });
+        });
+
+// CPython's FooBar, registered as Foo (f, g) and Bar (f, _h).
+class FooBar {
+ public:
+  std::string f() { return "f()"; }
+  std::string g() { throw mp::ValueError("g"); }
+  std::string _h() { return "_h()"; }
+};
+static const auto kFoo = mp::register_type<FooBar>("Foo")
+                             .method("f", &FooBar::f)
+                             .method("g", &FooBar::g);
+static const auto kBar = mp::register_type<FooBar>("Bar")
+                             .method("f", &FooBar::f)
+                             .method("_h", &FooBar::_h);
+// CPython's baz() generator, as a type whose method returns the squares.
+struct Baz {};
+static const auto kBaz =
+    mp::register_type<Baz>("baz").method("items", [](Baz&) {
+      std::vector<int64_t> out;
+      for (int64_t i = 0; i < 10; ++i) out.push_back(i * i);
+      return out;
+    });
+
+class MathsProxy : public mp::BaseProxy {
+ public:
+  using mp::BaseProxy::BaseProxy;
+  int64_t add(int64_t x, int64_t y) const { return call<int64_t>("add", x, y); }
+  double mul(double x, double y) const { return call<double>("mul", x, y); }
+};
+
+template <class F>
+std::string MessageOf(F&& body) {
+  try {
+    body();
+  } catch (const mp::Error& e) {
+    return e.type_name() + ": " + e.message();
+  }
+  return "no error";
+}
+
+// ---- An embedded mp::Server
+// ---------------------------------------------------
+
+class EmbeddedTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/mp-custom-XXXXXX";
+    ASSERT_NE(mkdtemp(tmpl), nullptr);
+    dir_ = tmpl;
+    mp::ServerOptions options;
+    options.address = "unix:" + dir_ + "/s.sock";
+    options.custom_threads = 2;
+    server_ = std::make_unique<mp::Server>(std::move(options));
+    server_->start();
+    m_ = std::make_unique<mp::Manager>(server_->manager());
+  }
+  void TearDown() override {
+    m_.reset();
+    server_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+  mp::Manager& m() { return *m_; }
+
+  std::string dir_;
+  std::unique_ptr<mp::Server> server_;
+  std::unique_ptr<mp::Manager> m_;
+};
+
+TEST_F(EmbeddedTest, CreateAndCall) {
+  mp::Proxy maths = m().create("Maths", 10);
+  EXPECT_EQ(maths.call<int64_t>("add", 4, 3), 17);
+  EXPECT_EQ(maths.call<double>("mul", 7, 8), 56.0);
+  mp::Proxy plain = m().create("Maths");
+  EXPECT_EQ(plain.call<int64_t>("add", 4, 3), 7);
+  EXPECT_EQ(plain.call("mul", 2.5, 2), mp::Object(5.0));
+}
+
+TEST_F(EmbeddedTest, VoidMethodGivesNone) {
+  mp::Proxy maths = m().create("Maths");
+  EXPECT_EQ(maths.call("nothing"), mp::Object());
+  maths.call<void>("nothing");
+}
+
+TEST_F(EmbeddedTest, TypedProxy) {
+  MathsProxy maths = m().create<MathsProxy>("Maths", 1);
+  EXPECT_EQ(maths.add(4, 3), 8);
+  EXPECT_EQ(maths.mul(7, 8), 56.0);
+  // Stored in a dict and read back as the typed proxy.
+  mp::DictProxy d = m().dict();
+  d.set("maths", maths);
+  MathsProxy back = d.getitem("maths").as<MathsProxy>();
+  EXPECT_EQ(back.id(), maths.id());
+  EXPECT_EQ(back.add(1, 1), 3);
+}
+
+TEST_F(EmbeddedTest, MethodErrorKeepsItsType) {
+  mp::Proxy maths = m().create("Maths");
+  EXPECT_THROW(maths.call("lookup", "k"), mp::KeyError);
+  EXPECT_EQ(MessageOf([&] { maths.call("lookup", "k"); }), "KeyError: 'k'");
+  // The object and the server carry on.
+  EXPECT_EQ(maths.call<int64_t>("add", 1, 2), 3);
+}
+
+TEST_F(EmbeddedTest, StdExceptionBecomesRemoteErrorNamingTheType) {
+  mp::Proxy maths = m().create("Maths");
+  try {
+    maths.call("at", 5);
+    FAIL() << "no error";
+  } catch (const mp::RemoteError& e) {
+    EXPECT_EQ(e.remote_type(), "std::out_of_range");
+    EXPECT_NE(e.remote_message().find("vector"), std::string::npos)
+        << e.remote_message();
+  }
+  EXPECT_EQ(maths.call<int64_t>("at", 1), 2);
+}
+
+TEST_F(EmbeddedTest, UnknownMethodIsAttributeError) {
+  mp::Proxy maths = m().create("Maths");
+  EXPECT_THROW(maths.call("div", 1, 2), mp::AttributeError);
+  EXPECT_NE(MessageOf([&] { maths.call("div", 1, 2); }).find("'div'"),
+            std::string::npos);
+}
+
+TEST_F(EmbeddedTest, UnknownTypeIsAttributeError) {
+  EXPECT_THROW(m().create("Nope"), mp::AttributeError);
+  EXPECT_NE(MessageOf([&] { m().create("Nope"); }).find("'Nope'"),
+            std::string::npos);
+}
+
+TEST_F(EmbeddedTest, WrongArgumentCountIsTypeError) {
+  mp::Proxy maths = m().create("Maths");
+  EXPECT_EQ(MessageOf([&] { maths.call("add", 1); }),
+            "TypeError: Maths.add() takes 2 arguments (1 given)");
+  EXPECT_EQ(MessageOf([&] { m().create("Maths", 1, 2); }),
+            "TypeError: Maths() takes 1 or 0 arguments (2 given)");
+}
+
+TEST_F(EmbeddedTest, WrongArgumentTypeIsTypeErrorNamingTheArgument) {
+  mp::Proxy maths = m().create("Maths");
+  std::string message = MessageOf([&] { maths.call("add", 1, "two"); });
+  EXPECT_EQ(message.rfind("TypeError: Maths.add() argument 2: ", 0), 0u)
+      << message;
+  message = MessageOf([&] { m().create("Maths", "ten"); });
+  EXPECT_EQ(message.rfind("TypeError: Maths() argument 1: ", 0), 0u) << message;
+}
+
+TEST_F(EmbeddedTest, ReturnedRegisteredTypeBecomesANewObject) {
+  mp::Proxy maths = m().create("Maths", 10);
+  mp::Proxy other = maths.call<mp::Proxy>("clone_plus", 5);
+  EXPECT_NE(other.id(), maths.id());
+  EXPECT_EQ(other.call<int64_t>("base"), 15);
+  EXPECT_EQ(maths.call<int64_t>("base"), 10);
+}
+
+TEST_F(EmbeddedTest, ProxiesAreArgumentsAndResults) {
+  mp::Proxy maths = m().create("Maths");
+  mp::DictProxy d = m().dict();
+  d.set("a", 1);
+  mp::Object back = maths.call("echo", d);
+  mp::DictProxy same = back.as<mp::DictProxy>();
+  EXPECT_EQ(same.id(), d.id());
+  EXPECT_EQ(same.getitem("a"), mp::Object(1));
+}
+
+TEST_F(EmbeddedTest, NamedGetOrCreate) {
+  mp::Proxy a = m().named("maths").create("Maths", 5);
+  mp::Proxy b = m().named("maths").create("Maths", 99);
+  EXPECT_EQ(a.id(), b.id());
+  EXPECT_EQ(b.call<int64_t>("base"), 5);
+  EXPECT_THROW(m().named("maths").create("Worker"), mp::TypeError);
+  EXPECT_THROW(m().named("maths").dict(), mp::TypeError);
+}
+
+TEST_F(EmbeddedTest, InspectListsTheTypeName) {
+  mp::Proxy maths = m().named("the-maths").create("Maths");
+  std::string text = m().inspect();
+  EXPECT_NE(text.find("Maths"), std::string::npos) << text;
+  EXPECT_NE(text.find("the-maths"), std::string::npos) << text;
+}
+
+TEST_F(EmbeddedTest, CallsOnOneObjectAreSerialized) {
+  mp::Proxy worker = m().create("Worker");
+  g_max_inside = 0;
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 4; ++i) {
+    threads.emplace_back([&] {
+      for (int j = 0; j < 3; ++j) worker.call("step");
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(worker.call<int64_t>("count"), 12);
+  EXPECT_EQ(g_max_inside.load(), 1);
+}
+
+TEST_F(EmbeddedTest, ConcurrentTypeRunsCallsInParallel) {
+  {
+    std::lock_guard<std::mutex> lock(g_meet_mu);
+    g_meeting = 0;
+  }
+  mp::Proxy meeting = m().create("Meeting");
+  // Two callers (the server has 2 pool threads) meet inside the method.
+  bool first = false;
+  std::thread other([&] { first = meeting.call<bool>("meet", 2); });
+  bool second = meeting.call<bool>("meet", 2);
+  other.join();
+  EXPECT_TRUE(first);
+  EXPECT_TRUE(second);
+}
+
+TEST_F(EmbeddedTest, CallerTimeoutApplies) {
+  mp::Proxy worker = m().create("Worker");
+  auto start = std::chrono::steady_clock::now();
+  EXPECT_THROW(
+      worker.call_with_timeout(std::chrono::milliseconds(100), "sleep_ms", 600),
+      mp::TimeoutError);
+  EXPECT_LT(std::chrono::steady_clock::now() - start,
+            std::chrono::milliseconds(550));
+  // The object carries on (the next call waits for the sleep to finish).
+  EXPECT_EQ(worker.call<int64_t>("count"), 0);
+}
+
+// A method blocking for a second does not delay another client's dict
+// operations: the pool, not the session threads, runs it.
+TEST_F(EmbeddedTest, BlockingMethodDoesNotDelayOtherClients) {
+  mp::Proxy worker = m().create("Worker");
+  mp::DictProxy d = m().dict();
+  g_sleep_started = false;
+  std::atomic<bool> sleep_done{false};
+  std::thread sleeper([&] {
+    worker.call("sleep_ms", 1000);
+    sleep_done = true;
+  });
+  while (!g_sleep_started) std::this_thread::yield();
+  const auto begin = std::chrono::steady_clock::now();
+  // Another client: a forked child with its own session, timing its ops.
+  pid_t pid = fork();
+  if (pid == 0) {
+    std::vector<double> ms;
+    for (int i = 0; i < 200; ++i) {
+      auto t0 = std::chrono::steady_clock::now();
+      d.set(i, i);
+      if (d.getitem(i) != mp::Object(i)) _exit(3);
+      ms.push_back(std::chrono::duration<double, std::milli>(
+                       std::chrono::steady_clock::now() - t0)
+                       .count());
+    }
+    std::sort(ms.begin(), ms.end());
+    const double p99 = ms[ms.size() * 99 / 100];
+    std::fprintf(stderr, "child: p99 %.3f ms\n", p99);
+    _exit(p99 < 50 ? 0 : 2);
+  }
+  int status = 0;
+  waitpid(pid, &status, 0);
+  const auto took = std::chrono::steady_clock::now() - begin;
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+  EXPECT_FALSE(sleep_done.load());
+  EXPECT_LT(took, std::chrono::milliseconds(700));
+  sleeper.join();
+  EXPECT_EQ(d.size(), 200u);
+}
+
+// ---- mp::Manager: its server started from this executable -----------------
+// Ports of CPython's _TestMyManager.
+
+void Common(const mp::Manager& manager) {
+  mp::Proxy foo = manager.create("Foo");
+  mp::Proxy bar = manager.create("Bar");
+  mp::Proxy baz = manager.create("baz");
+  EXPECT_EQ(foo.call("f"), mp::Object("f()"));
+  EXPECT_THROW(foo.call("g"), mp::ValueError);
+  EXPECT_EQ(foo.call<std::string>("f"), "f()");
+  EXPECT_THROW(foo.call("_h"), mp::AttributeError);
+  EXPECT_EQ(bar.call("f"), mp::Object("f()"));
+  EXPECT_EQ(bar.call("_h"), mp::Object("_h()"));
+  EXPECT_THROW(bar.call("g"), mp::AttributeError);
+  std::vector<int64_t> squares;
+  for (int64_t i = 0; i < 10; ++i) squares.push_back(i * i);
+  EXPECT_EQ(baz.call<std::vector<int64_t>>("items"), squares);
+}
+
+// The server is a process other than this one (its pid), running this
+// executable.
+void ExpectServedFromThisExecutable(const mp::Manager& manager) {
+  const int64_t pid = manager.stats().as_dict().find("pid")->as_int();
+  EXPECT_NE(pid, getpid());
+  EXPECT_EQ(
+      std::filesystem::read_symlink("/proc/" + std::to_string(pid) + "/exe"),
+      std::filesystem::read_symlink("/proc/self/exe"));
+}
+
+TEST(MyManagerTest, Mymanager) {
+  mp::Manager manager;
+  ExpectServedFromThisExecutable(manager);
+  Common(manager);
+  mp::Proxy foo = manager.create("Foo");
+  manager.shutdown();
+  EXPECT_THROW(foo.call("f"), mp::ConnectionError);
+}
+
+TEST(MyManagerTest, MymanagerContext) {
+  mp::Proxy kept;
+  {
+    mp::Manager manager;
+    Common(manager);
+    kept = manager.create("Foo");
+  }  // the server stops with its Manager
+  EXPECT_THROW(kept.call("f"), mp::ConnectionError);
+}
+
+TEST(MyManagerTest, MymanagerContextPrestarted) {
+  auto manager = std::make_unique<mp::Manager>();
+  ExpectServedFromThisExecutable(*manager);
+  {
+    mp::Manager& started = *manager;
+    Common(started);
+  }
+  manager.reset();
+}
+
+TEST(MyManagerTest, TypedProxyInAForkedChild) {
+  mp::Manager manager;
+  MathsProxy maths = manager.create<MathsProxy>("Maths", 100);
+  mp::Proxy worker = manager.create("Worker");
+  pid_t pid = fork();
+  if (pid == 0) {
+    int code = 0;
+    try {
+      if (maths.add(1, 2) != 103) code = 2;
+      for (int i = 0; i < 5; ++i) worker.call("step");
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "child: %s\n", e.what());
+      code = 1;
+    }
+    _exit(code);
+  }
+  for (int i = 0; i < 5; ++i) worker.call("step");
+  int status = 0;
+  waitpid(pid, &status, 0);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+  EXPECT_EQ(worker.call<int64_t>("count"), 10);
+}
+
+// A typed proxy is a Process argument under every start method; no
+// increment is lost.
+void StepFiveTimes(MathsProxy maths, mp::Proxy worker) {
+  if (maths.add(1, 2) != 103) std::_Exit(2);
+  for (int i = 0; i < 5; ++i) worker.call("step");
+}
+
+TEST(MyManagerTest, TypedProxyPassedToProcessUnderEveryStartMethod) {
+  mp::Manager manager;
+  MathsProxy maths = manager.create<MathsProxy>("Maths", 100);
+  mp::Proxy worker = manager.create("Worker");
+  std::vector<mp::Process> children;
+  for (const char* method : {"fork", "spawn", "forkserver"}) {
+    children.push_back(
+        mp::get_context(method).Process(StepFiveTimes, maths, worker));
+    children.back().start();
+  }
+  for (mp::Process& p : children) {
+    ASSERT_TRUE(p.join(std::chrono::seconds(60)));
+    EXPECT_EQ(p.exitcode(), 0);
+  }
+  EXPECT_EQ(worker.call<int64_t>("count"), 15);
+}
+
+// ---- mp-manager --load PATH.so
+// ------------------------------------------------
+
+TEST(LoadTest, MpManagerServesALoadedLibrary) {
+  char tmpl[] = "/tmp/mp-load-XXXXXX";
+  ASSERT_NE(mkdtemp(tmpl), nullptr);
+  const std::string dir = tmpl;
+  const std::string address = "unix:" + dir + "/s.sock";
+  int ready[2];
+  ASSERT_EQ(pipe(ready), 0);
+  pid_t pid = fork();
+  if (pid == 0) {
+    dup2(ready[1], 3);
+    setenv("MP_AUTHKEY", "plugin-key", 1);
+    execl(MP_MANAGER_BINARY, "mp-manager", "--listen", address.c_str(),
+          "--load", MP_PLUGIN_PATH, "--ready-fd", "3",
+          "--allow-client-shutdown", static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  close(ready[1]);
+  char buf[512];
+  ssize_t n = read(ready[0], buf, sizeof buf);
+  close(ready[0]);
+  ASSERT_GT(n, 0) << "mp-manager --load did not start";
+  {
+    mp::Manager m = mp::Manager::connect(address, "plugin-key");
+    mp::Proxy counter = m.create("Counter", 40);
+    counter.call("increment");
+    counter.call("increment");
+    EXPECT_EQ(counter.call<int64_t>("value"), 42);
+    // This executable's own types are not the plugin server's.
+    EXPECT_THROW(m.create("Worker"), mp::AttributeError);
+    EXPECT_NE(m.inspect().find("Counter"), std::string::npos);
+    m.shutdown();
+  }
+  int status = 0;
+  waitpid(pid, &status, 0);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+  std::filesystem::remove_all(dir);
+}
+
+TEST(LoadTest, MissingLibraryIsReported) {
+  pid_t pid = fork();
+  if (pid == 0) {
+    setenv("MP_AUTHKEY", "k", 1);
+    int null = open("/dev/null", O_WRONLY);
+    dup2(null, 2);
+    execl(MP_MANAGER_BINARY, "mp-manager", "--listen", "unix:/tmp/mp-nowhere",
+          "--load", "/nonexistent/lib.so", static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  int status = 0;
+  waitpid(pid, &status, 0);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 1) << status;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // Serves this executable's types when mp::Manager starts it as a server.
+  mp::init(argc, argv);
+  ::testing::InitGoogleTest(&argc, argv);
+  return RUN_ALL_TESTS();
+}

@@ -5,6 +5,7 @@
 // of CPython's _TestMyManager.
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -327,6 +328,42 @@ TEST_F(EmbeddedTest, CallerTimeoutApplies) {
             std::chrono::milliseconds(550));
   // The object carries on (the next call waits for the sleep to finish).
   EXPECT_EQ(worker.call<int64_t>("count"), 0);
+}
+
+// A caller whose session ends (its process is killed) while its method
+// runs has the result dropped, and its call still queued behind is never
+// run; the object and the server carry on.
+TEST_F(EmbeddedTest, CallsOfAnEndedSessionAreDropped) {
+  mp::Proxy worker = m().create("Worker");
+  g_sleep_started = false;
+  pid_t pid = fork();
+  if (pid == 0) {
+    std::thread sleeper([&] { worker.call("sleep_ms", 400); });
+    // Once the sleep runs, a step queues behind it.
+    while (m().inspect().find("1 running, 0 queued") == std::string::npos) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    worker.call("step");
+    sleeper.join();
+    _exit(0);
+  }
+  // The server (in this process) runs the child's sleep, with its step
+  // queued behind it.
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  bool queued = false;
+  while (!queued && std::chrono::steady_clock::now() < deadline) {
+    queued = g_sleep_started &&
+             m().inspect().find("1 running, 1 queued") != std::string::npos;
+    if (!queued) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  kill(pid, SIGKILL);  // also when the wait failed: no child left behind
+  int status = 0;
+  waitpid(pid, &status, 0);
+  ASSERT_TRUE(queued) << m().inspect();
+  // Runs after the sleep: the dead session's step was not run.
+  EXPECT_EQ(worker.call<int64_t>("count"), 0);
+  EXPECT_EQ(worker.call<int64_t>("sleep_ms", 1), 1);
 }
 
 // A method blocking for a second does not delay another client's dict

@@ -624,7 +624,7 @@ TEST_P(StartMethod, SharedMemoryPassedToChild) {
 }
 
 INSTANTIATE_TEST_SUITE_P(All, StartMethod,
-                         ::testing::Values("fork"),
+                         ::testing::Values("fork", "spawn", "forkserver"),
                          [](const auto& info) { return info.param; });
 
 }  // namespace

@@ -434,6 +434,11 @@ void Process::start() {
     poll(&pfd, 1, 60000);
   }
   ::close(ready[0]);
+  // As Python's start() (del self._args): the parent's Process no longer
+  // pins its arguments - a Pipe end passed to the child is closed once the
+  // caller closes its own, and shared memory is freed with its last handle.
+  p.task.args = Object();
+  p.task.closure = nullptr;
 }
 
 void Process::join() {

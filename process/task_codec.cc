@@ -46,7 +46,11 @@ bool AnyProxy(const Object& value, Fn&& fn) {
 }  // namespace
 
 bool ContainsProxy(const Object& value) {
-  return AnyProxy(value, [](const Object&) { return true; });
+  // A shared object's descriptor reaches the child with the task itself:
+  // nothing to wait for.
+  return AnyProxy(value, [](const Object& proxy) {
+    return dynamic_cast<const FdRef*>(proxy.as_proxy().get()) == nullptr;
+  });
 }
 
 namespace {

@@ -62,8 +62,8 @@ Object DecodeWithManagers(
     const v1::Value& value,
     const google::protobuf::RepeatedPtrField<v1::ManagerRef>& managers);
 
-// Whether any proxy appears in `value` (the parent then waits for the
-// child to attach before start() returns).
+// Whether any manager proxy appears in `value` (the parent then waits for
+// the child to attach before start() returns).
 bool ContainsProxy(const Object& value);
 
 // Identity of the running process for current_process()/parent_process(),

@@ -623,6 +623,63 @@ TEST_P(StartMethod, SharedMemoryPassedToChild) {
   shm.unlink();
 }
 
+// ---- Connections as Process arguments (CPython _TestConnection) ----
+
+// CPython's _TestConnection._echo: sends back what it receives until an
+// empty message (a fork child also holds the parent's end, so EOF would
+// not come).
+void Echo(mp::Connection conn) {
+  for (std::string m = conn.recv_bytes(); !m.empty(); m = conn.recv_bytes()) {
+    conn.send_bytes(m);
+  }
+  conn.close();
+}
+
+TEST_P(StartMethod, ConnectionEndAsArgument) {
+  auto [conn, child_conn] = mp::Pipe();
+  mp::Process p = Start(Echo, child_conn);
+  child_conn.close();  // the child has its own duplicate
+  const std::vector<mp::Object> values = {
+      mp::Object::list({42, nullptr, "hello"}), 1.5, mp::Object::bytes("\x00\x01"),
+      mp::Object::dict({{"a", 1}})};
+  for (const mp::Object& v : values) {
+    conn.send(v);
+    EXPECT_TRUE(conn.poll(duration<double>(30)));
+    EXPECT_EQ(conn.recv(), v);
+  }
+  conn.send_bytes(std::string(1 << 20, 'x'));  // larger than a socket buffer
+  EXPECT_EQ(conn.recv_bytes().size(), 1u << 20);
+  conn.send_bytes("");
+  JoinOk(p);
+  if (GetParam() != "fork") {
+    // Nobody else holds the child's end: EOF once it exited.
+    EXPECT_THROW(conn.recv_bytes(), mp::EOFError);
+  }
+}
+
+void SendAndClose(mp::Connection conn) {
+  conn.send(mp::Object::list({42, nullptr, "hello"}));
+  conn.close();
+}
+
+TEST_P(StartMethod, OneWayPipeEnds) {
+  auto [reader, writer] = mp::Pipe(/*duplex=*/false);
+  mp::Process p = Start(SendAndClose, writer);
+  writer.close();
+  EXPECT_EQ(reader.recv(), mp::Object::list({42, nullptr, "hello"}));
+  JoinOk(p);
+  // Every writer is closed (the Process keeps no copy): EOF.
+  EXPECT_THROW(reader.recv(), mp::EOFError);
+}
+
+TEST(SharedObjectsTest, NotThroughAPipeYet) {
+  auto [a, b] = mp::Pipe();
+  EXPECT_THROW(a.send(mp::to_object(mp::Value<int32_t>(1))), mp::TypeError);
+  EXPECT_THROW(a.send(mp::to_object(b)), mp::TypeError);
+  mp::Connection closed;
+  EXPECT_THROW(mp::to_object(closed), mp::ValueError);
+}
+
 INSTANTIATE_TEST_SUITE_P(All, StartMethod,
                          ::testing::Values("fork", "spawn", "forkserver"),
                          [](const auto& info) { return info.param; });

@@ -19,7 +19,8 @@ FdRef::FdRef(int fd, std::string kind, std::string meta,
       local_(std::move(local)) {}
 
 FdRef::~FdRef() {
-  if (fd_ >= 0) ::close(fd_);
+  const int fd = fd_.load();
+  if (fd >= 0) ::close(fd);
 }
 
 Object FdObject(int fd, std::string kind, std::string meta,

@@ -9,6 +9,7 @@
 #ifndef MP_COMMON_FD_REF_H_
 #define MP_COMMON_FD_REF_H_
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -32,13 +33,19 @@ class FdRef : public ObjectRef {
   uint64_t id() const override { return 0; }
   std::string_view type_name() const override { return kind_; }
 
-  int fd() const { return fd_; }
+  // The descriptor; -1 once Release()d.
+  int fd() const { return fd_.load(); }
+  // Hands the descriptor over to the caller (who closes it), once: -1
+  // afterwards. A Connection end decoded in a child takes its descriptor
+  // so that closing it in the child really closes it (no copy stays in the
+  // task's arguments while the task runs).
+  int Release() const { return fd_.exchange(-1); }
   const std::string& kind() const { return kind_; }
   const std::string& meta() const { return meta_; }
   const std::shared_ptr<const void>& local() const { return local_; }
 
  private:
-  int fd_;
+  mutable std::atomic<int> fd_;
   std::string kind_;
   std::string meta_;
   std::shared_ptr<const void> local_;

@@ -131,13 +131,19 @@ Object to_object(const Connection& conn) {
   std::string meta;
   if (conn.readable()) meta += 'r';
   if (conn.writable()) meta += 'w';
-  return internal::FdObject(conn.fileno(), kFdKind, meta, nullptr);
+  // `local`: marks the Object as made in this process (or its fork
+  // child), whose from_object duplicates rather than takes.
+  static const auto here = std::make_shared<int>(0);
+  return internal::FdObject(conn.fileno(), kFdKind, meta, here);
 }
 
 void from_object(const Object& object, Connection& conn) {
   const internal::FdRef& ref =
       internal::ExpectFdRef(object, kFdKind, "mp::Connection");
-  int fd = fcntl(ref.fd(), F_DUPFD_CLOEXEC, 3);
+  // Decoded in a child (no local object): the end is this process's to
+  // own. Otherwise (this process, or a fork child) a duplicate.
+  int fd = ref.local() ? -1 : ref.Release();
+  if (fd < 0) fd = fcntl(ref.fd(), F_DUPFD_CLOEXEC, 3);
   if (fd < 0) throw ValueError(std::string("dup: ") + std::strerror(errno));
   const std::string& meta = ref.meta();
   conn = Connection(fd, meta.find('r') != std::string::npos,

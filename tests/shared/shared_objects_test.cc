@@ -672,6 +672,26 @@ TEST_P(StartMethod, OneWayPipeEnds) {
   EXPECT_THROW(reader.recv(), mp::EOFError);
 }
 
+void CloseThenWait(mp::Connection conn, mp::Event done) {
+  conn.close();
+  done.wait(duration<double>(30));
+}
+
+TEST_P(StartMethod, ClosingTheEndInTheChildClosesIt) {
+  if (GetParam() == "fork") {
+    GTEST_SKIP() << "a fork child holds a copy of every descriptor of its "
+                    "parent (as in Python)";
+  }
+  auto [conn, child_conn] = mp::Pipe();
+  mp::Event done;
+  mp::Process p = Start(CloseThenWait, child_conn, done);
+  child_conn.close();
+  EXPECT_TRUE(conn.poll(duration<double>(30)));
+  EXPECT_THROW(conn.recv_bytes(), mp::EOFError);  // while the child runs
+  done.set();
+  JoinOk(p);
+}
+
 TEST(SharedObjectsTest, NotThroughAPipeYet) {
   auto [a, b] = mp::Pipe();
   EXPECT_THROW(a.send(mp::to_object(mp::Value<int32_t>(1))), mp::TypeError);

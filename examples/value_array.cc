@@ -19,7 +19,7 @@ void f(mp::Value<double> n, mp::Array<int32_t> a) {
 
 int main(int argc, char** argv) {
   mp::init(argc, argv);
-  mp::Value<double> num(0.0);                               // double
+  mp::Value<double> num(0.0);                              // double
   mp::Array<int32_t> arr({0, 1, 2, 3, 4, 5, 6, 7, 8, 9});  // signed integer
   mp::Process p(f, num, arr);
   p.start();

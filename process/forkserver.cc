@@ -192,8 +192,8 @@ void ForkserverMain(int sock) {
       uint32_t len = 0;
       uint8_t flags = 0;
       iovec iov[2] = {{&len, sizeof len}, {&flags, sizeof flags}};
-      alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) *
-                                               kMaxRequestFds)] = {};
+      alignas(
+          cmsghdr) char control[CMSG_SPACE(sizeof(int) * kMaxRequestFds)] = {};
       msghdr msg{};
       msg.msg_iov = iov;
       msg.msg_iovlen = 2;

@@ -151,8 +151,8 @@ void init(int argc, char** argv) {
   const int ready_fd = ready ? std::atoi(ready) : -1;
   std::vector<int> carried;
   if (const char* n = std::getenv(kCarriedFdsEnv)) {
-    const int count = std::clamp(std::atoi(n), 0,
-                                 static_cast<int>(internal::kMaxCarriedFds));
+    const int count =
+        std::clamp(std::atoi(n), 0, static_cast<int>(internal::kMaxCarriedFds));
     for (int i = 0; i < count; ++i) {
       const int fd = kCarriedFdBase + i;
       fcntl(fd, F_SETFD, FD_CLOEXEC);  // not for this child's own children

@@ -284,9 +284,9 @@ int RunEncodedTask(const std::string& bytes, int ready_fd,
   v1::TaskSpec spec;
   const bool parsed = spec.ParseFromString(bytes);
   for (size_t i = 0; i < carried_fds.size(); ++i) {
-    const v1::CarriedFd* c =
-        parsed && static_cast<int>(i) < spec.carried_size() ? &spec.carried(i)
-                                                            : nullptr;
+    const v1::CarriedFd* c = parsed && static_cast<int>(i) < spec.carried_size()
+                                 ? &spec.carried(i)
+                                 : nullptr;
     carried.push_back(Object::proxy(std::make_shared<FdRef>(
         carried_fds[i], c ? c->kind() : "", c ? c->meta() : "", nullptr)));
   }

@@ -49,9 +49,9 @@ bool FutexWait(std::atomic<uint32_t>* word, uint32_t expected,
                const Deadline& deadline) {
   if (deadline.expired()) return false;
   // Not FUTEX_PRIVATE_FLAG: the word is in memory shared between processes.
-  long rc = syscall(SYS_futex, reinterpret_cast<uint32_t*>(word),
-                    FUTEX_WAIT_BITSET, expected, deadline.at(), nullptr,
-                    FUTEX_BITSET_MATCH_ANY);
+  long rc =
+      syscall(SYS_futex, reinterpret_cast<uint32_t*>(word), FUTEX_WAIT_BITSET,
+              expected, deadline.at(), nullptr, FUTEX_BITSET_MATCH_ANY);
   if (rc != 0 && errno == ETIMEDOUT) return false;
   return true;
 }

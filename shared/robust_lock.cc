@@ -22,8 +22,7 @@ void InitRobustMutex(pthread_mutex_t* mutex) {
   int rc = pthread_mutex_init(mutex, &attr);
   pthread_mutexattr_destroy(&attr);
   if (rc != 0) {
-    throw RuntimeError(std::string("pthread_mutex_init: ") +
-                       std::strerror(rc));
+    throw RuntimeError(std::string("pthread_mutex_init: ") + std::strerror(rc));
   }
 }
 

@@ -30,10 +30,9 @@ bool KnownKind(uint32_t kind) {
 
 }  // namespace
 
-std::shared_ptr<Segment> Segment::Create(SegmentKind kind,
-                                         size_t payload_size, uint32_t flags,
-                                         uint32_t elem_size, uint32_t elem_tag,
-                                         uint64_t count) {
+std::shared_ptr<Segment> Segment::Create(SegmentKind kind, size_t payload_size,
+                                         uint32_t flags, uint32_t elem_size,
+                                         uint32_t elem_tag, uint64_t count) {
   if (payload_size > std::numeric_limits<size_t>::max() / 2) {
     throw MemoryError("shared segment too large");
   }
@@ -87,10 +86,9 @@ std::shared_ptr<Segment> Segment::FromFd(int fd) {
   const SegmentHeader& h = segment->header();
   const bool data = h.kind == static_cast<uint32_t>(SegmentKind::kValue) ||
                     h.kind == static_cast<uint32_t>(SegmentKind::kArray);
-  const bool fits =
-      h.payload_size == size - kPayloadOffset &&
-      (!data || (h.elem_size > 0 &&
-                 h.count <= (size - kDataOffset) / h.elem_size));
+  const bool fits = h.payload_size == size - kPayloadOffset &&
+                    (!data || (h.elem_size > 0 &&
+                               h.count <= (size - kDataOffset) / h.elem_size));
   if (h.magic != kSegmentMagic || h.version != kSegmentVersion ||
       !KnownKind(h.kind) || !fits) {
     throw ValueError("not a shared segment (bad header)");
@@ -103,8 +101,7 @@ Segment::~Segment() {
   ::close(fd_);
 }
 
-std::shared_ptr<Segment> CreateDataSegment(SegmentKind kind,
-                                           uint32_t elem_size,
+std::shared_ptr<Segment> CreateDataSegment(SegmentKind kind, uint32_t elem_size,
                                            uint32_t elem_tag, uint64_t count,
                                            bool with_lock) {
   if (elem_size == 0) throw ValueError("element size 0");
@@ -122,9 +119,7 @@ std::shared_ptr<Segment> CreateDataSegment(SegmentKind kind,
 void* SegmentData(const Segment& segment) {
   return segment.payload() + kLockAreaSize;
 }
-uint64_t SegmentCount(const Segment& segment) {
-  return segment.header().count;
-}
+uint64_t SegmentCount(const Segment& segment) { return segment.header().count; }
 bool SegmentHasLock(const Segment& segment) {
   return (segment.header().flags & kHasLock) != 0;
 }
@@ -144,8 +139,7 @@ std::shared_ptr<Segment> AnySegmentFromObject(const Object& value,
 }
 
 std::shared_ptr<Segment> SegmentFromObject(const Object& value,
-                                           SegmentKind kind,
-                                           uint32_t elem_tag,
+                                           SegmentKind kind, uint32_t elem_tag,
                                            std::string_view what) {
   std::shared_ptr<Segment> segment = AnySegmentFromObject(value, what);
   if (segment->kind() != kind ||

@@ -21,7 +21,7 @@ namespace mp::internal {
 struct SegmentHeader {
   uint32_t magic;
   uint32_t version;
-  uint32_t kind;  // SegmentKind
+  uint32_t kind;   // SegmentKind
   uint32_t flags;  // kHasLock
   uint64_t payload_size;
   uint32_t elem_size;
@@ -40,10 +40,9 @@ inline constexpr size_t kDataOffset = kPayloadOffset + kLockAreaSize;
 class Segment {
  public:
   // A new zero-filled segment with `payload_size` bytes of payload.
-  static std::shared_ptr<Segment> Create(SegmentKind kind,
-                                         size_t payload_size, uint32_t flags,
-                                         uint32_t elem_size, uint32_t elem_tag,
-                                         uint64_t count);
+  static std::shared_ptr<Segment> Create(SegmentKind kind, size_t payload_size,
+                                         uint32_t flags, uint32_t elem_size,
+                                         uint32_t elem_tag, uint64_t count);
   // Maps the segment behind `fd` (duplicated; the caller keeps its own),
   // after checking its header against its size. ValueError if it is not a
   // segment.

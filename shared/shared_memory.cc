@@ -80,8 +80,8 @@ SharedMemory SharedMemory::create(size_t size, const std::string& name) {
   for (int attempt = 0;; ++attempt) {
     const std::string chosen = name.empty() ? RandomName() : name;
     const std::string path = CheckedPath(chosen);
-    int fd = shm_open(path.c_str(), O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC,
-                      0600);
+    int fd =
+        shm_open(path.c_str(), O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0600);
     if (fd < 0) {
       if (errno == EEXIST && name.empty() && attempt < 8) continue;
       throw ValueError("cannot create shared memory '" + chosen +

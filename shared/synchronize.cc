@@ -31,9 +31,9 @@ struct EventState {
 
 // A Condition's own state, beside its lock (in another segment).
 struct ConditionState {
-  pthread_mutex_t mutex;  // guards waiters and signals
-  uint32_t waiters;       // registered and not yet woken
-  uint32_t signals;       // wakeups handed out, not yet taken
+  pthread_mutex_t mutex;      // guards waiters and signals
+  uint32_t waiters;           // registered and not yet woken
+  uint32_t signals;           // wakeups handed out, not yet taken
   std::atomic<uint32_t> seq;  // the futex word: bumped by notify
 };
 
@@ -324,8 +324,8 @@ Barrier::Barrier(int64_t parties, Timeout timeout) {
   int64_t default_ns = -1;
   if (timeout) {
     if (std::isnan(timeout->count())) throw ValueError("timeout is NaN");
-    default_ns = static_cast<int64_t>(
-        std::clamp(timeout->count(), 0.0, 9e9) * 1e9);
+    default_ns =
+        static_cast<int64_t>(std::clamp(timeout->count(), 0.0, 9e9) * 1e9);
   }
   segment_ = internal::CreateStateSegment<internal::BarrierState>(
       SegmentKind::kBarrier);

@@ -48,9 +48,9 @@ namespace mp {
 
 namespace internal {
 template <class T>
-concept SharedCType = std::is_trivially_copyable_v<T> &&
-                      !std::is_pointer_v<T> && alignof(T) <= 64 &&
-                      std::is_default_constructible_v<T>;
+concept SharedCType =
+    std::is_trivially_copyable_v<T> && !std::is_pointer_v<T> &&
+    alignof(T) <= 64 && std::is_default_constructible_v<T>;
 
 // Takes the lock if there is one (an RLock: re-entry by its holder is fine).
 class MaybeLocked {
@@ -99,29 +99,26 @@ class Value {
   }
   // Atomic whether or not there is a lock; returns the previous value.
   T fetch_add(T delta) const
-    requires(std::is_arithmetic_v<T> && !std::is_same_v<T, bool>)
-  {
+      requires(std::is_arithmetic_v<T> && !std::is_same_v<T, bool>) {
     return std::atomic_ref<T>(*data_).fetch_add(delta);
   }
-  bool compare_exchange(T& expected, T desired) const
-    requires std::atomic_ref<T>::is_always_lock_free
-  {
+  bool compare_exchange(T& expected, T desired)
+      const requires std::atomic_ref<T>::is_always_lock_free {
     return std::atomic_ref<T>(*data_).compare_exchange_strong(expected,
                                                               desired);
   }
 
   // AttributeError for a lock = false Value.
   const RLock& get_lock() const {
-    if (!lock_) throw AttributeError("a Value made with lock=false has no lock");
+    if (!lock_)
+      throw AttributeError("a Value made with lock=false has no lock");
     return *lock_;
   }
   bool has_lock() const { return lock_.has_value(); }
   // The shared memory itself.
   T* data() const { return data_; }
 
-  const std::shared_ptr<internal::Segment>& segment() const {
-    return segment_;
-  }
+  const std::shared_ptr<internal::Segment>& segment() const { return segment_; }
 
  private:
   explicit Value(std::shared_ptr<internal::Segment> segment)
@@ -204,9 +201,7 @@ class Array {
   }
   bool has_lock() const { return lock_.has_value(); }
 
-  const std::shared_ptr<internal::Segment>& segment() const {
-    return segment_;
-  }
+  const std::shared_ptr<internal::Segment>& segment() const { return segment_; }
 
  private:
   explicit Array(std::shared_ptr<internal::Segment> segment)
@@ -246,11 +241,10 @@ Object to_object(const Value<T>& value) {
 }
 template <class T>
 void from_object(const Object& object, Value<T>& value) {
-  value = Value<T>(internal::AdoptSegment{},
-                   internal::SegmentFromObject(object,
-                                               internal::SegmentKind::kValue,
-                                               internal::ElementTag<T>(),
-                                               "mp::Value"));
+  value = Value<T>(
+      internal::AdoptSegment{},
+      internal::SegmentFromObject(object, internal::SegmentKind::kValue,
+                                  internal::ElementTag<T>(), "mp::Value"));
 }
 template <class T>
 Object to_object(const Array<T>& array) {
@@ -258,11 +252,10 @@ Object to_object(const Array<T>& array) {
 }
 template <class T>
 void from_object(const Object& object, Array<T>& array) {
-  array = Array<T>(internal::AdoptSegment{},
-                   internal::SegmentFromObject(object,
-                                               internal::SegmentKind::kArray,
-                                               internal::ElementTag<T>(),
-                                               "mp::Array"));
+  array = Array<T>(
+      internal::AdoptSegment{},
+      internal::SegmentFromObject(object, internal::SegmentKind::kArray,
+                                  internal::ElementTag<T>(), "mp::Array"));
 }
 
 }  // namespace mp

@@ -107,9 +107,7 @@ class Semaphore {
   bool try_lock() const { return acquire(false); }
   int64_t get_value() const;
 
-  const std::shared_ptr<internal::Segment>& segment() const {
-    return segment_;
-  }
+  const std::shared_ptr<internal::Segment>& segment() const { return segment_; }
 
  protected:
   Semaphore(int64_t value, bool bounded);
@@ -119,8 +117,7 @@ class Semaphore {
 class BoundedSemaphore : public Semaphore {
  public:
   explicit BoundedSemaphore(int64_t value = 1) : Semaphore(value, true) {}
-  BoundedSemaphore(internal::AdoptSegment,
-                   std::shared_ptr<internal::Segment> s)
+  BoundedSemaphore(internal::AdoptSegment, std::shared_ptr<internal::Segment> s)
       : Semaphore(internal::AdoptSegment{}, std::move(s)) {}
 };
 
@@ -136,9 +133,7 @@ class Event {
   // True once set; false on timeout.
   bool wait(Timeout timeout = std::nullopt) const;
 
-  const std::shared_ptr<internal::Segment>& segment() const {
-    return segment_;
-  }
+  const std::shared_ptr<internal::Segment>& segment() const { return segment_; }
 
  private:
   std::shared_ptr<internal::Segment> segment_;
@@ -173,9 +168,7 @@ class Condition {
   void notify(int64_t n = 1) const;
   void notify_all() const;
 
-  const std::shared_ptr<internal::Segment>& segment() const {
-    return segment_;
-  }
+  const std::shared_ptr<internal::Segment>& segment() const { return segment_; }
   const std::shared_ptr<internal::Segment>& lock_segment() const {
     return lock_.segment();
   }
@@ -210,9 +203,7 @@ class Barrier {
   int64_t n_waiting() const;
   bool broken() const;
 
-  const std::shared_ptr<internal::Segment>& segment() const {
-    return segment_;
-  }
+  const std::shared_ptr<internal::Segment>& segment() const { return segment_; }
 
  private:
   std::shared_ptr<internal::Segment> segment_;

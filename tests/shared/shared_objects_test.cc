@@ -323,11 +323,11 @@ TEST_P(StartMethod, ConditionWaitFor) {
   mp::Condition cond(lock);
   mp::Value<int32_t> state(0);
   cond.acquire();
-  EXPECT_FALSE(cond.wait_for([&] { return state.get() == 4; },
-                             duration<double>(0.1)));
+  EXPECT_FALSE(
+      cond.wait_for([&] { return state.get() == 4; }, duration<double>(0.1)));
   mp::Process p = Start(IncrementAndNotify, cond, state);
-  EXPECT_TRUE(cond.wait_for([&] { return state.get() == 4; },
-                            duration<double>(30)));
+  EXPECT_TRUE(
+      cond.wait_for([&] { return state.get() == 4; }, duration<double>(30)));
   cond.release();
   JoinOk(p);
 }
@@ -478,7 +478,8 @@ TEST_P(StartMethod, ConcurrentIncrementsAreNotLost) {
   mp::Value<int64_t> atomic(0);
   mp::Value<int64_t> locked(0);
   std::vector<mp::Process> children;
-  for (int i = 0; i < 3; ++i) children.push_back(Start(AddMany, atomic, locked));
+  for (int i = 0; i < 3; ++i)
+    children.push_back(Start(AddMany, atomic, locked));
   AddMany(atomic, locked);
   for (auto& p : children) JoinOk(p);
   EXPECT_EQ(atomic.get(), 20000);
@@ -496,10 +497,9 @@ TEST_P(StartMethod, Array) {
   EXPECT_EQ(arr.size(), seq.size());
   EXPECT_EQ(arr.get(3), seq[3]);
   EXPECT_EQ(arr.get(-1), seq.back());
-  EXPECT_EQ(arr.slice(2, 7), std::vector<int32_t>(seq.begin() + 2,
-                                                  seq.begin() + 7));
-  EXPECT_EQ(arr.slice(-3, 100), std::vector<int32_t>(seq.end() - 3,
-                                                     seq.end()));
+  EXPECT_EQ(arr.slice(2, 7),
+            std::vector<int32_t>(seq.begin() + 2, seq.begin() + 7));
+  EXPECT_EQ(arr.slice(-3, 100), std::vector<int32_t>(seq.end() - 3, seq.end()));
   EXPECT_TRUE(arr.slice(5, 2).empty());
   arr.assign(2, {1, 2, 3});
   EXPECT_EQ(arr.slice(2, 5), (std::vector<int32_t>{1, 2, 3}));
@@ -640,8 +640,8 @@ TEST_P(StartMethod, ConnectionEndAsArgument) {
   mp::Process p = Start(Echo, child_conn);
   child_conn.close();  // the child has its own duplicate
   const std::vector<mp::Object> values = {
-      mp::Object::list({42, nullptr, "hello"}), 1.5, mp::Object::bytes("\x00\x01"),
-      mp::Object::dict({{"a", 1}})};
+      mp::Object::list({42, nullptr, "hello"}), 1.5,
+      mp::Object::bytes("\x00\x01"), mp::Object::dict({{"a", 1}})};
   for (const mp::Object& v : values) {
     conn.send(v);
     EXPECT_TRUE(conn.poll(duration<double>(30)));

@@ -59,8 +59,8 @@ Task MakeTask(R (*fn)(P...), Args&&... args) {
   Task task;
   task.fn = reinterpret_cast<void*>(fn);
   task.trampoline = &RunTrampoline<R (*)(P...), P...>;
-  task.args = Object::tuple({to_object(AsParameter<std::decay_t<P>>(
-      std::forward<Args>(args)))...});
+  task.args = Object::tuple(
+      {to_object(AsParameter<std::decay_t<P>>(std::forward<Args>(args)))...});
   return task;
 }
 

@@ -31,8 +31,7 @@ enum class SegmentKind : uint32_t {
 // A Value or Array segment: `count` elements of `elem_size` bytes (aligned
 // to 64), zero-filled, after a robust RLock when `with_lock`. Throws
 // ValueError/MemoryError when it cannot be made.
-std::shared_ptr<Segment> CreateDataSegment(SegmentKind kind,
-                                           uint32_t elem_size,
+std::shared_ptr<Segment> CreateDataSegment(SegmentKind kind, uint32_t elem_size,
                                            uint32_t elem_tag, uint64_t count,
                                            bool with_lock);
 // The first element; stays valid while the segment lives.
@@ -55,8 +54,7 @@ constexpr uint32_t ElementTag() {
 // `value` is a segment of `kind` whose elements have `elem_tag` (0: any).
 Object SegmentToObject(const std::shared_ptr<Segment>& segment);
 std::shared_ptr<Segment> SegmentFromObject(const Object& value,
-                                           SegmentKind kind,
-                                           uint32_t elem_tag,
+                                           SegmentKind kind, uint32_t elem_tag,
                                            std::string_view what);
 
 }  // namespace mp::internal

@@ -1,4 +1,5 @@
-// Seed: a Lock makes the processes print one at a time.
+// Seed: a Lock makes the processes print one at a time (a robust lock in
+// shared memory, as Python's top-level multiprocessing.Lock; no server).
 //
 //   def f(l, i):
 //       l.acquire()
@@ -12,15 +13,14 @@
 
 #include "mp/mp.h"
 
-void f(mp::LockProxy l, int64_t i) {
-  std::lock_guard<mp::LockProxy> hold(l);
+void f(mp::Lock l, int64_t i) {
+  std::lock_guard<mp::Lock> hold(l);
   std::cout << "hello world " << i << std::endl;
 }
 
 int main(int argc, char** argv) {
   mp::init(argc, argv);
-  mp::Manager m;
-  mp::LockProxy lock = m.Lock();
+  mp::Lock lock;
   std::vector<mp::Process> ps;
   for (int64_t num = 0; num < 10; ++num) {
     ps.emplace_back(f, lock, num);

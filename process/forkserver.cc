@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdint>
 #include <cstdio>
@@ -28,17 +29,26 @@ extern char** environ;
 namespace mp::internal {
 namespace {
 
-// Request: u32 spec length, u8 daemon, spec bytes; fds: status_w and,
-// optionally, ready_w. Reply: i32 pid (or -errno).
+// Request: u32 spec length, u8 flags (1: daemon, 2: a ready fd follows),
+// spec bytes; fds: status_w, ready_w if flagged, then the task's carried
+// descriptors. Reply: i32 pid (or -errno).
+constexpr uint8_t kDaemonFlag = 1;
+constexpr uint8_t kReadyFlag = 2;
+constexpr size_t kMaxRequestFds = 2 + kMaxCarriedFds;
+
 bool SendRequest(int sock, const std::string& spec, bool daemon, int status_w,
-                 int ready_w) {
+                 int ready_w, const std::vector<int>& carried) {
   uint32_t len = static_cast<uint32_t>(spec.size());
-  uint8_t flags = daemon ? 1 : 0;
+  uint8_t flags = (daemon ? kDaemonFlag : 0) | (ready_w >= 0 ? kReadyFlag : 0);
   iovec iov[3] = {{&len, sizeof len},
                   {&flags, sizeof flags},
                   {const_cast<char*>(spec.data()), spec.size()}};
-  int fds[2] = {status_w, ready_w};
-  const int nfds = ready_w >= 0 ? 2 : 1;
+  if (carried.size() > kMaxCarriedFds) return false;
+  int fds[kMaxRequestFds];
+  int nfds = 0;
+  fds[nfds++] = status_w;
+  if (ready_w >= 0) fds[nfds++] = ready_w;
+  for (int fd : carried) fds[nfds++] = fd;
   alignas(cmsghdr) char control[CMSG_SPACE(sizeof fds)] = {};
   msghdr msg{};
   msg.msg_iov = iov;
@@ -120,7 +130,7 @@ void StartServerLocked(Client& c) {
 }  // namespace
 
 ForkserverChild ForkserverStart(const std::string& spec, int ready_fd,
-                                bool daemon) {
+                                bool daemon, const std::vector<int>& carried) {
   Client& c = GetClient();
   int status[2];
   if (pipe2(status, O_CLOEXEC) != 0) {
@@ -130,7 +140,7 @@ ForkserverChild ForkserverStart(const std::string& spec, int ready_fd,
   for (int attempt = 0; attempt < 2; ++attempt) {
     if (c.sock < 0) StartServerLocked(c);
     int32_t pid = 0;
-    if (SendRequest(c.sock, spec, daemon, status[1], ready_fd) &&
+    if (SendRequest(c.sock, spec, daemon, status[1], ready_fd, carried) &&
         ReadExactly(c.sock, &pid, sizeof pid) == sizeof pid) {
       close(status[1]);
       if (pid <= 0) {
@@ -182,7 +192,8 @@ void ForkserverMain(int sock) {
       uint32_t len = 0;
       uint8_t flags = 0;
       iovec iov[2] = {{&len, sizeof len}, {&flags, sizeof flags}};
-      alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * 2)] = {};
+      alignas(
+          cmsghdr) char control[CMSG_SPACE(sizeof(int) * kMaxRequestFds)] = {};
       msghdr msg{};
       msg.msg_iov = iov;
       msg.msg_iovlen = 2;
@@ -190,13 +201,24 @@ void ForkserverMain(int sock) {
       msg.msg_controllen = sizeof control;
       ssize_t n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
       if (n <= 0) _exit(0);  // the program is gone
-      int received[2] = {-1, -1};
+      int all[kMaxRequestFds];
+      size_t nfds = 0;
       for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
         if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
-          std::memcpy(received, CMSG_DATA(c), c->cmsg_len - CMSG_LEN(0));
+          const size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+          std::memcpy(all + nfds, CMSG_DATA(c),
+                      std::min(count, kMaxRequestFds - nfds) * sizeof(int));
+          nfds += std::min(count, kMaxRequestFds - nfds);
         }
       }
-      if (n < static_cast<ssize_t>(sizeof len + sizeof flags)) _exit(1);
+      if (n < static_cast<ssize_t>(sizeof len + sizeof flags) || nfds < 1 ||
+          ((flags & kReadyFlag) && nfds < 2)) {
+        _exit(1);
+      }
+      // received[0]: status_w, received[1]: ready_w or -1.
+      int received[2] = {all[0], (flags & kReadyFlag) ? all[1] : -1};
+      const size_t first_carried = (flags & kReadyFlag) ? 2 : 1;
+      std::vector<int> carried(all + first_carried, all + nfds);
       std::string spec(len, '\0');
       if (ReadExactly(sock, spec.data(), len) != static_cast<ssize_t>(len))
         _exit(0);
@@ -211,12 +233,13 @@ void ForkserverMain(int sock) {
         // them would delay their parents' EOF and grow every child's fd
         // table with the number of running children.
         for (const auto& [sibling, fd] : status_fds) close(fd);
-        if (flags & 1) prctl(PR_SET_PDEATHSIG, SIGKILL);
-        int code = RunEncodedTask(spec, received[1]);
+        if (flags & kDaemonFlag) prctl(PR_SET_PDEATHSIG, SIGKILL);
+        int code = RunEncodedTask(spec, received[1], carried);
         std::fflush(nullptr);
         _exit(code);
       }
       if (received[1] >= 0) close(received[1]);
+      for (int fd : carried) close(fd);
       int32_t reply = child > 0 ? child : -errno;
       if (child > 0) {
         status_fds[child] = received[0];

@@ -8,6 +8,7 @@
 #include <sys/types.h>
 
 #include <string>
+#include <vector>
 
 namespace mp::internal {
 
@@ -20,9 +21,11 @@ struct ForkserverChild {
 
 // Starts the child through this program's forkserver (starting the server
 // on first use). `ready_fd` (or -1) is handed to the child, which writes a
-// byte once it has attached its proxies. Throws ProcessError.
+// byte once it has attached its proxies; so are the `carried` descriptors
+// of the task's shared objects (at most kMaxCarriedFds). Throws
+// ProcessError.
 ForkserverChild ForkserverStart(const std::string& task_spec, int ready_fd,
-                                bool daemon);
+                                bool daemon, const std::vector<int>& carried);
 
 // In mp::init of the forkserver process: serves until the program exits.
 [[noreturn]] void ForkserverMain(int socket_fd);

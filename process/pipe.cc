@@ -10,6 +10,7 @@
 #include <cstring>
 
 #include "common/fd_io.h"
+#include "common/fd_ref.h"
 #include "mp/errors.h"
 #include "process/task_codec.h"
 
@@ -104,17 +105,49 @@ void Connection::close() {
 }
 
 std::pair<Connection, Connection> Pipe(bool duplex) {
+  // Close-on-exec, as Python's: a spawned child gets only the ends passed
+  // to it (a stray copy of the other end would keep EOF from arriving); a
+  // fork child inherits every descriptor regardless.
   int fds[2];
   if (duplex) {
-    if (socketpair(AF_UNIX, SOCK_STREAM, 0, fds) != 0) {
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0) {
       throw ConnectionError(std::string("socketpair: ") + std::strerror(errno));
     }
     return {Connection(fds[0], true, true), Connection(fds[1], true, true)};
   }
-  if (pipe(fds) != 0) {
+  if (pipe2(fds, O_CLOEXEC) != 0) {
     throw ConnectionError(std::string("pipe: ") + std::strerror(errno));
   }
   return {Connection(fds[0], true, false), Connection(fds[1], false, true)};
+}
+
+namespace {
+constexpr char kFdKind[] = "mp.Connection";
+}  // namespace
+
+Object to_object(const Connection& conn) {
+  if (conn.closed()) throw ValueError("handle is closed");
+  // meta: whether the end reads and writes ("rw", "r", "w").
+  std::string meta;
+  if (conn.readable()) meta += 'r';
+  if (conn.writable()) meta += 'w';
+  // `local`: marks the Object as made in this process (or its fork
+  // child), whose from_object duplicates rather than takes.
+  static const auto here = std::make_shared<int>(0);
+  return internal::FdObject(conn.fileno(), kFdKind, meta, here);
+}
+
+void from_object(const Object& object, Connection& conn) {
+  const internal::FdRef& ref =
+      internal::ExpectFdRef(object, kFdKind, "mp::Connection");
+  // Decoded in a child (no local object): the end is this process's to
+  // own. Otherwise (this process, or a fork child) a duplicate.
+  int fd = ref.local() ? -1 : ref.Release();
+  if (fd < 0) fd = fcntl(ref.fd(), F_DUPFD_CLOEXEC, 3);
+  if (fd < 0) throw ValueError(std::string("dup: ") + std::strerror(errno));
+  const std::string& meta = ref.meta();
+  conn = Connection(fd, meta.find('r') != std::string::npos,
+                    meta.find('w') != std::string::npos);
 }
 
 }  // namespace mp

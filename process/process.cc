@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstdio>
@@ -34,6 +35,10 @@ namespace {
 constexpr char kTaskFdEnv[] = "MP_TASK_FD";
 constexpr char kReadyFdEnv[] = "MP_READY_FD";
 constexpr char kDaemonEnv[] = "MP_DAEMON";
+// How many descriptors a spawn child inherited for its task's shared
+// objects, at kCarriedFdBase, kCarriedFdBase + 1, ...
+constexpr char kCarriedFdsEnv[] = "MP_CARRIED_FDS";
+constexpr int kCarriedFdBase = 5;
 
 // Process-wide state. Leaked on purpose: children may run during static
 // destruction of the parent's objects.
@@ -161,17 +166,28 @@ void init(int argc, char** argv) {
   const int fd = std::atoi(task_fd);
   const char* ready = std::getenv(kReadyFdEnv);
   const int ready_fd = ready ? std::atoi(ready) : -1;
+  std::vector<int> carried;
+  if (const char* n = std::getenv(kCarriedFdsEnv)) {
+    const int count =
+        std::clamp(std::atoi(n), 0, static_cast<int>(internal::kMaxCarriedFds));
+    for (int i = 0; i < count; ++i) {
+      const int fd = kCarriedFdBase + i;
+      fcntl(fd, F_SETFD, FD_CLOEXEC);  // not for this child's own children
+      carried.push_back(fd);
+    }
+  }
   if (std::getenv(kDaemonEnv) != nullptr) prctl(PR_SET_PDEATHSIG, SIGKILL);
   unsetenv(kTaskFdEnv);
   unsetenv(kReadyFdEnv);
   unsetenv(kDaemonEnv);
+  unsetenv(kCarriedFdsEnv);
   std::string spec = internal::ReadToEof(fd);
   ::close(fd);
   {
     absl::MutexLock lock(&s.mu);
     s.bootstrapping = false;
   }
-  int code = internal::RunEncodedTask(spec, ready_fd);
+  int code = internal::RunEncodedTask(spec, ready_fd, carried);
   std::fflush(nullptr);
   _exit(code);
 }
@@ -225,9 +241,11 @@ struct Process::Impl {
   void StartFork(int ready_w);
   void StartSpawn(int ready_w);
   void StartForkserver(int ready_w) {
-    internal::ForkserverChild child = internal::ForkserverStart(
-        internal::EncodeTask(task, options.name, "forkserver"), ready_w,
-        daemon);
+    std::vector<int> carried;
+    const std::string spec =
+        internal::EncodeTask(task, options.name, "forkserver", &carried);
+    internal::ForkserverChild child =
+        internal::ForkserverStart(spec, ready_w, daemon, carried);
     pid = child.pid;
     sentinel = child.status_fd;
     via_forkserver = true;
@@ -309,7 +327,26 @@ void Process::Impl::StartSpawn(int ready_w) {
     absl::MutexLock lock(&s.mu);
     argv = s.argv;
   }
-  const std::string spec = internal::EncodeTask(task, options.name, "spawn");
+  std::vector<int> carried;
+  const std::string spec =
+      internal::EncodeTask(task, options.name, "spawn", &carried);
+  // The shared objects' descriptors go to kCarriedFdBase + i in the child.
+  // Copies above every target first, so that no dup2 overwrites a source.
+  const int first_free = kCarriedFdBase + static_cast<int>(carried.size());
+  std::vector<int> sources;
+  struct CloseAll {
+    std::vector<int>& fds;
+    ~CloseAll() {
+      for (int fd : fds) ::close(fd);
+    }
+  } close_sources{sources};
+  for (int fd : carried) {
+    const int copy = fcntl(fd, F_DUPFD_CLOEXEC, first_free);
+    if (copy < 0) {
+      throw ProcessError(std::string("dup: ") + std::strerror(errno));
+    }
+    sources.push_back(copy);
+  }
   int task_pipe[2];
   if (pipe2(task_pipe, O_CLOEXEC) != 0) {
     throw ProcessError(std::string("pipe: ") + std::strerror(errno));
@@ -318,10 +355,18 @@ void Process::Impl::StartSpawn(int ready_w) {
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_adddup2(&actions, task_pipe[0], 3);
   posix_spawn_file_actions_adddup2(&actions, ready_w, 4);
+  for (size_t i = 0; i < sources.size(); ++i) {
+    posix_spawn_file_actions_adddup2(&actions, sources[i],
+                                     kCarriedFdBase + static_cast<int>(i));
+  }
   std::vector<std::string> env;
   for (char** e = environ; *e; ++e) env.emplace_back(*e);
   env.push_back(std::string(kTaskFdEnv) + "=3");
   env.push_back(std::string(kReadyFdEnv) + "=4");
+  if (!carried.empty()) {
+    env.push_back(std::string(kCarriedFdsEnv) + "=" +
+                  std::to_string(carried.size()));
+  }
   if (daemon) env.push_back(std::string(kDaemonEnv) + "=1");
   std::vector<char*> argp, envp;
   for (auto& a : argv) argp.push_back(a.data());
@@ -406,6 +451,11 @@ void Process::start() {
     poll(&pfd, 1, 60000);
   }
   ::close(ready[0]);
+  // As Python's start() (del self._args): the parent's Process no longer
+  // pins its arguments - a Pipe end passed to the child is closed once the
+  // caller closes its own, and shared memory is freed with its last handle.
+  p.task.args = Object();
+  p.task.closure = nullptr;
 }
 
 void Process::join() {

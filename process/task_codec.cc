@@ -8,6 +8,7 @@
 #include <iostream>
 
 #include "absl/container/flat_hash_map.h"
+#include "common/fd_ref.h"
 #include "common/wire_codec.h"
 #include "mp/errors.h"
 #include "mp/v1/process.pb.h"
@@ -45,7 +46,11 @@ bool AnyProxy(const Object& value, Fn&& fn) {
 }  // namespace
 
 bool ContainsProxy(const Object& value) {
-  return AnyProxy(value, [](const Object&) { return true; });
+  // A shared object's descriptor reaches the child with the task itself:
+  // nothing to wait for.
+  return AnyProxy(value, [](const Object& proxy) {
+    return dynamic_cast<const FdRef*>(proxy.as_proxy().get()) == nullptr;
+  });
 }
 
 namespace {
@@ -112,13 +117,45 @@ Transport TransportFromWire(int32_t value) {
 
 }  // namespace
 
-// Encodes `value` into `out`, recording each proxy's manager in `managers`.
-void EncodeWithManagers(
+namespace {
+
+// The descriptors a task carries (see TaskSpec.carried), each once.
+struct CarriedFds {
+  std::vector<int>* fds;
+  google::protobuf::RepeatedPtrField<v1::CarriedFd>* specs;
+  absl::flat_hash_map<const FdRef*, uint64_t> index;
+};
+
+void EncodeValueCarrying(
     const Object& value, v1::Value* out,
-    google::protobuf::RepeatedPtrField<v1::ManagerRef>* managers) {
+    google::protobuf::RepeatedPtrField<v1::ManagerRef>* managers,
+    CarriedFds* carried) {
   absl::flat_hash_map<uint64_t, bool> seen;
   for (const auto& m : *managers) seen[m.server_id()] = true;
   EncodeValue(value, out, [&](const ObjectRef& ref, v1::ProxyRef* pb) {
+    if (auto* fd_ref = dynamic_cast<const FdRef*>(&ref)) {
+      if (carried == nullptr) {
+        throw TypeError("an " + fd_ref->kind() +
+                        " can be a Process argument, but cannot travel "
+                        "through a Pool or a Pipe yet");
+      }
+      auto [it, added] =
+          carried->index.try_emplace(fd_ref, carried->fds->size());
+      if (added) {
+        if (carried->fds->size() >= kMaxCarriedFds) {
+          throw ValueError("too many shared objects in one task (at most " +
+                           std::to_string(kMaxCarriedFds) + ")");
+        }
+        carried->fds->push_back(fd_ref->fd());
+        v1::CarriedFd* spec = carried->specs->Add();
+        spec->set_kind(fd_ref->kind());
+        spec->set_meta(fd_ref->meta());
+      }
+      pb->set_id(it->second);
+      pb->set_type(v1::OBJECT_TYPE_UNSPECIFIED);
+      pb->set_server_id(0);
+      return;
+    }
     auto* handle = dynamic_cast<const ProxyHandle*>(&ref);
     if (handle == nullptr) throw TypeError("not a client proxy");
     Connection& conn = handle->conn();
@@ -143,12 +180,17 @@ void EncodeWithManagers(
   });
 }
 
-// Decodes a value from EncodeWithManagers, attaching its proxies to this
-// process's own sessions.
-Object DecodeWithManagers(
+Object DecodeValueCarrying(
     const v1::Value& value,
-    const google::protobuf::RepeatedPtrField<v1::ManagerRef>& managers) {
+    const google::protobuf::RepeatedPtrField<v1::ManagerRef>& managers,
+    const std::vector<Object>* carried) {
   return DecodeValue(value, [&](const v1::ProxyRef& ref) {
+    if (ref.server_id() == 0 && ref.type() == v1::OBJECT_TYPE_UNSPECIFIED) {
+      if (carried == nullptr || ref.id() >= carried->size()) {
+        throw ProcessError("a shared object's descriptor did not arrive");
+      }
+      return (*carried)[ref.id()];
+    }
     for (const v1::ManagerRef& m : managers) {
       if (m.server_id() != ref.server_id()) continue;
       std::optional<TlsOptions> tls;
@@ -173,6 +215,23 @@ Object DecodeWithManagers(
   });
 }
 
+}  // namespace
+
+// Encodes `value` into `out`, recording each proxy's manager in `managers`.
+void EncodeWithManagers(
+    const Object& value, v1::Value* out,
+    google::protobuf::RepeatedPtrField<v1::ManagerRef>* managers) {
+  EncodeValueCarrying(value, out, managers, nullptr);
+}
+
+// Decodes a value from EncodeWithManagers, attaching its proxies to this
+// process's own sessions.
+Object DecodeWithManagers(
+    const v1::Value& value,
+    const google::protobuf::RepeatedPtrField<v1::ManagerRef>& managers) {
+  return DecodeValueCarrying(value, managers, nullptr);
+}
+
 // Messages of Pool chunks hold one Value per item: an arena turns their
 // many small allocations into a few (measured: malloc/free were half the
 // cost of a large Pool.map).
@@ -191,7 +250,8 @@ Object DecodeTransfer(const std::string& bytes) {
 }
 
 std::string EncodeTask(const Task& task, const std::string& name,
-                       const std::string& start_method) {
+                       const std::string& start_method,
+                       std::vector<int>* carried) {
   v1::TaskSpec spec;
   CodeLocation fn = Locate(task.fn);
   CodeLocation trampoline =
@@ -210,13 +270,27 @@ std::string EncodeTask(const Task& task, const std::string& name,
   spec.set_parent_pid(getpid());
   spec.set_parent_name(current_process().name());
   spec.set_start_method(start_method);
-  EncodeWithManagers(task.args, spec.mutable_args(), spec.mutable_managers());
+  CarriedFds fds{carried, spec.mutable_carried(), {}};
+  EncodeValueCarrying(task.args, spec.mutable_args(), spec.mutable_managers(),
+                      &fds);
   return spec.SerializeAsString();
 }
 
-int RunEncodedTask(const std::string& bytes, int ready_fd) {
+int RunEncodedTask(const std::string& bytes, int ready_fd,
+                   const std::vector<int>& carried_fds) {
+  // Each received descriptor is owned by an FdRef from here on, so those
+  // the task does not name are closed too.
+  std::vector<Object> carried;
   v1::TaskSpec spec;
-  if (!spec.ParseFromString(bytes)) {
+  const bool parsed = spec.ParseFromString(bytes);
+  for (size_t i = 0; i < carried_fds.size(); ++i) {
+    const v1::CarriedFd* c = parsed && static_cast<int>(i) < spec.carried_size()
+                                 ? &spec.carried(i)
+                                 : nullptr;
+    carried.push_back(Object::proxy(std::make_shared<FdRef>(
+        carried_fds[i], c ? c->kind() : "", c ? c->meta() : "", nullptr)));
+  }
+  if (!parsed) {
     SignalReady(ready_fd);
     return ReportFailure("ProcessError", "malformed task from the parent");
   }
@@ -229,8 +303,14 @@ int RunEncodedTask(const std::string& bytes, int ready_fd) {
     fn = Resolve({spec.object_path(), spec.fn_offset()});
     trampoline = reinterpret_cast<Trampoline>(
         Resolve({spec.object_path(), spec.trampoline_offset()}));
-    args = DecodeWithManagers(spec.args(), spec.managers());
+    if (static_cast<size_t>(spec.carried_size()) != carried.size()) {
+      throw ProcessError("expected " + std::to_string(spec.carried_size()) +
+                         " descriptors from the parent, got " +
+                         std::to_string(carried.size()));
+    }
+    args = DecodeValueCarrying(spec.args(), spec.managers(), &carried);
   });
+  carried.clear();
   SignalReady(ready_fd);
   if (code != 0) return code;
   return Guarded([&] { trampoline(fn, args); });

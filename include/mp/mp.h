@@ -19,7 +19,10 @@
 #include "mp/proxy.h"
 #include "mp/queue_proxy.h"
 #include "mp/register.h"
+#include "mp/shared_memory.h"
+#include "mp/sharedctypes.h"
 #include "mp/sync_proxy.h"
+#include "mp/synchronize.h"
 #include "mp/value_proxy.h"
 
 #endif  // MP_MP_H_

@@ -4,10 +4,14 @@
 //   auto [parent, child] = mp::Pipe();
 //   mp::Process p(mp::ProcessOptions{.start_method = "fork"}, f, ...);
 //
-// Endpoints are file descriptors: a child started with the fork method
-// inherits them (spawn and forkserver children do not; pass proxies, e.g.
-// a Queue, to those instead). Proxies sent through a pipe arrive as live
-// proxies, attached to the receiver's own session.
+// Endpoints are file descriptors. An end can be a Process argument under
+// every start method (`mp::Process p(f, child_conn)` with
+// `void f(mp::Connection conn)`): the child gets its own duplicate of the
+// descriptor (spawn: inherited across exec; forkserver: sent with
+// SCM_RIGHTS), and the parent's end stays open until it closes it. Proxies
+// sent through a pipe arrive as live proxies, attached to the receiver's
+// own session; a Connection or a shared object (mp::Value, ...) cannot be
+// sent through a pipe yet (TypeError).
 //
 // Thread safety: one thread sends and one thread receives at a time.
 #ifndef MP_PIPE_H_
@@ -25,6 +29,7 @@ namespace mp {
 
 class Connection {
  public:
+  Connection() = default;  // closed
   explicit Connection(int fd, bool readable, bool writable);
   ~Connection();  // closes
   Connection(Connection&& other) noexcept;
@@ -44,6 +49,8 @@ class Connection {
   void close();
   bool closed() const { return fd_ < 0; }
   int fileno() const { return fd_; }
+  bool readable() const { return readable_; }
+  bool writable() const { return writable_; }
 
  private:
   int fd_ = -1;
@@ -54,6 +61,11 @@ class Connection {
 // duplex: both ends send and receive (a socket pair); otherwise the first
 // end only receives and the second only sends (a pipe), as in Python.
 std::pair<Connection, Connection> Pipe(bool duplex = true);
+
+// As a Process argument: a duplicate of the end's descriptor travels.
+// ValueError for a closed end.
+Object to_object(const Connection& conn);
+void from_object(const Object& object, Connection& conn);
 
 }  // namespace mp
 

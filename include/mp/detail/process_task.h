@@ -41,6 +41,17 @@ int RunTrampoline(void* fn, const Object& args) {
   return 0;
 }
 
+// An argument as the parameter type it converts to; one of that very type
+// is not copied (a move-only mp::Connection can be an argument).
+template <class P, class A>
+decltype(auto) AsParameter(A&& a) {
+  if constexpr (std::is_same_v<std::decay_t<A>, P>) {
+    return static_cast<const P&>(a);
+  } else {
+    return static_cast<P>(std::forward<A>(a));
+  }
+}
+
 template <class R, class... P, class... Args>
 Task MakeTask(R (*fn)(P...), Args&&... args) {
   static_assert(sizeof...(P) == sizeof...(Args),
@@ -48,7 +59,8 @@ Task MakeTask(R (*fn)(P...), Args&&... args) {
   Task task;
   task.fn = reinterpret_cast<void*>(fn);
   task.trampoline = &RunTrampoline<R (*)(P...), P...>;
-  task.args = Object::tuple({to_object(static_cast<std::decay_t<P>>(args))...});
+  task.args = Object::tuple(
+      {to_object(AsParameter<std::decay_t<P>>(std::forward<Args>(args)))...});
   return task;
 }
 

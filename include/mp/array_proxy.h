@@ -23,6 +23,10 @@ class ArrayProxyBase : public BaseProxy {
   size_t size() const;
   Object get_object(int64_t index) const;  // IndexError
   void set_object(int64_t index, const Object& value) const;
+  // a[index] op= operand, atomically (see ItemRef): numeric typecodes only;
+  // the result is stored as set_object would (ValueError out of range).
+  // The new value.
+  Object inplace(int64_t index, InplaceOp op, const Object& operand) const;
   // Elements [start, stop) (Python slice clamping) packed in the array's
   // typecode layout.
   std::string read_packed(std::optional<int64_t> start = std::nullopt,

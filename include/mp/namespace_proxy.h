@@ -21,6 +21,9 @@ class NamespaceProxy : public BaseProxy {
   Object getitem(const std::string& name) const { return get(name); }
   Object get(const std::string& name) const;  // AttributeError when unset
   void set(const std::string& name, const Object& value) const;
+  // ns.name op= operand, atomically (see ItemRef); the new value.
+  Object inplace(const std::string& name, InplaceOp op,
+                 const Object& operand) const;
   void erase(const std::string& name) const;  // AttributeError when unset
   bool contains(const std::string& name) const;
   Object copy() const;  // a dict of the attributes

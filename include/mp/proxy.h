@@ -89,9 +89,43 @@ class BaseProxy {
   friend class BaseProxyAccess;
 };
 
+// The operators of Python's augmented assignment, for ItemRef's compound
+// assignments and the proxies' inplace(). The values match
+// mp.v1.Inplace.Operator.
+enum class InplaceOp : int {
+  kAdd = 1,       // +=
+  kSub = 2,       // -=
+  kMul = 3,       // *=
+  kTrueDiv = 4,   // /=  Python's /: int / int is a float
+  kFloorDiv = 5,  // Python's //= (no C++ operator: ItemRef::floordiv_assign)
+  kMod = 6,       // %=  the sign follows the divisor, as in Python
+  kAnd = 7,       // &=
+  kOr = 8,        // |=
+  kXor = 9,       // ^=
+  kLShift = 10,   // <<=
+  kRShift = 11,   // >>=
+};
+
 // `proxy[key]`: reads the item when converted, assigns it when assigned to.
+// Lazy: creating one sends nothing, so an ItemRef that is neither read nor
+// assigned (`d["missing"];` as a statement) is a mistake the compiler
+// reports ([[nodiscard]]); Python would have raised KeyError there.
+//
+// Compound assignment (`d[k] += 1`, `-=`, `*=`, `/=`, `%=`, `&=`, `|=`,
+// `^=`, `<<=`, `>>=`) is one operation on the server, applied under the
+// object's lock: concurrent `d[k] += 1` from any number of processes never
+// loses an update (Python's proxies read and write back in two steps and
+// do: cpython #137233). The operators follow Python's rules for the stored
+// value, not C++'s: `/=` is true division (an int becomes a float), `%=`
+// takes the divisor's sign, str/bytes/list/tuple `+=` concatenates and
+// `*=` repeats. Each returns the item's new value, like std::atomic's
+// operators. The item must exist (KeyError, IndexError, AttributeError);
+// TypeError for operand types Python refuses, ZeroDivisionError for
+// division or modulo by zero, ValueError for an int result outside int64.
 template <class Proxy, class Key>
-class ItemRef {
+class [[nodiscard(
+    "d[key] alone reads nothing: use the value, assign to it, or call "
+    "getitem(key) to check that it exists")]] ItemRef {
  public:
   ItemRef(const Proxy& proxy, Key key) : proxy_(proxy), key_(std::move(key)) {}
 
@@ -109,6 +143,44 @@ class ItemRef {
   }
   const ItemRef& operator=(const ItemRef& other) const {
     return *this = other.get();
+  }
+
+  // `item op= operand` as one server-side step; the new value.
+  Object inplace(InplaceOp op, const Object& operand) const {
+    return proxy_.inplace(key_, op, operand);
+  }
+  Object operator+=(const Object& v) const {
+    return inplace(InplaceOp::kAdd, v);
+  }
+  Object operator-=(const Object& v) const {
+    return inplace(InplaceOp::kSub, v);
+  }
+  Object operator*=(const Object& v) const {
+    return inplace(InplaceOp::kMul, v);
+  }
+  Object operator/=(const Object& v) const {
+    return inplace(InplaceOp::kTrueDiv, v);
+  }
+  Object floordiv_assign(const Object& v) const {  // Python's //=
+    return inplace(InplaceOp::kFloorDiv, v);
+  }
+  Object operator%=(const Object& v) const {
+    return inplace(InplaceOp::kMod, v);
+  }
+  Object operator&=(const Object& v) const {
+    return inplace(InplaceOp::kAnd, v);
+  }
+  Object operator|=(const Object& v) const {
+    return inplace(InplaceOp::kOr, v);
+  }
+  Object operator^=(const Object& v) const {
+    return inplace(InplaceOp::kXor, v);
+  }
+  Object operator<<=(const Object& v) const {
+    return inplace(InplaceOp::kLShift, v);
+  }
+  Object operator>>=(const Object& v) const {
+    return inplace(InplaceOp::kRShift, v);
   }
 
   friend bool operator==(const ItemRef& a, const Object& b) {

@@ -50,6 +50,18 @@ std::shared_ptr<const ProxyHandle> HandleOfKind(const Object& object,
 
 // How long a blocking call may wait; std::nullopt waits as long as it
 // takes. Any std::chrono duration converts: std::chrono::milliseconds(50).
+// Wherever Python's signature lets the timeout be given alone, so can it
+// here: q.get(10s), q.put(x, 10s), lock.acquire(10s), ev.wait(10s),
+// jq.join(10s) (each blocks, as Python's does with timeout=10).
+//
+// Deadlines on the round trip itself (TimeoutError when they pass):
+// - a call that does not block on the server (d[k], l.append(x), ...):
+//   5 minutes, the default deadline, so an unresponsive server cannot
+//   hang its caller;
+// - a blocking call with a timeout: the timeout plus 30 s for the trip
+//   (the server answers at the timeout itself);
+// - a blocking call without one (q.get()): none; a dead server or
+//   connection still ends it with ConnectionError (keepalive).
 using Timeout = std::optional<std::chrono::duration<double>>;
 
 class BaseProxy {

@@ -21,9 +21,15 @@ class QueueProxy : public BaseProxy {
   // Full when not blocking (or on timeout) and the queue is at maxsize.
   void put(const Object& value, bool block = true,
            Timeout timeout = std::nullopt) const;
+  // put(value, 10s): Python's put(obj, timeout=10), blocking.
+  void put(const Object& value, Timeout timeout) const {
+    put(value, true, timeout);
+  }
   void put_nowait(const Object& value) const { put(value, false); }
   // Empty when not blocking (or on timeout) and nothing arrives.
   Object get(bool block = true, Timeout timeout = std::nullopt) const;
+  // get(10s): Python's get(timeout=10), blocking.
+  Object get(Timeout timeout) const { return get(true, timeout); }
   Object get_nowait() const { return get(false); }
   // Batch forms: one round trip for many items. put_many puts in order
   // (waiting for room as needed); get_many returns 1..max_items items,
@@ -32,6 +38,12 @@ class QueueProxy : public BaseProxy {
                 Timeout timeout = std::nullopt) const;
   std::vector<Object> get_many(size_t max_items, bool block = true,
                                Timeout timeout = std::nullopt) const;
+  void put_many(const std::vector<Object>& values, Timeout timeout) const {
+    put_many(values, true, timeout);
+  }
+  std::vector<Object> get_many(size_t max_items, Timeout timeout) const {
+    return get_many(max_items, true, timeout);
+  }
   int64_t qsize() const;
   bool empty() const;
   bool full() const;

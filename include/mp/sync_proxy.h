@@ -46,6 +46,11 @@ class AcquirerProxy : public BaseProxy {
   }
   AcquireResult acquire_ex(bool blocking = true,
                            Timeout timeout = std::nullopt) const;
+  // acquire(10s): Python's acquire(timeout=10), blocking.
+  bool acquire(Timeout timeout) const { return acquire(true, timeout); }
+  AcquireResult acquire_ex(Timeout timeout) const {
+    return acquire_ex(true, timeout);
+  }
   // RuntimeError: releasing an unheld Lock or another thread's RLock;
   // ValueError: a BoundedSemaphore released above its initial value.
   void release() const;
@@ -89,6 +94,7 @@ class ConditionProxy : public BaseProxy {
   using BaseProxy::BaseProxy;
 
   bool acquire(bool blocking = true, Timeout timeout = std::nullopt) const;
+  bool acquire(Timeout timeout) const { return acquire(true, timeout); }
   void release() const;
   void lock() const { acquire(); }
   void unlock() const { release(); }

@@ -1,6 +1,11 @@
 // ArrayProxy<T>: a fixed-size typed array held by a manager
 // (multiprocessing's Array). Bulk reads and writes travel as packed bytes in
 // one message.
+//
+// Thread safety: any number of threads and processes may use one Array at
+// once; each call (an element, a slice read, a bulk write, a compound
+// assignment a[i] += x) is atomic on the server. Nothing blocks beyond one
+// round trip (ConnectionError, TimeoutError).
 #ifndef MP_ARRAY_PROXY_H_
 #define MP_ARRAY_PROXY_H_
 

@@ -8,6 +8,22 @@
 // Thread safety: a Manager may be used from any number of threads. All
 // proxies a process gets from one server share one session (one gRPC
 // stream); a forked child opens its own on first use.
+//
+// Blocking: each factory and stats() is one round trip, bounded by the
+// 5-minute default deadline (TimeoutError; see Timeout in mp/proxy.h);
+// starting a server waits for it to listen; shutdown() waits for a
+// started server to exit (killing it after a grace period).
+//
+// Destructor policy - ~Manager() of a Manager that started its server
+// stops that server and waits for it (closing its lifeline, then SIGKILL
+// after a grace period), so a private server never outlives its Manager;
+// the server also exits by itself if this process dies. ~Manager() of a
+// Manager from connect() only closes this process's session: the server
+// keeps running, and objects it holds live on while referenced or named.
+// Proxies and NamedObjects made from a Manager stay safe to use (and
+// destroy) after it is gone; their calls then fail with ConnectionError
+// if its server stopped. A moved-from Manager may only be destroyed or
+// assigned to.
 #ifndef MP_MANAGER_H_
 #define MP_MANAGER_H_
 

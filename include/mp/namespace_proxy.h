@@ -1,4 +1,9 @@
 // NamespaceProxy: attributes held by a manager (Python's Namespace).
+//
+// Thread safety: any number of threads and processes may use one Namespace
+// at once; each call, including a compound assignment ns["x"] += 1, is
+// atomic on the server. Nothing blocks beyond one round trip
+// (ConnectionError, TimeoutError).
 #ifndef MP_NAMESPACE_PROXY_H_
 #define MP_NAMESPACE_PROXY_H_
 

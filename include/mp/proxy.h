@@ -17,6 +17,7 @@
 #include <string>
 #include <string_view>
 
+#include "mp/detail/proxy_kind.h"
 #include "mp/object.h"
 
 namespace mp {
@@ -24,28 +25,6 @@ namespace mp {
 namespace internal {
 class ProxyHandle;
 struct PendingCall;
-// The kinds of server objects; the values match mp.v1.ObjectType.
-enum class Kind : int {
-  kDict = 1,
-  kList = 2,
-  kNamespace = 3,
-  kValue = 4,
-  kArray = 5,
-  kIterator = 6,
-  kLock = 7,
-  kRLock = 8,
-  kSemaphore = 9,
-  kBoundedSemaphore = 10,
-  kCondition = 11,
-  kEvent = 12,
-  kBarrier = 13,
-  kQueue = 14,
-  kJoinableQueue = 15,
-};
-// The handle inside `object`, checked to be a proxy of `kind`
-// (mp::TypeError otherwise).
-std::shared_ptr<const ProxyHandle> HandleOfKind(const Object& object,
-                                                Kind kind);
 }  // namespace internal
 
 // How long a blocking call may wait; std::nullopt waits as long as it
@@ -85,8 +64,8 @@ class BaseProxy {
            (a.valid() && b.valid() && a.id() == b.id());
   }
 
-  // For mp's own use: proxies are made by Manager and by reading them back
-  // from containers.
+  // Internal to mp: proxies are made by Manager and by reading them back
+  // from containers (internal::ProxyHandle is not part of the API).
   explicit BaseProxy(std::shared_ptr<const internal::ProxyHandle> handle)
       : handle_(std::move(handle)) {}
 

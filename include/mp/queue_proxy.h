@@ -2,6 +2,13 @@
 // (queue.Queue semantics). Blocked puts and gets are parked on the server
 // and cancelled if the calling process dies, so a dead consumer never
 // swallows an item it did not receive.
+//
+// Thread safety: any number of threads and processes may use one queue at
+// once (the server serialises the operations). What blocks: put on a full
+// queue, get on an empty one, and join until every item is done - each
+// for at most its timeout (none: until it can proceed; the server's side
+// costs no thread). Everything else is one round trip. Every call may
+// throw ConnectionError or TimeoutError (see Timeout in mp/proxy.h).
 #ifndef MP_QUEUE_PROXY_H_
 #define MP_QUEUE_PROXY_H_
 

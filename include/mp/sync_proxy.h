@@ -9,6 +9,13 @@
 //
 // lock()/unlock()/try_lock() make these usable with std::lock_guard,
 // std::unique_lock and std::scoped_lock.
+//
+// Thread safety: any number of threads and processes may use one object at
+// once. Ownership follows Python: a Lock or Semaphore permit belongs to the
+// process's session (any of its threads may release it), an RLock and a
+// Condition's lock to the acquiring thread. What blocks: acquire, wait,
+// and lock(); each for at most its timeout (none: until granted). release,
+// notify, set, clear, abort, reset and the queries are one round trip.
 #ifndef MP_SYNC_PROXY_H_
 #define MP_SYNC_PROXY_H_
 

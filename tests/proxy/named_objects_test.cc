@@ -82,7 +82,10 @@ TEST_F(NamedObjectsTest, ConditionAndBoundedSemaphore) {
   EXPECT_TRUE(s2.acquire(1s));
   EXPECT_FALSE(s.acquire(false));  // one permit, as the creator asked
   s2.release();
-  EXPECT_THROW(s.release(), ValueError);  // bounded
+  // Bounded. (Through s2: a release of a permit known to be held is sent
+  // without waiting for its reply, so only this session's next call is
+  // certain to come after it.)
+  EXPECT_THROW(s2.release(), ValueError);
   EXPECT_THROW(b.named("slots").Semaphore(), TypeError);
 
   ConditionProxy c = a.named("cond").Condition();

@@ -49,6 +49,8 @@ void ThrowError(std::string_view type_name, std::string_view message,
       throw Full(message, traceback);
     case v1::Error::PermissionError:
       throw PermissionError(message, traceback);
+    case v1::Error::ZeroDivisionError:
+      throw ZeroDivisionError(message, traceback);
     case v1::Error::TYPE_UNSPECIFIED:
     case v1::Error_Type_Error_Type_INT_MIN_SENTINEL_DO_NOT_USE_:
     case v1::Error_Type_Error_Type_INT_MAX_SENTINEL_DO_NOT_USE_:

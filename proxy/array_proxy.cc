@@ -28,6 +28,15 @@ void ArrayProxyBase::set_object(int64_t index, const Object& value) const {
   op.RunRaw();
 }
 
+Object ArrayProxyBase::inplace(int64_t index, InplaceOp how,
+                               const Object& operand) const {
+  ProxyOp op(*this);
+  auto* item = op.call().mutable_array()->mutable_inplace();
+  item->set_index(index);
+  internal::SetInplace(op, how, operand, item->mutable_inplace());
+  return op.Run();
+}
+
 std::string ArrayProxyBase::read_packed(std::optional<int64_t> start,
                                         std::optional<int64_t> stop) const {
   ProxyOp op(*this);

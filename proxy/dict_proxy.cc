@@ -38,6 +38,15 @@ void DictProxy::set(const Object& key, const Object& value) const {
   op.RunRaw();
 }
 
+Object DictProxy::inplace(const Object& key, InplaceOp how,
+                          const Object& operand) const {
+  ProxyOp op(*this);
+  auto* item = op.call().mutable_dict()->mutable_inplace();
+  op.Put(key, item->mutable_key());
+  internal::SetInplace(op, how, operand, item->mutable_inplace());
+  return op.Run();
+}
+
 PendingReply DictProxy::set_async(const Object& key,
                                   const Object& value) const {
   ProxyOp op(*this);

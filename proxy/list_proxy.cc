@@ -32,6 +32,15 @@ void PutSequence(ProxyOp& op, const Object& values, const char* what,
 
 }  // namespace
 
+Object ListProxy::inplace(int64_t index, InplaceOp how,
+                          const Object& operand) const {
+  ProxyOp op(*this);
+  auto* item = op.call().mutable_list()->mutable_inplace();
+  item->set_index(index);
+  internal::SetInplace(op, how, operand, item->mutable_inplace());
+  return op.Run();
+}
+
 Object ListProxy::getitem(int64_t index) const {
   ProxyOp op(*this);
   op.call().mutable_list()->mutable_getitem()->set_index(index);

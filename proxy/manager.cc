@@ -225,15 +225,15 @@ void Manager::Impl::Stop() {
 
 Manager::Manager() : Manager(ManagerOptions{}) {}
 
-Manager::Manager(ManagerOptions options) : impl_(std::make_unique<Impl>()) {
+Manager::Manager(ManagerOptions options) : impl_(std::make_shared<Impl>()) {
   impl_->Start(std::move(options));
 }
 
-Manager::Manager(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Manager::Manager(std::shared_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
 Manager Manager::connect(const std::string& address, const std::string& authkey,
                          const ConnectOptions& options) {
-  auto impl = std::make_unique<Impl>();
+  auto impl = std::make_shared<Impl>();
   impl->address = address;
   impl->authkey = authkey;
   impl->conn = internal::Connection::Open(address, authkey, options.tls,
@@ -241,9 +241,20 @@ Manager Manager::connect(const std::string& address, const std::string& authkey,
   return Manager(std::move(impl));
 }
 
-Manager::~Manager() = default;
+// The server this Manager started stops with it, even while NamedObjects
+// made from it still share its connection (their calls then fail with
+// ConnectionError), as proxies do.
+Manager::~Manager() {
+  if (impl_ != nullptr) impl_->Stop();
+}
 Manager::Manager(Manager&&) noexcept = default;
-Manager& Manager::operator=(Manager&&) noexcept = default;
+Manager& Manager::operator=(Manager&& other) noexcept {
+  if (this != &other) {
+    if (impl_ != nullptr) impl_->Stop();
+    impl_ = std::move(other.impl_);
+  }
+  return *this;
+}
 
 const std::string& Manager::address() const { return impl_->address; }
 const std::string& Manager::authkey() const { return impl_->authkey; }
@@ -274,156 +285,187 @@ std::shared_ptr<const internal::ProxyHandle> RunCreate(
   return internal::HandleOf(conn.Decode(reply.value()), type);
 }
 
+v1::Call CreateCall(const std::string& name, bool must_exist,
+                    v1::ObjectType type) {
+  v1::Call call;
+  v1::Create* create = call.mutable_create();
+  create->set_type(type);
+  create->set_name(name);
+  create->set_must_exist(must_exist);
+  return call;
+}
+
+int64_t BarrierMicros(const Timeout& timeout) {
+  return timeout ? std::max<int64_t>(
+                       1, static_cast<int64_t>(timeout->count() * 1e6))
+                 : 0;
+}
+
 }  // namespace
 
 std::shared_ptr<const internal::ProxyHandle> Manager::Make(
-    internal::Kind kind, const Object& init, const std::string& name,
-    int64_t size, int64_t barrier_timeout_micros) const {
-  v1::Call call;
+    const Target& target, internal::Kind kind, const Object& init,
+    int64_t size, int64_t barrier_timeout_micros) {
+  v1::Call call = CreateCall(target.name, target.must_exist,
+                             static_cast<v1::ObjectType>(kind));
   v1::Create* create = call.mutable_create();
-  create->set_type(static_cast<v1::ObjectType>(kind));
-  create->set_name(name);
   create->set_size(size);
   create->set_barrier_timeout_micros(barrier_timeout_micros);
-  return RunCreate(impl_->Conn(), std::move(call), init);
+  return RunCreate(target.impl->Conn(), std::move(call), init);
 }
 
 std::shared_ptr<const internal::ProxyHandle> Manager::MakeValue(
-    char typecode, const Object& init, const std::string& name) const {
-  v1::Call call;
-  v1::Create* create = call.mutable_create();
-  create->set_type(v1::VALUE);
-  create->set_typecode(std::string(1, typecode));
-  create->set_name(name);
-  auto handle = RunCreate(impl_->Conn(), std::move(call), init);
-  handle->typecode.store(typecode);
+    const Target& target, char typecode, const Object& init) {
+  v1::Call call = CreateCall(target.name, target.must_exist, v1::VALUE);
+  call.mutable_create()->set_typecode(std::string(1, typecode));
+  auto handle = RunCreate(target.impl->Conn(), std::move(call), init);
+  // An existing object's typecode is its own: asked for when needed.
+  if (!target.must_exist) handle->typecode.store(typecode);
   return handle;
 }
 
 std::shared_ptr<const internal::ProxyHandle> Manager::MakeCustom(
-    const std::string& type_name, Object::List args,
-    const std::string& name) const {
-  internal::Connection& conn = impl_->Conn();
-  v1::Call call;
+    const Target& target, const std::string& type_name, Object::List args) {
+  internal::Connection& conn = target.impl->Conn();
+  v1::Call call = CreateCall(target.name, target.must_exist, v1::CUSTOM);
   v1::Create* create = call.mutable_create();
-  create->set_type(v1::CUSTOM);
   create->set_type_name(type_name);
-  create->set_name(name);
   for (const Object& arg : args) conn.Encode(arg, create->add_args());
   return RunCreate(conn, std::move(call), Object());
 }
 
 std::shared_ptr<const internal::ProxyHandle> Manager::MakeArray(
-    char typecode, const Object& values, int64_t size,
-    const std::string& name) const {
-  v1::Call call;
+    const Target& target, char typecode, const Object& values, int64_t size) {
+  v1::Call call = CreateCall(target.name, target.must_exist, v1::ARRAY);
   v1::Create* create = call.mutable_create();
-  create->set_type(v1::ARRAY);
   create->set_typecode(std::string(1, typecode));
   create->set_size(size);
-  create->set_name(name);
-  auto handle = RunCreate(impl_->Conn(), std::move(call), values);
-  handle->typecode.store(typecode);
+  auto handle = RunCreate(target.impl->Conn(), std::move(call), values);
+  if (!target.must_exist) handle->typecode.store(typecode);
   return handle;
 }
 
-DictProxy Manager::dict() const {
-  return DictProxy(Make(internal::Kind::kDict, Object(), ""));
-}
+// Manager's factories are NamedObjects' without a name.
+DictProxy Manager::dict() const { return NamedObjects(Unnamed()).dict(); }
 DictProxy Manager::dict(
     std::initializer_list<std::pair<Object, Object>> items) const {
-  return dict(Object::dict(items));
+  return NamedObjects(Unnamed()).dict(items);
 }
 DictProxy Manager::dict(const Object& contents) const {
-  return DictProxy(Make(internal::Kind::kDict, contents, ""));
+  return NamedObjects(Unnamed()).dict(contents);
 }
-ListProxy Manager::list() const {
-  return ListProxy(Make(internal::Kind::kList, Object(), ""));
-}
+ListProxy Manager::list() const { return NamedObjects(Unnamed()).list(); }
 ListProxy Manager::list(std::initializer_list<Object> items) const {
-  return list(Object::list(items));
+  return NamedObjects(Unnamed()).list(items);
 }
 ListProxy Manager::list(const Object& contents) const {
-  return ListProxy(Make(internal::Kind::kList, contents, ""));
+  return NamedObjects(Unnamed()).list(contents);
 }
 NamespaceProxy Manager::Namespace() const {
-  return NamespaceProxy(Make(internal::Kind::kNamespace, Object(), ""));
+  return NamedObjects(Unnamed()).Namespace();
 }
 ValueProxy<Object> Manager::Value(char typecode, const Object& initial) const {
-  return ValueProxy<Object>(MakeValue(typecode, initial, ""));
+  return ValueProxy<Object>(MakeValue(Unnamed(), typecode, initial));
 }
 ArrayProxy<Object> Manager::Array(char typecode, size_t size) const {
   return ArrayProxy<Object>(
-      MakeArray(typecode, Object(), static_cast<int64_t>(size), ""));
+      MakeArray(Unnamed(), typecode, Object(), static_cast<int64_t>(size)));
 }
 ArrayProxy<Object> Manager::Array(char typecode, const Object& values) const {
-  return ArrayProxy<Object>(MakeArray(typecode, values, 0, ""));
+  return ArrayProxy<Object>(MakeArray(Unnamed(), typecode, values, 0));
 }
-
-LockProxy Manager::Lock() const {
-  return LockProxy(Make(internal::Kind::kLock, Object(), ""));
-}
-RLockProxy Manager::RLock() const {
-  return RLockProxy(Make(internal::Kind::kRLock, Object(), ""));
-}
+LockProxy Manager::Lock() const { return NamedObjects(Unnamed()).Lock(); }
+RLockProxy Manager::RLock() const { return NamedObjects(Unnamed()).RLock(); }
 SemaphoreProxy Manager::Semaphore(int64_t value) const {
-  return SemaphoreProxy(Make(internal::Kind::kSemaphore, Object(), "", value));
+  return NamedObjects(Unnamed()).Semaphore(value);
 }
 BoundedSemaphoreProxy Manager::BoundedSemaphore(int64_t value) const {
-  return BoundedSemaphoreProxy(
-      Make(internal::Kind::kBoundedSemaphore, Object(), "", value));
+  return NamedObjects(Unnamed()).BoundedSemaphore(value);
 }
 ConditionProxy Manager::Condition() const {
-  return ConditionProxy(Make(internal::Kind::kCondition, Object(), ""));
+  return NamedObjects(Unnamed()).Condition();
 }
 ConditionProxy Manager::Condition(const LockProxy& lock) const {
-  return ConditionProxy(Make(internal::Kind::kCondition, lock.object(), ""));
+  return NamedObjects(Unnamed()).Condition(lock);
 }
 ConditionProxy Manager::Condition(const RLockProxy& lock) const {
-  return ConditionProxy(Make(internal::Kind::kCondition, lock.object(), ""));
+  return NamedObjects(Unnamed()).Condition(lock);
 }
-EventProxy Manager::Event() const {
-  return EventProxy(Make(internal::Kind::kEvent, Object(), ""));
-}
+EventProxy Manager::Event() const { return NamedObjects(Unnamed()).Event(); }
 BarrierProxy Manager::Barrier(int64_t parties, Timeout timeout) const {
-  int64_t micros =
-      timeout
-          ? std::max<int64_t>(1, static_cast<int64_t>(timeout->count() * 1e6))
-          : 0;
-  return BarrierProxy(
-      Make(internal::Kind::kBarrier, Object(), "", parties, micros));
+  return NamedObjects(Unnamed()).Barrier(parties, timeout);
 }
 QueueProxy Manager::Queue(int64_t maxsize) const {
-  return QueueProxy(Make(internal::Kind::kQueue, Object(), "", maxsize));
+  return NamedObjects(Unnamed()).Queue(maxsize);
 }
 JoinableQueueProxy Manager::JoinableQueue(int64_t maxsize) const {
-  return JoinableQueueProxy(
-      Make(internal::Kind::kJoinableQueue, Object(), "", maxsize));
+  return NamedObjects(Unnamed()).JoinableQueue(maxsize);
 }
 
+DictProxy NamedObjects::dict() const {
+  return DictProxy(Manager::Make(target_, internal::Kind::kDict, Object()));
+}
+DictProxy NamedObjects::dict(
+    std::initializer_list<std::pair<Object, Object>> items) const {
+  return dict(Object::dict(items));
+}
+DictProxy NamedObjects::dict(const Object& contents) const {
+  return DictProxy(Manager::Make(target_, internal::Kind::kDict, contents));
+}
+ListProxy NamedObjects::list() const {
+  return ListProxy(Manager::Make(target_, internal::Kind::kList, Object()));
+}
+ListProxy NamedObjects::list(std::initializer_list<Object> items) const {
+  return list(Object::list(items));
+}
+ListProxy NamedObjects::list(const Object& contents) const {
+  return ListProxy(Manager::Make(target_, internal::Kind::kList, contents));
+}
+NamespaceProxy NamedObjects::Namespace() const {
+  return NamespaceProxy(
+      Manager::Make(target_, internal::Kind::kNamespace, Object()));
+}
 LockProxy NamedObjects::Lock() const {
-  return LockProxy(m_.Make(internal::Kind::kLock, Object(), name_));
+  return LockProxy(Manager::Make(target_, internal::Kind::kLock, Object()));
 }
 RLockProxy NamedObjects::RLock() const {
-  return RLockProxy(m_.Make(internal::Kind::kRLock, Object(), name_));
+  return RLockProxy(Manager::Make(target_, internal::Kind::kRLock, Object()));
 }
 SemaphoreProxy NamedObjects::Semaphore(int64_t value) const {
   return SemaphoreProxy(
-      m_.Make(internal::Kind::kSemaphore, Object(), name_, value));
+      Manager::Make(target_, internal::Kind::kSemaphore, Object(), value));
+}
+BoundedSemaphoreProxy NamedObjects::BoundedSemaphore(int64_t value) const {
+  return BoundedSemaphoreProxy(Manager::Make(
+      target_, internal::Kind::kBoundedSemaphore, Object(), value));
+}
+ConditionProxy NamedObjects::Condition() const {
+  return ConditionProxy(
+      Manager::Make(target_, internal::Kind::kCondition, Object()));
+}
+ConditionProxy NamedObjects::Condition(const LockProxy& lock) const {
+  return ConditionProxy(
+      Manager::Make(target_, internal::Kind::kCondition, lock.object()));
+}
+ConditionProxy NamedObjects::Condition(const RLockProxy& lock) const {
+  return ConditionProxy(
+      Manager::Make(target_, internal::Kind::kCondition, lock.object()));
 }
 EventProxy NamedObjects::Event() const {
-  return EventProxy(m_.Make(internal::Kind::kEvent, Object(), name_));
+  return EventProxy(Manager::Make(target_, internal::Kind::kEvent, Object()));
 }
-BarrierProxy NamedObjects::Barrier(int64_t parties) const {
-  return BarrierProxy(
-      m_.Make(internal::Kind::kBarrier, Object(), name_, parties));
+BarrierProxy NamedObjects::Barrier(int64_t parties, Timeout timeout) const {
+  return BarrierProxy(Manager::Make(target_, internal::Kind::kBarrier,
+                                    Object(), parties,
+                                    BarrierMicros(timeout)));
 }
 QueueProxy NamedObjects::Queue(int64_t maxsize) const {
-  return QueueProxy(m_.Make(internal::Kind::kQueue, Object(), name_, maxsize));
+  return QueueProxy(
+      Manager::Make(target_, internal::Kind::kQueue, Object(), maxsize));
 }
 JoinableQueueProxy NamedObjects::JoinableQueue(int64_t maxsize) const {
-  return JoinableQueueProxy(
-      m_.Make(internal::Kind::kJoinableQueue, Object(), name_, maxsize));
+  return JoinableQueueProxy(Manager::Make(
+      target_, internal::Kind::kJoinableQueue, Object(), maxsize));
 }
 
 Object Manager::stats() const {
@@ -439,19 +481,10 @@ std::string Manager::inspect() const {
   return report.str();
 }
 
-DictProxy NamedObjects::dict() const {
-  return DictProxy(m_.Make(internal::Kind::kDict, Object(), name_));
-}
-ListProxy NamedObjects::list() const {
-  return ListProxy(m_.Make(internal::Kind::kList, Object(), name_));
-}
-NamespaceProxy NamedObjects::Namespace() const {
-  return NamespaceProxy(m_.Make(internal::Kind::kNamespace, Object(), name_));
-}
 bool NamedObjects::remove() const {
-  internal::Connection& conn = m_.impl_->Conn();
+  internal::Connection& conn = target_.impl->Conn();
   v1::Call call;
-  call.mutable_delete_name()->set_name(name_);
+  call.mutable_delete_name()->set_name(target_.name);
   return conn.Decode(conn.Call(std::move(call)).value()).as_bool();
 }
 

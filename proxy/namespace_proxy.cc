@@ -24,6 +24,15 @@ void NamespaceProxy::set(const std::string& name, const Object& value) const {
   op.RunRaw();
 }
 
+Object NamespaceProxy::inplace(const std::string& name, InplaceOp how,
+                               const Object& operand) const {
+  ProxyOp op(*this);
+  auto* attr = op.call().mutable_namespace_()->mutable_inplace();
+  attr->set_name(name);
+  internal::SetInplace(op, how, operand, attr->mutable_inplace());
+  return op.Run();
+}
+
 void NamespaceProxy::erase(const std::string& name) const {
   ProxyOp op(*this);
   op.call().mutable_namespace_()->mutable_delattr()->set_name(name);

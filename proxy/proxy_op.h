@@ -72,6 +72,18 @@ class ProxyOp {
   v1::Call call_;
 };
 
+// Fills an Inplace message: the operator (InplaceOp's values are the
+// proto's) and the operand.
+inline void SetInplace(ProxyOp& op, InplaceOp how, const Object& operand,
+                       v1::Inplace* out) {
+  static_assert(static_cast<int>(InplaceOp::kAdd) == v1::Inplace::ADD &&
+                static_cast<int>(InplaceOp::kFloorDiv) ==
+                    v1::Inplace::FLOOR_DIV &&
+                static_cast<int>(InplaceOp::kRShift) == v1::Inplace::RSHIFT);
+  out->set_op(static_cast<v1::Inplace::Operator>(how));
+  op.Put(operand, out->mutable_operand());
+}
+
 // The Value/Array typecode of `proxy`, asked of the server once per handle
 // (`select` picks the type's TypeCode op in the call).
 template <class Select>

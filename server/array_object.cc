@@ -3,6 +3,7 @@
 #include <string>
 
 #include "mp/errors.h"
+#include "server/inplace.h"
 #include "server/slice.h"
 
 namespace mp::server {
@@ -65,6 +66,30 @@ void ArrayObject::Apply(const v1::ArrayOp& op, const OpContext& ctx,
                             "array assignment index out of range");
       data_.replace(i * width, width, packed, width);
       return ctx.ReturnNone(reply);
+    }
+    case v1::ArrayOp::kInplace: {
+      Object operand = ctx.Decode(op.inplace().inplace().operand());
+      // Numbers only: a 'c' element (one byte) has no compound assignment
+      // that keeps it one byte, and a repetition must not allocate here.
+      if (typecode_.kind == internal::TypeCode::kChar ||
+          !(operand.is_int() || operand.is_bool() || operand.is_float())) {
+        throw TypeError(std::string("unsupported operand type(s) for an "
+                                    "Array('") +
+                        typecode_.code + "') element: '" +
+                        operand.type_name() + "'");
+      }
+      StoredBytes unmeasured;  // an element keeps its size
+      absl::MutexLock lock(&mu_);
+      size_t i = CheckIndex(op.inplace().index(), size(),
+                            "array index out of range");
+      Object result = InplaceResult(
+          op.inplace().inplace(),
+          internal::UnpackElement(typecode_, &data_[i * width]), operand,
+          &unmeasured);
+      char packed[8];
+      internal::PackElement(typecode_, result, packed);  // range, type
+      data_.replace(i * width, width, packed, width);
+      return ctx.Return(internal::UnpackElement(typecode_, packed), reply);
     }
     case v1::ArrayOp::kRead: {
       const auto& s = op.read();

@@ -3,6 +3,7 @@
 #include <utility>
 
 #include "mp/errors.h"
+#include "server/inplace.h"
 
 namespace mp::server {
 namespace {
@@ -177,6 +178,19 @@ void DictObject::Apply(const v1::DictOp& op, const OpContext& ctx,
       stored_.Change(added, removed);
       for (const auto& [k, v] : entries.as_dict()) dict_.set(k, v);
       return ctx.ReturnNone(reply);
+    }
+    case v1::DictOp::kInplace: {
+      Object key = ctx.Decode(op.inplace().key());
+      Object operand = ctx.Decode(op.inplace().inplace().operand());
+      Object old, result;
+      {
+        absl::MutexLock lock(&mu_);
+        Object* slot = dict_.find(key);
+        if (slot == nullptr) ThrowKeyError(key);
+        result = ApplyInplaceLocked(op.inplace().inplace(), slot, operand,
+                                    &stored_, &old);
+      }
+      return ctx.Return(result, reply);
     }
     case v1::DictOp::kIter:
     case v1::DictOp::OP_NOT_SET:

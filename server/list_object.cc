@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "mp/errors.h"
+#include "server/inplace.h"
 #include "server/slice.h"
 
 namespace mp::server {
@@ -240,6 +241,18 @@ void ListObject::Apply(const v1::ListOp& op, const OpContext& ctx,
         for (size_t i = 0; i < n; ++i) items_.push_back(items_[i]);
       }
       return ctx.ReturnNone(reply);
+    }
+    case v1::ListOp::kInplace: {
+      Object operand = ctx.Decode(op.inplace().inplace().operand());
+      Object old, result;
+      {
+        absl::MutexLock lock(&mu_);
+        size_t i = CheckIndex(op.inplace().index(), items_.size(),
+                              "list index out of range");
+        result = ApplyInplaceLocked(op.inplace().inplace(), &items_[i],
+                                    operand, &stored_, &old);
+      }
+      return ctx.Return(result, reply);
     }
     case v1::ListOp::kIter:
     case v1::ListOp::OP_NOT_SET:

@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "mp/errors.h"
+#include "server/inplace.h"
 
 namespace mp::server {
 namespace {
@@ -86,6 +87,19 @@ void NamespaceObject::Apply(const v1::NamespaceOp& op, const OpContext& ctx,
         copy = attrs_;
       }
       return ctx.Return(Object::dict(std::move(copy)), reply);
+    }
+    case v1::NamespaceOp::kInplace: {
+      Object name(CheckName(op.inplace().name()));
+      Object operand = ctx.Decode(op.inplace().inplace().operand());
+      Object result;
+      {
+        absl::MutexLock lock(&mu_);
+        Object* slot = attrs_.find(name);
+        if (slot == nullptr) ThrowNoAttribute(name.as_str());
+        result = ApplyInplaceLocked(op.inplace().inplace(), slot, operand,
+                                    &stored_, &dropped);
+      }
+      return ctx.Return(result, reply);
     }
     case v1::NamespaceOp::OP_NOT_SET:
       break;

@@ -91,6 +91,13 @@ std::shared_ptr<ServerObject> ObjectStore::GetOrCreateNamed(
   return obj;
 }
 
+std::shared_ptr<ServerObject> ObjectStore::FindNamed(
+    const std::string& name) const {
+  absl::MutexLock lock(&named_mu_);
+  auto it = named_.find(name);
+  return it == named_.end() ? nullptr : it->second;
+}
+
 bool ObjectStore::DeleteName(const std::string& name) {
   std::shared_ptr<ServerObject> dropped;  // dies outside the lock
   absl::MutexLock lock(&named_mu_);

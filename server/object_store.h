@@ -40,6 +40,8 @@ class ObjectStore {
   std::shared_ptr<ServerObject> GetOrCreateNamed(
       const std::string& name,
       const std::function<std::shared_ptr<ServerObject>(uint64_t id)>& make);
+  // The object registered under `name`, or nullptr.
+  std::shared_ptr<ServerObject> FindNamed(const std::string& name) const;
   bool DeleteName(const std::string& name);
 
   size_t object_count() const { return live_.load(std::memory_order_relaxed); }

@@ -334,6 +334,17 @@ void ManagerService::Create(const v1::Create& create, const OpContext& ctx,
                       " objects, the server's limit per session "
                       "(max_objects_per_session); release some first");
   }
+  if (create.must_exist()) {  // a lookup: nothing is prepared or created
+    if (create.name().empty()) {
+      throw ValueError("Create.must_exist needs a name");
+    }
+    std::shared_ptr<ServerObject> object = store_.FindNamed(create.name());
+    if (object == nullptr) {
+      throw KeyError("no object is registered under the name " +
+                     Object(create.name()).repr());
+    }
+    return ReturnNamed(create, object, ctx, reply);
+  }
   const bool has_init = create.has_init() && !create.init().has_none();
   // The new container's contents are charged to this session's quota and
   // held to the cap on one object.
@@ -351,6 +362,12 @@ void ManagerService::Create(const v1::Create& create, const OpContext& ctx,
   std::shared_ptr<ServerObject> object =
       create.name().empty() ? store_.Add(make)
                             : store_.GetOrCreateNamed(create.name(), make);
+  ReturnNamed(create, object, ctx, reply);
+}
+
+void ManagerService::ReturnNamed(const v1::Create& create,
+                                 const std::shared_ptr<ServerObject>& object,
+                                 const OpContext& ctx, v1::Reply* reply) {
   if (object->type() != create.type()) {
     throw TypeError("the name " + Object(create.name()).repr() + " is a " +
                     std::string(object->type_name()) + ", not a " +

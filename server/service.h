@@ -80,6 +80,11 @@ class ManagerService {
   void ExecuteOrThrow(const v1::Call& call, const OpContext& ctx,
                       v1::Reply* reply);
   void Create(const v1::Create& create, const OpContext& ctx, v1::Reply* reply);
+  // Hands `object` to the caller if it is of the requested type (a name
+  // bound to another type is a TypeError).
+  void ReturnNamed(const v1::Create& create,
+                   const std::shared_ptr<ServerObject>& object,
+                   const OpContext& ctx, v1::Reply* reply);
 
   struct SessionEntry {
     std::weak_ptr<Session> session;

@@ -1,6 +1,11 @@
 // ArrayProxy<T>: a fixed-size typed array held by a manager
 // (multiprocessing's Array). Bulk reads and writes travel as packed bytes in
 // one message.
+//
+// Thread safety: any number of threads and processes may use one Array at
+// once; each call (an element, a slice read, a bulk write, a compound
+// assignment a[i] += x) is atomic on the server. Nothing blocks beyond one
+// round trip (ConnectionError, TimeoutError).
 #ifndef MP_ARRAY_PROXY_H_
 #define MP_ARRAY_PROXY_H_
 
@@ -23,6 +28,10 @@ class ArrayProxyBase : public BaseProxy {
   size_t size() const;
   Object get_object(int64_t index) const;  // IndexError
   void set_object(int64_t index, const Object& value) const;
+  // a[index] op= operand, atomically (see ItemRef): numeric typecodes only;
+  // the result is stored as set_object would (ValueError out of range).
+  // The new value.
+  Object inplace(int64_t index, InplaceOp op, const Object& operand) const;
   // Elements [start, stop) (Python slice clamping) packed in the array's
   // typecode layout.
   std::string read_packed(std::optional<int64_t> start = std::nullopt,

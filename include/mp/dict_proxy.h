@@ -26,6 +26,8 @@ class DictProxy : public BaseProxy {
   Object get(const Object& key) const;      // None when absent
   Object get(const Object& key, const Object& dflt) const;
   void set(const Object& key, const Object& value) const;
+  // d[key] op= operand, atomically (see ItemRef); the new value.
+  Object inplace(const Object& key, InplaceOp op, const Object& operand) const;
   // Pipelined set: returns at once; the reply's get() reports errors.
   PendingReply set_async(const Object& key, const Object& value) const;
   void erase(const Object& key) const;  // del d[key]; KeyError when absent

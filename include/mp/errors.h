@@ -68,6 +68,8 @@ MP_DEFINE_ERROR_(MemoryError);
 // The server does not allow what was asked (a client's shutdown request
 // without ServerOptions::allow_client_shutdown).
 MP_DEFINE_ERROR_(PermissionError);
+// Division or modulo by zero in a compound assignment (d[k] /= 0).
+MP_DEFINE_ERROR_(ZeroDivisionError);
 
 // queue.Empty and queue.Full.
 MP_DEFINE_ERROR_(Empty);

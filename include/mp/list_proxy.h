@@ -23,6 +23,8 @@ class ListProxy : public BaseProxy {
   }
   Object getitem(int64_t index) const;                 // IndexError
   void set(int64_t index, const Object& value) const;  // IndexError
+  // l[index] op= operand, atomically (see ItemRef); the new value.
+  Object inplace(int64_t index, InplaceOp op, const Object& operand) const;
   void erase(int64_t index) const;                     // del l[i]
   void append(const Object& value) const;
   void extend(const Object& values) const;  // a list or tuple

@@ -8,6 +8,22 @@
 // Thread safety: a Manager may be used from any number of threads. All
 // proxies a process gets from one server share one session (one gRPC
 // stream); a forked child opens its own on first use.
+//
+// Blocking: each factory and stats() is one round trip, bounded by the
+// 5-minute default deadline (TimeoutError; see Timeout in mp/proxy.h);
+// starting a server waits for it to listen; shutdown() waits for a
+// started server to exit (killing it after a grace period).
+//
+// Destructor policy - ~Manager() of a Manager that started its server
+// stops that server and waits for it (closing its lifeline, then SIGKILL
+// after a grace period), so a private server never outlives its Manager;
+// the server also exits by itself if this process dies. ~Manager() of a
+// Manager from connect() only closes this process's session: the server
+// keeps running, and objects it holds live on while referenced or named.
+// Proxies and NamedObjects made from a Manager stay safe to use (and
+// destroy) after it is gone; their calls then fail with ConnectionError
+// if its server stopped. A moved-from Manager may only be destroyed or
+// assigned to.
 #ifndef MP_MANAGER_H_
 #define MP_MANAGER_H_
 
@@ -56,43 +72,7 @@ struct ConnectOptions {
   Transport transport = Transport::kAuto;
 };
 
-class Manager;
-
-// Object factory whose objects are registered under a name
-// (Manager::named): the first call creates, later calls - from any process
-// or host - get the same object. A name bound to a different type is a
-// TypeError.
-class NamedObjects {
- public:
-  DictProxy dict() const;
-  ListProxy list() const;
-  NamespaceProxy Namespace() const;
-  LockProxy Lock() const;
-  RLockProxy RLock() const;
-  SemaphoreProxy Semaphore(int64_t value = 1) const;
-  EventProxy Event() const;
-  BarrierProxy Barrier(int64_t parties) const;
-  QueueProxy Queue(int64_t maxsize = 0) const;
-  JoinableQueueProxy JoinableQueue(int64_t maxsize = 0) const;
-  template <class T>
-  ValueProxy<T> Value(T initial = T()) const;
-  template <class T>
-  ArrayProxy<T> Array(size_t size) const;
-  // A custom object (see Manager::create) under this name; `args` go to
-  // the constructor only when it is created. A name bound to another type
-  // is a TypeError.
-  template <class P = Proxy, class... Args>
-  P create(const std::string& type_name, const Args&... args) const;
-  // Forgets the name (the object lives while referenced). False if unknown.
-  bool remove() const;
-
- private:
-  friend class Manager;
-  NamedObjects(const Manager& m, std::string name)
-      : m_(m), name_(std::move(name)) {}
-  const Manager& m_;
-  std::string name_;
-};
+class NamedObjects;
 
 class Manager {
  public:
@@ -154,15 +134,15 @@ class Manager {
   template <class T>
   ValueProxy<T> Value(T initial) const {
     return ValueProxy<T>(
-        MakeValue(internal::TypeCodeFor<T>(), to_object(initial), ""));
+        MakeValue(Unnamed(), internal::TypeCodeFor<T>(), to_object(initial)));
   }
   // Value('i', 0): typecode as in the array module.
   ValueProxy<Object> Value(char typecode, const Object& initial = 0) const;
 
   template <class T>
   ArrayProxy<T> Array(const std::vector<T>& values) const {
-    return ArrayProxy<T>(
-        MakeArray(internal::TypeCodeFor<T>(), to_object(values), 0, ""));
+    return ArrayProxy<T>(MakeArray(Unnamed(), internal::TypeCodeFor<T>(),
+                                   to_object(values), 0));
   }
   template <class T>
   ArrayProxy<T> Array(std::initializer_list<T> values) const {
@@ -171,8 +151,8 @@ class Manager {
   // Array<double>(1000): `size` zeros; the typecode follows T.
   template <class T>
   ArrayProxy<T> Array(size_t size) const {
-    return ArrayProxy<T>(MakeArray(internal::TypeCodeFor<T>(), Object(),
-                                   static_cast<int64_t>(size), ""));
+    return ArrayProxy<T>(MakeArray(Unnamed(), internal::TypeCodeFor<T>(),
+                                   Object(), static_cast<int64_t>(size)));
   }
   ArrayProxy<Object> Array(char typecode, size_t size) const;
   ArrayProxy<Object> Array(char typecode, const Object& values) const;
@@ -187,12 +167,18 @@ class Manager {
   P create(const std::string& type_name, const Args&... args) const {
     static_assert(std::is_base_of_v<BaseProxy, P>,
                   "mp: create<P>: P must derive from mp::BaseProxy");
-    return P(MakeCustom(type_name, {internal::CustomArgObject(args)...}, ""));
+    return P(MakeCustom(Unnamed(), type_name,
+                        {internal::CustomArgObject(args)...}));
   }
 
-  NamedObjects named(std::string name) const {
-    return NamedObjects(*this, std::move(name));
-  }
+  // Objects registered under `name`: the first call of a factory creates
+  // the object, later calls - from any process or host - get the same one.
+  NamedObjects named(std::string name) const;
+  // The object already registered under `name`: its factories never
+  // create, they throw KeyError when nothing is registered under the name
+  // (a typo, or a name not created yet) and ignore their arguments.
+  //   auto jobs = m.existing("jobs").list();
+  NamedObjects existing(std::string name) const;
 
   // Server statistics: {"objects": n, "sessions": n, "named": n, "pid": n,
   // "threads": n, "rss_bytes": n}.
@@ -206,40 +192,107 @@ class Manager {
  private:
   friend class NamedObjects;
   struct Impl;
-  explicit Manager(std::unique_ptr<Impl> impl);
-  std::shared_ptr<const internal::ProxyHandle> Make(
-      internal::Kind kind, const Object& init, const std::string& name,
-      int64_t size = 0, int64_t barrier_timeout_micros = 0) const;
-  std::shared_ptr<const internal::ProxyHandle> MakeValue(
-      char typecode, const Object& init, const std::string& name) const;
-  std::shared_ptr<const internal::ProxyHandle> MakeCustom(
-      const std::string& type_name, Object::List args,
-      const std::string& name) const;
-  std::shared_ptr<const internal::ProxyHandle> MakeArray(
-      char typecode, const Object& values, int64_t size,
-      const std::string& name) const;
-  std::unique_ptr<Impl> impl_;
+  // Where a Create goes and what it registers: NamedObjects carries one.
+  struct Target {
+    std::shared_ptr<const Impl> impl;
+    std::string name;  // "": unnamed
+    bool must_exist = false;
+  };
+  explicit Manager(std::shared_ptr<Impl> impl);
+  Target Unnamed() const { return Target{impl_, "", false}; }
+  static std::shared_ptr<const internal::ProxyHandle> Make(
+      const Target& target, internal::Kind kind, const Object& init,
+      int64_t size = 0, int64_t barrier_timeout_micros = 0);
+  static std::shared_ptr<const internal::ProxyHandle> MakeValue(
+      const Target& target, char typecode, const Object& init);
+  static std::shared_ptr<const internal::ProxyHandle> MakeCustom(
+      const Target& target, const std::string& type_name, Object::List args);
+  static std::shared_ptr<const internal::ProxyHandle> MakeArray(
+      const Target& target, char typecode, const Object& values,
+      int64_t size);
+  // Shared with the NamedObjects made from it, which therefore stay valid
+  // after this Manager is moved or destroyed (their calls fail with
+  // ConnectionError once the server is stopped).
+  std::shared_ptr<Impl> impl_;
 };
 
-template <class T>
-ValueProxy<T> NamedObjects::Value(T initial) const {
-  return ValueProxy<T>(
-      m_.MakeValue(internal::TypeCodeFor<T>(), to_object(initial), name_));
-}
+// Object factory whose objects are registered under a name (Manager::named,
+// Manager::existing). A name bound to a different type is a TypeError.
+// Arguments (initial contents, sizes) are used only by the call that
+// creates the object; a call that finds it ignores them.
+//
+// Holds a share of its Manager's connection, not a reference to the
+// Manager: it may outlive it, or be used after the Manager was moved.
+// Thread-safe, like Manager; each factory is one round trip.
+class NamedObjects {
+ public:
+  DictProxy dict() const;
+  DictProxy dict(std::initializer_list<std::pair<Object, Object>> items) const;
+  DictProxy dict(const Object& contents) const;  // a dict Object
+  ListProxy list() const;
+  ListProxy list(std::initializer_list<Object> items) const;
+  ListProxy list(const Object& contents) const;  // a list or tuple Object
+  NamespaceProxy Namespace() const;
+  LockProxy Lock() const;
+  RLockProxy RLock() const;
+  SemaphoreProxy Semaphore(int64_t value = 1) const;
+  BoundedSemaphoreProxy BoundedSemaphore(int64_t value = 1) const;
+  ConditionProxy Condition() const;  // with its own RLock
+  ConditionProxy Condition(const LockProxy& lock) const;
+  ConditionProxy Condition(const RLockProxy& lock) const;
+  EventProxy Event() const;
+  BarrierProxy Barrier(int64_t parties, Timeout timeout = std::nullopt) const;
+  QueueProxy Queue(int64_t maxsize = 0) const;
+  JoinableQueueProxy JoinableQueue(int64_t maxsize = 0) const;
+  template <class T>
+  ValueProxy<T> Value(T initial = T()) const {
+    return ValueProxy<T>(Manager::MakeValue(
+        target_, internal::TypeCodeFor<T>(), to_object(initial)));
+  }
+  template <class T>
+  ArrayProxy<T> Array(size_t size) const {
+    return ArrayProxy<T>(Manager::MakeArray(target_, internal::TypeCodeFor<T>(),
+                                            Object(),
+                                            static_cast<int64_t>(size)));
+  }
+  template <class T>
+  ArrayProxy<T> Array(const std::vector<T>& values) const {
+    return ArrayProxy<T>(Manager::MakeArray(
+        target_, internal::TypeCodeFor<T>(), to_object(values), 0));
+  }
+  template <class T>
+  ArrayProxy<T> Array(std::initializer_list<T> values) const {
+    return Array(std::vector<T>(values));
+  }
+  // The existing array (for Manager::existing, which ignores sizes).
+  template <class T>
+  ArrayProxy<T> Array() const {
+    return Array<T>(size_t{0});
+  }
+  // A custom object (see Manager::create) under this name; `args` go to
+  // the constructor only when it is created. A name bound to another type
+  // is a TypeError.
+  template <class P = Proxy, class... Args>
+  P create(const std::string& type_name, const Args&... args) const {
+    static_assert(std::is_base_of_v<BaseProxy, P>,
+                  "mp: create<P>: P must derive from mp::BaseProxy");
+    return P(Manager::MakeCustom(target_, type_name,
+                                 {internal::CustomArgObject(args)...}));
+  }
+  // Forgets the name (the object lives while referenced). False if unknown.
+  bool remove() const;
 
-template <class P, class... Args>
-P NamedObjects::create(const std::string& type_name,
-                       const Args&... args) const {
-  static_assert(std::is_base_of_v<BaseProxy, P>,
-                "mp: create<P>: P must derive from mp::BaseProxy");
-  return P(
-      m_.MakeCustom(type_name, {internal::CustomArgObject(args)...}, name_));
-}
+ private:
+  friend class Manager;
+  explicit NamedObjects(Manager::Target target) : target_(std::move(target)) {}
+  Manager::Target target_;
+};
 
-template <class T>
-ArrayProxy<T> NamedObjects::Array(size_t size) const {
-  return ArrayProxy<T>(m_.MakeArray(internal::TypeCodeFor<T>(), Object(),
-                                    static_cast<int64_t>(size), name_));
+inline NamedObjects Manager::named(std::string name) const {
+  return NamedObjects(Target{impl_, std::move(name), false});
+}
+inline NamedObjects Manager::existing(std::string name) const {
+  return NamedObjects(Target{impl_, std::move(name), true});
 }
 
 }  // namespace mp

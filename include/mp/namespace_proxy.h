@@ -1,4 +1,9 @@
 // NamespaceProxy: attributes held by a manager (Python's Namespace).
+//
+// Thread safety: any number of threads and processes may use one Namespace
+// at once; each call, including a compound assignment ns["x"] += 1, is
+// atomic on the server. Nothing blocks beyond one round trip
+// (ConnectionError, TimeoutError).
 #ifndef MP_NAMESPACE_PROXY_H_
 #define MP_NAMESPACE_PROXY_H_
 
@@ -21,6 +26,9 @@ class NamespaceProxy : public BaseProxy {
   Object getitem(const std::string& name) const { return get(name); }
   Object get(const std::string& name) const;  // AttributeError when unset
   void set(const std::string& name, const Object& value) const;
+  // ns.name op= operand, atomically (see ItemRef); the new value.
+  Object inplace(const std::string& name, InplaceOp op,
+                 const Object& operand) const;
   void erase(const std::string& name) const;  // AttributeError when unset
   bool contains(const std::string& name) const;
   Object copy() const;  // a dict of the attributes

@@ -18,6 +18,7 @@
 #include <string_view>
 #include <type_traits>
 
+#include "mp/detail/proxy_kind.h"
 #include "mp/object.h"
 
 namespace mp {
@@ -25,33 +26,22 @@ namespace mp {
 namespace internal {
 class ProxyHandle;
 struct PendingCall;
-// The kinds of server objects; the values match mp.v1.ObjectType.
-enum class Kind : int {
-  kDict = 1,
-  kList = 2,
-  kNamespace = 3,
-  kValue = 4,
-  kArray = 5,
-  kIterator = 6,
-  kLock = 7,
-  kRLock = 8,
-  kSemaphore = 9,
-  kBoundedSemaphore = 10,
-  kCondition = 11,
-  kEvent = 12,
-  kBarrier = 13,
-  kQueue = 14,
-  kJoinableQueue = 15,
-  kCustom = 16,  // a registered custom type (mp/register.h)
-};
-// The handle inside `object`, checked to be a proxy of `kind`
-// (mp::TypeError otherwise).
-std::shared_ptr<const ProxyHandle> HandleOfKind(const Object& object,
-                                                Kind kind);
 }  // namespace internal
 
 // How long a blocking call may wait; std::nullopt waits as long as it
 // takes. Any std::chrono duration converts: std::chrono::milliseconds(50).
+// Wherever Python's signature lets the timeout be given alone, so can it
+// here: q.get(10s), q.put(x, 10s), lock.acquire(10s), ev.wait(10s),
+// jq.join(10s) (each blocks, as Python's does with timeout=10).
+//
+// Deadlines on the round trip itself (TimeoutError when they pass):
+// - a call that does not block on the server (d[k], l.append(x), ...):
+//   5 minutes, the default deadline, so an unresponsive server cannot
+//   hang its caller;
+// - a blocking call with a timeout: the timeout plus 30 s for the trip
+//   (the server answers at the timeout itself);
+// - a blocking call without one (q.get()): none; a dead server or
+//   connection still ends it with ConnectionError (keepalive).
 using Timeout = std::optional<std::chrono::duration<double>>;
 
 class BaseProxy;
@@ -88,8 +78,8 @@ class BaseProxy {
            (a.valid() && b.valid() && a.id() == b.id());
   }
 
-  // For mp's own use: proxies are made by Manager and by reading them back
-  // from containers.
+  // Internal to mp: proxies are made by Manager and by reading them back
+  // from containers (internal::ProxyHandle is not part of the API).
   explicit BaseProxy(std::shared_ptr<const internal::ProxyHandle> handle)
       : handle_(std::move(handle)) {}
 
@@ -138,9 +128,43 @@ class BaseProxy {
   friend class BaseProxyAccess;
 };
 
+// The operators of Python's augmented assignment, for ItemRef's compound
+// assignments and the proxies' inplace(). The values match
+// mp.v1.Inplace.Operator.
+enum class InplaceOp : int {
+  kAdd = 1,       // +=
+  kSub = 2,       // -=
+  kMul = 3,       // *=
+  kTrueDiv = 4,   // /=  Python's /: int / int is a float
+  kFloorDiv = 5,  // Python's //= (no C++ operator: ItemRef::floordiv_assign)
+  kMod = 6,       // %=  the sign follows the divisor, as in Python
+  kAnd = 7,       // &=
+  kOr = 8,        // |=
+  kXor = 9,       // ^=
+  kLShift = 10,   // <<=
+  kRShift = 11,   // >>=
+};
+
 // `proxy[key]`: reads the item when converted, assigns it when assigned to.
+// Lazy: creating one sends nothing, so an ItemRef that is neither read nor
+// assigned (`d["missing"];` as a statement) is a mistake the compiler
+// reports ([[nodiscard]]); Python would have raised KeyError there.
+//
+// Compound assignment (`d[k] += 1`, `-=`, `*=`, `/=`, `%=`, `&=`, `|=`,
+// `^=`, `<<=`, `>>=`) is one operation on the server, applied under the
+// object's lock: concurrent `d[k] += 1` from any number of processes never
+// loses an update (Python's proxies read and write back in two steps and
+// do: cpython #137233). The operators follow Python's rules for the stored
+// value, not C++'s: `/=` is true division (an int becomes a float), `%=`
+// takes the divisor's sign, str/bytes/list/tuple `+=` concatenates and
+// `*=` repeats. Each returns the item's new value, like std::atomic's
+// operators. The item must exist (KeyError, IndexError, AttributeError);
+// TypeError for operand types Python refuses, ZeroDivisionError for
+// division or modulo by zero, ValueError for an int result outside int64.
 template <class Proxy, class Key>
-class ItemRef {
+class [[nodiscard(
+    "d[key] alone reads nothing: use the value, assign to it, or call "
+    "getitem(key) to check that it exists")]] ItemRef {
  public:
   ItemRef(const Proxy& proxy, Key key) : proxy_(proxy), key_(std::move(key)) {}
 
@@ -158,6 +182,44 @@ class ItemRef {
   }
   const ItemRef& operator=(const ItemRef& other) const {
     return *this = other.get();
+  }
+
+  // `item op= operand` as one server-side step; the new value.
+  Object inplace(InplaceOp op, const Object& operand) const {
+    return proxy_.inplace(key_, op, operand);
+  }
+  Object operator+=(const Object& v) const {
+    return inplace(InplaceOp::kAdd, v);
+  }
+  Object operator-=(const Object& v) const {
+    return inplace(InplaceOp::kSub, v);
+  }
+  Object operator*=(const Object& v) const {
+    return inplace(InplaceOp::kMul, v);
+  }
+  Object operator/=(const Object& v) const {
+    return inplace(InplaceOp::kTrueDiv, v);
+  }
+  Object floordiv_assign(const Object& v) const {  // Python's //=
+    return inplace(InplaceOp::kFloorDiv, v);
+  }
+  Object operator%=(const Object& v) const {
+    return inplace(InplaceOp::kMod, v);
+  }
+  Object operator&=(const Object& v) const {
+    return inplace(InplaceOp::kAnd, v);
+  }
+  Object operator|=(const Object& v) const {
+    return inplace(InplaceOp::kOr, v);
+  }
+  Object operator^=(const Object& v) const {
+    return inplace(InplaceOp::kXor, v);
+  }
+  Object operator<<=(const Object& v) const {
+    return inplace(InplaceOp::kLShift, v);
+  }
+  Object operator>>=(const Object& v) const {
+    return inplace(InplaceOp::kRShift, v);
   }
 
   friend bool operator==(const ItemRef& a, const Object& b) {

@@ -9,6 +9,13 @@
 //
 // lock()/unlock()/try_lock() make these usable with std::lock_guard,
 // std::unique_lock and std::scoped_lock.
+//
+// Thread safety: any number of threads and processes may use one object at
+// once. Ownership follows Python: a Lock or Semaphore permit belongs to the
+// process's session (any of its threads may release it), an RLock and a
+// Condition's lock to the acquiring thread. What blocks: acquire, wait,
+// and lock(); each for at most its timeout (none: until granted). release,
+// notify, set, clear, abort, reset and the queries are one round trip.
 #ifndef MP_SYNC_PROXY_H_
 #define MP_SYNC_PROXY_H_
 
@@ -46,6 +53,11 @@ class AcquirerProxy : public BaseProxy {
   }
   AcquireResult acquire_ex(bool blocking = true,
                            Timeout timeout = std::nullopt) const;
+  // acquire(10s): Python's acquire(timeout=10), blocking.
+  bool acquire(Timeout timeout) const { return acquire(true, timeout); }
+  AcquireResult acquire_ex(Timeout timeout) const {
+    return acquire_ex(true, timeout);
+  }
   // RuntimeError: releasing an unheld Lock or another thread's RLock;
   // ValueError: a BoundedSemaphore released above its initial value.
   void release() const;
@@ -89,6 +101,7 @@ class ConditionProxy : public BaseProxy {
   using BaseProxy::BaseProxy;
 
   bool acquire(bool blocking = true, Timeout timeout = std::nullopt) const;
+  bool acquire(Timeout timeout) const { return acquire(true, timeout); }
   void release() const;
   void lock() const { acquire(); }
   void unlock() const { release(); }

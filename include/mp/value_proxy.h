@@ -1,5 +1,11 @@
 // ValueProxy<T>: one typed scalar held by a manager (multiprocessing's
 // Value), with atomic fetch_add and compare_exchange.
+//
+// Thread safety: any number of threads and processes may use one Value at
+// once; each call is atomic on the server (get, set, fetch_add and
+// compare_exchange each take the object's lock once - a get followed by a
+// set is two steps, use fetch_add or compare_exchange to update). Nothing
+// blocks beyond one round trip (ConnectionError, TimeoutError).
 #ifndef MP_VALUE_PROXY_H_
 #define MP_VALUE_PROXY_H_
 

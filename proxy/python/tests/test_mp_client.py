@@ -75,6 +75,7 @@ class ErrorsTest(ServerTestCase):
             "AuthenticationError": multiprocessing.AuthenticationError,
             "ReferenceError": ReferenceError,
             "PermissionError": PermissionError,
+            "ZeroDivisionError": ZeroDivisionError,
         }
         for name, cls in cases.items():
             self.assertIsInstance(_errors.error_from_wire(name, "m"), cls,

@@ -19,6 +19,7 @@
 #include <string_view>
 
 #include "common/local_frame.h"
+#include "google/protobuf/stubs/logging.h"
 #include "mp/v1/session.pb.h"
 
 namespace {
@@ -51,6 +52,13 @@ uint32_t Load32(std::string_view s) {
 }
 
 }  // namespace
+
+extern "C" int LLVMFuzzerInitialize(int*, char***) {
+  // Invalid UTF-8 in a string field is a parse failure that protobuf also
+  // logs, once per input; the transports rate-limit that line themselves.
+  google::protobuf::SetLogHandler(nullptr);
+  return 0;
+}
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size < 2) return 0;

@@ -15,6 +15,7 @@
 
 #include "common/local_frame.h"
 #include "common/wire_codec.h"
+#include "google/protobuf/stubs/logging.h"
 #include "mp/errors.h"
 #include "mp/object.h"
 #include "mp/v1/value.pb.h"
@@ -49,6 +50,13 @@ std::string Serialize(const mp::v1::Value& v) {
 }
 
 }  // namespace
+
+extern "C" int LLVMFuzzerInitialize(int*, char***) {
+  // Invalid UTF-8 in a string field is a parse failure that protobuf also
+  // logs, once per input; the transports rate-limit that line themselves.
+  google::protobuf::SetLogHandler(nullptr);
+  return 0;
+}
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   mp::v1::Value wire;

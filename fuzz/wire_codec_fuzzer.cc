@@ -62,8 +62,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   mp::v1::Value wire;
   // The transports' parser, with their recursion limit.
   if (!mp::internal::ParseFrame(
-          std::string_view(reinterpret_cast<const char*>(data), size),
-          &wire)) {
+          std::string_view(reinterpret_cast<const char*>(data), size), &wire)) {
     return 0;
   }
   mp::Object first;

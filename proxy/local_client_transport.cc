@@ -41,14 +41,14 @@ OpenSockets& GetOpenSockets() {
         []() ABSL_NO_THREAD_SAFETY_ANALYSIS { GetOpenSockets().mu.Lock(); },
         []() ABSL_NO_THREAD_SAFETY_ANALYSIS { GetOpenSockets().mu.Unlock(); },
         []() ABSL_NO_THREAD_SAFETY_ANALYSIS {
-                     // The child's only thread; close() is
-                     // async-signal-safe. A fresh mutex, as for the
-                     // connection registry (proxy/connection.cc).
-                     OpenSockets& s = GetOpenSockets();
-                     for (int fd : s.fds) close(fd);
-                     s.fds.clear();
-                     new (&s.mu) absl::Mutex();
-                   });
+          // The child's only thread; close() is
+          // async-signal-safe. A fresh mutex, as for the
+          // connection registry (proxy/connection.cc).
+          OpenSockets& s = GetOpenSockets();
+          for (int fd : s.fds) close(fd);
+          s.fds.clear();
+          new (&s.mu) absl::Mutex();
+        });
     return s;
   }();
   return *sockets;

@@ -66,8 +66,8 @@ class GeneratedRange {
 
   iterator begin() const { return iterator(this, 0); }
   iterator end() const {
-    return iterator(
-        this, count_ < 0 ? std::numeric_limits<int64_t>::max() : count_);
+    return iterator(this,
+                    count_ < 0 ? std::numeric_limits<int64_t>::max() : count_);
   }
 
  private:

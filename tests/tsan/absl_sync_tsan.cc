@@ -20,8 +20,8 @@
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
 
-using absl::CondVar;
 using absl::Condition;
+using absl::CondVar;
 using absl::Duration;
 using absl::Mutex;
 using absl::Notification;
@@ -33,24 +33,24 @@ inline void Release(const void* p) { __tsan_release(const_cast<void*>(p)); }
 }  // namespace
 
 // Taking the lock: an acquire once held. Giving it up: a release first.
-#define MP_LOCK(sym)                          \
-  void __real_##sym(Mutex*);                  \
-  void __wrap_##sym(Mutex* mu) {              \
-    __real_##sym(mu);                         \
-    Acquire(mu);                              \
+#define MP_LOCK(sym)             \
+  void __real_##sym(Mutex*);     \
+  void __wrap_##sym(Mutex* mu) { \
+    __real_##sym(mu);            \
+    Acquire(mu);                 \
   }
-#define MP_TRY_LOCK(sym)                      \
-  bool __real_##sym(Mutex*);                  \
-  bool __wrap_##sym(Mutex* mu) {              \
-    const bool ok = __real_##sym(mu);         \
-    if (ok) Acquire(mu);                      \
-    return ok;                                \
+#define MP_TRY_LOCK(sym)              \
+  bool __real_##sym(Mutex*);          \
+  bool __wrap_##sym(Mutex* mu) {      \
+    const bool ok = __real_##sym(mu); \
+    if (ok) Acquire(mu);              \
+    return ok;                        \
   }
-#define MP_UNLOCK(sym)                        \
-  void __real_##sym(Mutex*);                  \
-  void __wrap_##sym(Mutex* mu) {              \
-    Release(mu);                              \
-    __real_##sym(mu);                         \
+#define MP_UNLOCK(sym)           \
+  void __real_##sym(Mutex*);     \
+  void __wrap_##sym(Mutex* mu) { \
+    Release(mu);                 \
+    __real_##sym(mu);            \
   }
 extern "C" {
 
@@ -61,8 +61,8 @@ MP_TRY_LOCK(_ZN4absl7debian35Mutex13ReaderTryLockEv)
 MP_UNLOCK(_ZN4absl7debian35Mutex6UnlockEv)
 MP_UNLOCK(_ZN4absl7debian35Mutex12ReaderUnlockEv)
 
-void __real__ZN4absl7debian35Mutex8LockWhenERKNS0_9ConditionE(
-    Mutex*, const Condition&);
+void __real__ZN4absl7debian35Mutex8LockWhenERKNS0_9ConditionE(Mutex*,
+                                                              const Condition&);
 void __wrap__ZN4absl7debian35Mutex8LockWhenERKNS0_9ConditionE(
     Mutex* mu, const Condition& c) {
   __real__ZN4absl7debian35Mutex8LockWhenERKNS0_9ConditionE(mu, c);
@@ -93,8 +93,8 @@ bool __wrap__ZN4absl7debian35Mutex20LockWhenWithDeadlineERKNS0_9ConditionENS0_4T
 // again on return.
 void __real__ZN4absl7debian35Mutex5AwaitERKNS0_9ConditionE(Mutex*,
                                                            const Condition&);
-void __wrap__ZN4absl7debian35Mutex5AwaitERKNS0_9ConditionE(
-    Mutex* mu, const Condition& c) {
+void __wrap__ZN4absl7debian35Mutex5AwaitERKNS0_9ConditionE(Mutex* mu,
+                                                           const Condition& c) {
   Release(mu);
   __real__ZN4absl7debian35Mutex5AwaitERKNS0_9ConditionE(mu, c);
   Acquire(mu);
@@ -122,8 +122,7 @@ bool __wrap__ZN4absl7debian35Mutex17AwaitWithDeadlineERKNS0_9ConditionENS0_4Time
   return r;
 }
 void __real__ZN4absl7debian37CondVar4WaitEPNS0_5MutexE(CondVar*, Mutex*);
-void __wrap__ZN4absl7debian37CondVar4WaitEPNS0_5MutexE(CondVar* cv,
-                                                       Mutex* mu) {
+void __wrap__ZN4absl7debian37CondVar4WaitEPNS0_5MutexE(CondVar* cv, Mutex* mu) {
   Release(mu);
   __real__ZN4absl7debian37CondVar4WaitEPNS0_5MutexE(cv, mu);
   Acquire(mu);

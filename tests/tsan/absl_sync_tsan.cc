@@ -8,8 +8,7 @@
 // these functions through the wrappers below (-Wl,--wrap=..., the list in
 // tests/tsan/CMakeLists.txt), which add the edges: a release on the mutex's
 // address before giving it up, an acquire after taking it. Condition
-// functions that absl evaluates on another thread run under the lock, so
-// the same edges cover them.
+// functions are wrapped too (EvalTraced).
 //
 // The symbol names carry Debian's absl inline namespace (debian3); with
 // another absl the link fails naming the missing __real_ symbol, rather
@@ -30,6 +29,21 @@ using absl::Time;
 namespace {
 inline void Acquire(const void* p) { __tsan_acquire(const_cast<void*>(p)); }
 inline void Release(const void* p) { __tsan_release(const_cast<void*>(p)); }
+// absl evaluates an Await or LockWhen condition holding the lock, but on
+// whichever thread happens to hold it - often another thread, inside its
+// Unlock - and gives the lock up inside the call, out of the wrappers'
+// sight. So every evaluation is bracketed as a critical section of its own.
+struct TracedCondition {
+  const Condition* condition;
+  Mutex* mu;
+};
+bool EvalTraced(void* arg) {
+  auto* t = static_cast<TracedCondition*>(arg);
+  Acquire(t->mu);
+  const bool result = t->condition->Eval();
+  Release(t->mu);
+  return result;
+}
 }  // namespace
 
 // Taking the lock: an acquire once held. Giving it up: a release first.
@@ -65,16 +79,20 @@ void __real__ZN4absl7debian35Mutex8LockWhenERKNS0_9ConditionE(Mutex*,
                                                               const Condition&);
 void __wrap__ZN4absl7debian35Mutex8LockWhenERKNS0_9ConditionE(
     Mutex* mu, const Condition& c) {
-  __real__ZN4absl7debian35Mutex8LockWhenERKNS0_9ConditionE(mu, c);
+  TracedCondition traced{&c, mu};
+  const Condition tc(&EvalTraced, &traced);
+  __real__ZN4absl7debian35Mutex8LockWhenERKNS0_9ConditionE(mu, tc);
   Acquire(mu);
 }
 bool __real__ZN4absl7debian35Mutex19LockWhenWithTimeoutERKNS0_9ConditionENS0_8DurationE(
     Mutex*, const Condition&, Duration);
 bool __wrap__ZN4absl7debian35Mutex19LockWhenWithTimeoutERKNS0_9ConditionENS0_8DurationE(
     Mutex* mu, const Condition& c, Duration d) {
+  TracedCondition traced{&c, mu};
+  const Condition tc(&EvalTraced, &traced);
   const bool r =
       __real__ZN4absl7debian35Mutex19LockWhenWithTimeoutERKNS0_9ConditionENS0_8DurationE(
-          mu, c, d);
+          mu, tc, d);
   Acquire(mu);
   return r;
 }
@@ -82,9 +100,11 @@ bool __real__ZN4absl7debian35Mutex20LockWhenWithDeadlineERKNS0_9ConditionENS0_4T
     Mutex*, const Condition&, Time);
 bool __wrap__ZN4absl7debian35Mutex20LockWhenWithDeadlineERKNS0_9ConditionENS0_4TimeE(
     Mutex* mu, const Condition& c, Time t) {
+  TracedCondition traced{&c, mu};
+  const Condition tc(&EvalTraced, &traced);
   const bool r =
       __real__ZN4absl7debian35Mutex20LockWhenWithDeadlineERKNS0_9ConditionENS0_4TimeE(
-          mu, c, t);
+          mu, tc, t);
   Acquire(mu);
   return r;
 }
@@ -95,18 +115,22 @@ void __real__ZN4absl7debian35Mutex5AwaitERKNS0_9ConditionE(Mutex*,
                                                            const Condition&);
 void __wrap__ZN4absl7debian35Mutex5AwaitERKNS0_9ConditionE(Mutex* mu,
                                                            const Condition& c) {
+  TracedCondition traced{&c, mu};
+  const Condition tc(&EvalTraced, &traced);
   Release(mu);
-  __real__ZN4absl7debian35Mutex5AwaitERKNS0_9ConditionE(mu, c);
+  __real__ZN4absl7debian35Mutex5AwaitERKNS0_9ConditionE(mu, tc);
   Acquire(mu);
 }
 bool __real__ZN4absl7debian35Mutex16AwaitWithTimeoutERKNS0_9ConditionENS0_8DurationE(
     Mutex*, const Condition&, Duration);
 bool __wrap__ZN4absl7debian35Mutex16AwaitWithTimeoutERKNS0_9ConditionENS0_8DurationE(
     Mutex* mu, const Condition& c, Duration d) {
+  TracedCondition traced{&c, mu};
+  const Condition tc(&EvalTraced, &traced);
   Release(mu);
   const bool r =
       __real__ZN4absl7debian35Mutex16AwaitWithTimeoutERKNS0_9ConditionENS0_8DurationE(
-          mu, c, d);
+          mu, tc, d);
   Acquire(mu);
   return r;
 }
@@ -114,10 +138,12 @@ bool __real__ZN4absl7debian35Mutex17AwaitWithDeadlineERKNS0_9ConditionENS0_4Time
     Mutex*, const Condition&, Time);
 bool __wrap__ZN4absl7debian35Mutex17AwaitWithDeadlineERKNS0_9ConditionENS0_4TimeE(
     Mutex* mu, const Condition& c, Time t) {
+  TracedCondition traced{&c, mu};
+  const Condition tc(&EvalTraced, &traced);
   Release(mu);
   const bool r =
       __real__ZN4absl7debian35Mutex17AwaitWithDeadlineERKNS0_9ConditionENS0_4TimeE(
-          mu, c, t);
+          mu, tc, t);
   Acquire(mu);
   return r;
 }

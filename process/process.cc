@@ -40,29 +40,39 @@ constexpr char kDaemonEnv[] = "MP_DAEMON";
 constexpr char kCarriedFdsEnv[] = "MP_CARRIED_FDS";
 constexpr int kCarriedFdBase = 5;
 
+// In a fork()ed child, releases the lock the forking thread held by making
+// it a fresh, unlocked mutex (Process::Impl::StartFork says why not
+// Unlock()). Declared as a release so that the thread-safety analysis knows
+// the lock is free afterwards; it cannot see the placement new do that.
+void ReleaseInForkedChild(absl::Mutex& mu)
+    ABSL_UNLOCK_FUNCTION(mu) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+  new (&mu) absl::Mutex();
+}
+
 // Process-wide state. Leaked on purpose: children may run during static
 // destruction of the parent's objects.
 struct State {
   absl::Mutex mu;
-  bool initialized = false;
-  bool bootstrapping = false;  // a spawned child before mp::init ran
-  std::vector<std::string> argv;
-  std::string start_method = "forkserver";
-  std::string name = "MainProcess";
-  pid_t parent_pid = 0;
-  std::string parent_name;
+  bool initialized ABSL_GUARDED_BY(mu) = false;
+  // A spawned child before mp::init ran.
+  bool bootstrapping ABSL_GUARDED_BY(mu) = false;
+  std::vector<std::string> argv ABSL_GUARDED_BY(mu);
+  std::string start_method ABSL_GUARDED_BY(mu) = "forkserver";
+  std::string name ABSL_GUARDED_BY(mu) = "MainProcess";
+  pid_t parent_pid ABSL_GUARDED_BY(mu) = 0;
+  std::string parent_name ABSL_GUARDED_BY(mu);
   std::atomic<int> counter{0};
   // Started children not yet reaped through their Process object.
-  std::vector<pid_t> children;
-  std::vector<pid_t> daemons;
+  std::vector<pid_t> children ABSL_GUARDED_BY(mu);
+  std::vector<pid_t> daemons ABSL_GUARDED_BY(mu);
   // Our children whose Process object is gone before they were joined:
   // reaped as they finish (at start() and active_children()), so none is
   // left a zombie.
-  std::vector<pid_t> unjoined;
+  std::vector<pid_t> unjoined ABSL_GUARDED_BY(mu);
 };
 
 void ReapUnjoinedLocked(State& s) ABSL_EXCLUSIVE_LOCKS_REQUIRED(s.mu) {
-  std::erase_if(s.unjoined, [&](pid_t pid) {
+  std::erase_if(s.unjoined, [&](pid_t pid) ABSL_EXCLUSIVE_LOCKS_REQUIRED(s.mu) {
     if (waitpid(pid, nullptr, WNOHANG) != pid) return false;
     std::erase(s.children, pid);
     std::erase(s.daemons, pid);
@@ -73,6 +83,7 @@ void ReapUnjoinedLocked(State& s) ABSL_EXCLUSIVE_LOCKS_REQUIRED(s.mu) {
 State& GetState() {
   static State* state = [] {
     auto* s = new State;
+    absl::MutexLock lock(&s->mu);  // no other thread sees it yet
     s->bootstrapping = std::getenv(kTaskFdEnv) != nullptr;
     return s;
   }();
@@ -306,7 +317,7 @@ void Process::Impl::StartFork(int ready_w) {
     // list) came along; Unlock() then spun forever (measured: 1 in ~40
     // runs of a maxtasksperchild=1 fork pool). This thread held it, and is
     // the only one left: a fresh, unlocked mutex is the same state.
-    new (&s.mu) absl::Mutex();
+    ReleaseInForkedChild(s.mu);
   } else {
     s.mu.Unlock();
   }

@@ -44,9 +44,12 @@ Registry& GetRegistry() {
     // The child gets a fresh mutex rather than Unlock(): a thread queueing
     // on it at the fork leaves absl's bookkeeping half done, and Unlock()
     // would spin on it forever (seen with mp::Process's own state lock).
-    pthread_atfork([] { GetRegistry().mu.Lock(); },
-                   [] { GetRegistry().mu.Unlock(); },
-                   [] { new (&GetRegistry().mu) absl::Mutex(); });
+    // The lock is held from one handler to the next, which the
+    // thread-safety analysis cannot follow.
+    pthread_atfork(
+        []() ABSL_NO_THREAD_SAFETY_ANALYSIS { GetRegistry().mu.Lock(); },
+        []() ABSL_NO_THREAD_SAFETY_ANALYSIS { GetRegistry().mu.Unlock(); },
+        [] { new (&GetRegistry().mu) absl::Mutex(); });
     return r;
   }();
   return *registry;

@@ -35,17 +35,21 @@ OpenSockets& GetOpenSockets() {
   // Leaked: transports may be destroyed during static destruction.
   static OpenSockets* sockets = [] {
     auto* s = new OpenSockets;
-    pthread_atfork([] { GetOpenSockets().mu.Lock(); },
-                   [] { GetOpenSockets().mu.Unlock(); },
-                   [] {
-                     // The child's only thread; close() is
-                     // async-signal-safe. A fresh mutex, as for the
-                     // connection registry (proxy/connection.cc).
-                     OpenSockets& s = GetOpenSockets();
-                     for (int fd : s.fds) close(fd);
-                     s.fds.clear();
-                     new (&s.mu) absl::Mutex();
-                   });
+    // The lock is held from one handler to the next, which the
+    // thread-safety analysis cannot follow: the child handler runs with it
+    // held since the prepare handler.
+    pthread_atfork(
+        []() ABSL_NO_THREAD_SAFETY_ANALYSIS { GetOpenSockets().mu.Lock(); },
+        []() ABSL_NO_THREAD_SAFETY_ANALYSIS { GetOpenSockets().mu.Unlock(); },
+        []() ABSL_NO_THREAD_SAFETY_ANALYSIS {
+          // The child's only thread; close() is
+          // async-signal-safe. A fresh mutex, as for the
+          // connection registry (proxy/connection.cc).
+          OpenSockets& s = GetOpenSockets();
+          for (int fd : s.fds) close(fd);
+          s.fds.clear();
+          new (&s.mu) absl::Mutex();
+        });
     return s;
   }();
   return *sockets;

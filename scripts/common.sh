@@ -8,7 +8,10 @@ PACKAGES=(g++ cmake ninja-build pkg-config git ca-certificates
           libabsl-dev libgtest-dev libssl-dev openssl python3-grpcio python3-protobuf
           docker-compose iproute2 procps
           # proxy/python: pip install from the source tree (python_install_pip)
-          python3-setuptools python3-venv python3-pip)
+          python3-setuptools python3-venv python3-pip
+          # scripts/ci_checks.sh: clang's thread-safety analysis, sanitizers
+          # and libFuzzer (clang-14 pulls in its sanitizer runtimes)
+          clang-14 libfuzzer-14-dev llvm-14)
 
 install_missing_packages() {
   local missing=()

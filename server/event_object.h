@@ -17,7 +17,7 @@ class EventObject : public ServerObject {
   static ObjectMaker Prepare(CreateArgs& args);
 
   EventObject(uint64_t id, ObjectStore* store, TimerQueue* timers)
-      : ServerObject(v1::EVENT, id, store), timers_(timers), waiters_(timers) {}
+      : ServerObject(v1::EVENT, id, store), waiters_(timers) {}
 
   void Apply(const v1::EventOp& op, const OpContext& ctx, v1::Reply* reply);
   void OnSessionEnd(Session& session) override;
@@ -26,7 +26,6 @@ class EventObject : public ServerObject {
   void Describe(v1::Inspection::ObjectInfo* info) override;
 
  private:
-  TimerQueue* const timers_;
   absl::Mutex mu_;
   bool flag_ ABSL_GUARDED_BY(mu_) = false;
   WaiterList<> waiters_ ABSL_GUARDED_BY(mu_);

@@ -2,7 +2,7 @@
 
 #include <algorithm>
 #include <cstdint>
-#include <ranges>
+#include <span>
 #include <utility>
 
 #include "mp/errors.h"
@@ -268,8 +268,8 @@ int64_t ListObject::CutLocked(std::optional<int64_t> start,
                              static_cast<int64_t>(items_.size()));
   const int64_t end = std::max(r.start, r.stop);
   stored_.Change(added_bytes,
-                 stored_.SizeOfAll(std::ranges::subrange(
-                     items_.begin() + r.start, items_.begin() + end)));
+                 stored_.SizeOfAll(std::span<const Object>(
+                     items_.data() + r.start, items_.data() + end)));
   dropped->assign(std::make_move_iterator(items_.begin() + r.start),
                   std::make_move_iterator(items_.begin() + end));
   items_.erase(items_.begin() + r.start, items_.begin() + end);

@@ -61,7 +61,10 @@ void SessionEndpoint::Accepted(std::string peer) {
   // connection (an fd) forever: it gets until the deadline.
   if (limits.handshake_timeout > absl::ZeroDuration()) {
     deadline_guard_ = std::make_shared<DeadlineGuard>();
-    deadline_guard_->endpoint = this;
+    {
+      absl::MutexLock lock(&deadline_guard_->mu);
+      deadline_guard_->endpoint = this;
+    }
     service_->timers().Schedule(
         absl::Now() + limits.handshake_timeout,
         [guard = std::weak_ptr<DeadlineGuard>(deadline_guard_),
@@ -77,7 +80,11 @@ void SessionEndpoint::Accepted(std::string peer) {
           g->endpoint->Abort();
         });
   }
-  read_pending_ = true;  // no other thread knows this endpoint yet
+  {
+    // The handshake deadline's timer may already reach this endpoint.
+    absl::MutexLock lock(&mu_);
+    read_pending_ = true;
+  }
   StartRead();
 }
 

@@ -100,11 +100,13 @@ struct SayWhenError : std::runtime_error {
   SayWhenError() : std::runtime_error("Somebody said when") {}
 };
 auto ExceptionThrowingGenerator(int64_t total, int64_t when) {
-  return std::views::iota(int64_t{0}, std::max(total, int64_t{1})) |
-         std::views::transform([when](int64_t i) {
-           if (i == when || when == -1) throw SayWhenError();
-           return i;
-         });
+  return testing::GeneratedRange(std::max(total, int64_t{1}),
+                                 [when](int64_t i) {
+                                   if (i == when || when == -1) {
+                                     throw SayWhenError();
+                                   }
+                                   return i;
+                                 });
 }
 
 class PoolCPythonTest : public testing::StartMethodPoolTest {};
@@ -214,7 +216,11 @@ TEST_P(PoolCPythonTest, test_imap_unordered_handle_iterable_exception) {
     auto it = pool.imap_unordered(Sqr, ExceptionThrowingGenerator(1, -1), 1);
     EXPECT_THROW(it.begin(), SayWhenError);
   }
-  for (auto [total, chunksize] : {std::pair<int64_t, size_t>{10, 1}, {20, 2}}) {
+  for (auto param : {std::pair<int64_t, size_t>{10, 1}, {20, 2}}) {
+    // Named copies: a lambda cannot capture a structured binding (C++20
+    // allows it; clang 14 does not).
+    const int64_t total = param.first;
+    const size_t chunksize = param.second;
     std::multiset<int64_t> expected_values;
     for (int64_t v : Squares(total)) expected_values.insert(v);
     auto consume = [&] {

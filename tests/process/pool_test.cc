@@ -164,11 +164,10 @@ TEST_P(PoolTest, ImapReadsItsInputLazily) {
   // unbounded input works, and is read only a bounded way ahead.
   Pool pool(Options());
   int64_t produced = 0;
-  auto counting = std::views::iota(int64_t{0}) |
-                  std::views::transform([&produced](int64_t x) {
-                    ++produced;
-                    return x;
-                  });
+  testing::GeneratedRange counting(-1, [&produced](int64_t x) {
+    ++produced;
+    return x;
+  });
   int64_t taken = 0;
   for (int64_t v : pool.imap(Sqr, counting, 2)) {
     EXPECT_EQ(v, taken * taken);

@@ -116,7 +116,7 @@ TEST_P(ProcessTest, ParentMayDropItsProxyRightAfterStart) {
   ListProxy out = m().list();
   std::optional<Process> p;
   {
-    DictProxy temp = m().dict({{"x", "kept alive"}});
+    DictProxy temp = m().dict({{Object("x"), "kept alive"}});
     p.emplace(Options(), CopyInto, temp, out);
     p->start();
   }  // the parent's last reference to `temp` is gone
@@ -266,8 +266,9 @@ TEST(PipeTest, DuplexRoundTripsObjectsAndProxies) {
   ProcessOptions o;
   o.start_method = "fork";
   Connection* child_end = &child;
-  Process p(o, [child_end, &parent] {
-    parent.close();  // the child keeps only its own end
+  Connection* parent_end = &parent;  // clang 14 cannot capture `parent`
+  Process p(o, [child_end, parent_end] {
+    parent_end->close();  // the child keeps only its own end
     Echo(child_end);
   });
   p.start();
@@ -275,7 +276,7 @@ TEST(PipeTest, DuplexRoundTripsObjectsAndProxies) {
   Object msg = Object::list({1, "two", 3.0, Object::bytes("4"), nullptr});
   parent.send(msg);
   EXPECT_EQ(parent.recv(), msg);
-  DictProxy d = testing::SharedManager().dict({{"k", "v"}});
+  DictProxy d = testing::SharedManager().dict({{Object("k"), "v"}});
   parent.send(d);
   Object back = parent.recv();
   EXPECT_EQ(back.as<DictProxy>()["k"].get(), Object("v"));

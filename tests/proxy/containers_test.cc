@@ -263,7 +263,7 @@ TEST_F(ContainersTest, ListErrorsAndSlices) {
 }
 
 TEST_F(ContainersTest, DictErrorsAndDefaults) {
-  DictProxy d = m().dict({{"a", 1}});
+  DictProxy d = m().dict({{Object("a"), 1}});
   EXPECT_THROW(d["missing"].get(), KeyError);
   EXPECT_EQ(d.get("missing"), Object());
   EXPECT_EQ(d.pop("missing", 7), Object(7));

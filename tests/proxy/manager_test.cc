@@ -111,7 +111,7 @@ TEST(ManagerTest, ReleasedProxiesFreeServerObjects) {
   const int64_t baseline = m.stats().as_dict().find("objects")->as_int();
   {
     std::vector<DictProxy> dicts;
-    for (int i = 0; i < 100; ++i) dicts.push_back(m.dict({{"i", i}}));
+    for (int i = 0; i < 100; ++i) dicts.push_back(m.dict({{Object("i"), i}}));
     ListProxy holder = m.list(Object::list({dicts[0], dicts[1]}));
     EXPECT_EQ(m.stats().as_dict().find("objects")->as_int(), baseline + 101);
   }
@@ -135,7 +135,7 @@ TEST(ManagerTest, KilledClientsReferencesAreDropped) {
   if (pid == 0) {
     close(ready[0]);
     std::vector<DictProxy> held;
-    for (int i = 0; i < 100; ++i) held.push_back(m.dict({{"i", i}}));
+    for (int i = 0; i < 100; ++i) held.push_back(m.dict({{Object("i"), i}}));
     // One of them is also stored in a list the parent holds: it must
     // survive the child.
     shared.append(held[0]);

@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# The checks CI runs after the README's test command (docs/architecture.md,
+# "Checks"), each in its own build directory:
+#   asan  clang-14 with -Wthread-safety -Werror (the lock annotations are
+#         checked) and ASan+UBSan: the whole ctest suite      (build-asan)
+#   tsan  ThreadSanitizer: the concurrency suites              (build-tsan)
+#   fuzz  the libFuzzer harnesses in fuzz/, MP_FUZZ_SECONDS each (default
+#         60) from their seed corpora; any crash, leak or timeout fails
+#                                                              (build-fuzz)
+# Usage: scripts/ci_checks.sh [asan] [tsan] [fuzz]   (no argument: all three)
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+install_missing_packages
+
+JOBS="$(nproc)"
+CXX_CLANG="${MP_CLANG:-clang++-14}"
+FUZZ_SECONDS="${MP_FUZZ_SECONDS:-60}"
+# The concurrency suites: threads and processes on shared objects, the
+# server's sessions, queues and sync types.
+TSAN_TESTS=(sync_test queue_fault_test server_test service_test
+            containers_test manager_test)
+
+launcher=()
+command -v ccache >/dev/null && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
+
+configure() {  # build-dir, then cache settings
+  local dir="$ROOT/$1"
+  shift
+  cmake -S "$ROOT" -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    -DCMAKE_CXX_COMPILER="$CXX_CLANG" "${launcher[@]}" \
+    -DMP_BUILD_BENCH=OFF "$@"
+}
+
+# Sanitizer reports fail the run; children inherit these.
+export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
+export ASAN_OPTIONS="detect_leaks=1:strict_init_order=1"
+export TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:suppressions=$ROOT/tests/tsan/suppressions.txt"
+
+run_asan() {
+  echo "== asan: clang -Wthread-safety -Werror, ASan+UBSan, whole ctest suite"
+  configure build-asan -DMP_THREAD_SAFETY_ANALYSIS=ON \
+    -DMP_SANITIZE=address,undefined
+  cmake --build "$ROOT/build-asan" --parallel "$JOBS"
+  (cd "$ROOT/build-asan" &&
+   ctest --output-on-failure --timeout 300 -j "$JOBS")
+}
+
+run_tsan() {
+  echo "== tsan: ${TSAN_TESTS[*]}"
+  configure build-tsan -DMP_SANITIZE=thread -DMP_BUILD_EXAMPLES=OFF
+  cmake --build "$ROOT/build-tsan" --parallel "$JOBS" \
+    --target mp-manager "${TSAN_TESTS[@]}"
+  # The binaries directly (ctest would list the suites not built here),
+  # two at a time; each on both transports where ctest runs it on both.
+  local dir="$ROOT/build-tsan"
+  export MP_MANAGER_PATH="$dir/server/mp-manager"
+  local runs=()
+  for t in "${TSAN_TESTS[@]}"; do
+    runs+=("$t:local")
+    [[ $t == service_test ]] || runs+=("$t:grpc")
+  done
+  printf '%s\n' "${runs[@]}" | xargs -P "$JOBS" -I{} bash -c '
+    t=${1%%:*}; transport=${1##*:}; log="$2/tests/$t.$transport.log"
+    if [[ $transport == grpc ]]; then export MP_TRANSPORT=grpc; fi
+    if "$2/tests/$t" >"$log" 2>&1; then
+      echo "tsan $t ($transport): passed"
+    else
+      echo "tsan $t ($transport): FAILED"; tail -n 80 "$log"; exit 1
+    fi' _ {} "$dir"
+}
+
+run_fuzz() {
+  echo "== fuzz: ${FUZZ_SECONDS}s per harness"
+  configure build-fuzz -DMP_BUILD_FUZZERS=ON -DMP_SANITIZE=address,undefined \
+    -DMP_BUILD_TESTS=OFF -DMP_BUILD_EXAMPLES=OFF
+  local harnesses=(wire_codec local_frame)
+  cmake --build "$ROOT/build-fuzz" --parallel "$JOBS" \
+    --target "${harnesses[@]/#/fuzz_}"
+  for h in "${harnesses[@]}"; do
+    # New inputs go to a scratch corpus; the committed seeds stay as they
+    # are. A crash, leak, timeout (-timeout s per input) or a run past
+    # -rss_limit_mb fails, leaving the input in build-fuzz/artifacts/.
+    local work="$ROOT/build-fuzz/corpus/$h"
+    mkdir -p "$work" "$ROOT/build-fuzz/artifacts"
+    "$ROOT/build-fuzz/fuzz/fuzz_$h" -max_total_time="$FUZZ_SECONDS" \
+      -timeout=10 -rss_limit_mb=2048 -max_len=65536 -print_final_stats=1 \
+      -artifact_prefix="$ROOT/build-fuzz/artifacts/$h-" \
+      "$work" "$ROOT/fuzz/corpus/$h" 2>&1 | tail -n 40
+    local rc=${PIPESTATUS[0]}
+    if ((rc != 0)); then
+      echo "fuzz_$h: FAILED (exit $rc)"
+      return 1
+    fi
+  done
+}
+
+checks=("$@")
+((${#checks[@]})) || checks=(asan tsan fuzz)
+for c in "${checks[@]}"; do
+  start=$SECONDS
+  "run_$c"
+  echo "== $c: $((SECONDS - start)) s"
+done

@@ -11,6 +11,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <iostream>
+#include <mutex>
 #include <set>
 #include <sstream>
 #include <string>
@@ -289,7 +290,62 @@ void W6(mp::Manager& m, int n_doubles) {
   }
 }
 
-constexpr char kUsage[] = R"(usage: mp_bench [--only W1,...,W8] [--scale S]
+// ---- W9-W11: the server-less objects (mp/sharedctypes.h, mp/synchronize.h):
+// shared memory, no manager, so no round trip.
+
+void W9(int n_locked, int n_raw) {
+  mp::Value<double> v(0.0);  // a double in a memfd segment plus an RLock
+  auto t = Clock::now();
+  for (int i = 0; i < n_locked; ++i) {
+    std::lock_guard hold(v.get_lock());  // as Python's `with v.get_lock():`
+    v.set(v.get() + 1);                  // get/set take the RLock again
+  }
+  Emit("W9", "value_locked_increment", Seconds(t) * 1e6 / n_locked, "us/op");
+  if (v.get() != n_locked) {
+    std::cerr << "W9: lost increments\n";
+    std::exit(1);
+  }
+  mp::Value<double> raw(0.0, /*lock=*/false);  // RawValue
+  t = Clock::now();
+  for (int i = 0; i < n_raw; ++i) {
+    raw.set(i);
+    // Each store must happen: without this the compiler may keep only the
+    // last one, and the loop would measure nothing.
+    asm volatile("" ::: "memory");
+  }
+  Emit("W9", "rawvalue_set", Seconds(t) * 1e6 / n_raw, "us/op");
+}
+
+void W10(int n) {
+  mp::Lock lock;  // a robust process-shared mutex
+  auto t = Clock::now();
+  for (int i = 0; i < n; ++i) {
+    lock.acquire();
+    lock.release();
+  }
+  Emit("W10", "lock_acquire_release_local", Seconds(t) * 1e6 / n, "us/pair");
+}
+
+void W11(int n_doubles) {
+  mp::Array<double> a(static_cast<size_t>(n_doubles));
+  const double mb = n_doubles * 8 / 1e6;
+  std::vector<double> values(n_doubles);
+  for (int i = 0; i < n_doubles; ++i) values[i] = i;
+  a.assign(0, std::vector<double>(n_doubles));  // untimed, as Python's side
+  (void)a.to_vector();
+  auto t = Clock::now();
+  a.assign(0, values);
+  Emit("W11", "array_write_whole_local", mb / Seconds(t), "MB/s");
+  t = Clock::now();
+  std::vector<double> got = a.to_vector();
+  Emit("W11", "array_read_whole_local", mb / Seconds(t), "MB/s");
+  if (got.back() != values.back()) {
+    std::cerr << "W11: wrong contents\n";
+    std::exit(1);
+  }
+}
+
+constexpr char kUsage[] = R"(usage: mp_bench [--only W1,...,W11] [--scale S]
                 [--transport auto|grpc|local]
 
 mp's side of the benchmark workloads; prints JSON lines. Use bench/run.py
@@ -302,7 +358,8 @@ the local transport); the _tcp and _tls variants of W1 are gRPC always.
 
 int main(int argc, char** argv) {
   mp::init(argc, argv);
-  std::set<std::string> want = {"W1", "W2", "W3", "W4", "W5", "W6", "W7", "W8"};
+  std::set<std::string> want = {"W1", "W2", "W3", "W4", "W5", "W6",
+                                "W7", "W8", "W9", "W10", "W11"};
   double scale = 1.0;
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
@@ -367,6 +424,10 @@ int main(int argc, char** argv) {
       IdleSessions(for_sessions, 100);
     }
     if (want.count("W7")) W7(scale);
+    if (want.count("W9")) W9(k(200000), k(1000000));
+    if (want.count("W10")) W10(k(1000000));
+    if (want.count("W11"))
+      W11(std::max(1000, static_cast<int>(1000000 * scale)));
   } catch (const mp::Error& e) {
     std::cerr << "mp_bench: " << e.what() << "\n";
     return 1;

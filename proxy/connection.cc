@@ -396,14 +396,7 @@ v1::Reply Connection::Wait(const std::shared_ptr<PendingCall>& pending,
     // returning it here too would deliver it twice (found by
     // tests/history). The server's goodbye is behind the reply in the
     // socket by then, so one poll that does not wait finds it.
-    if (!leader_active_) {
-      leader_active_ = true;
-      mu_.Unlock();
-      PollOnce(absl::Now());
-      mu_.Lock();
-      leader_active_ = false;
-      cv_.SignalAll();
-    }
+    PollWithoutWaitingLocked();
     if (broken_) {
       throw ConnectionError(broken_reason_ +
                             " (what this call received went back to the "
@@ -489,13 +482,18 @@ void Connection::Send(v1::Call call) {
   // was stopped past its lease and the lock went to someone else. Take
   // whatever the transport already has (without waiting) to find out.
   if (leader_active_) return;
+  PollWithoutWaitingLocked();
+  if (broken_) ThrowBrokenLocked();
+}
+
+void Connection::PollWithoutWaitingLocked() {
+  if (leader_active_) return;  // the leader is reading already
   leader_active_ = true;
   mu_.Unlock();
   PollOnce(absl::Now());
   mu_.Lock();
   leader_active_ = false;
   cv_.SignalAll();
-  if (broken_) ThrowBrokenLocked();
 }
 
 void Connection::NoteAcquired(uint64_t id, uint64_t thread) {

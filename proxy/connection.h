@@ -125,6 +125,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void StartWriteLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // One completion-queue event, waiting at most until `deadline`.
   void PollOnce(absl::Time deadline) ABSL_LOCKS_EXCLUDED(mu_);
+  // Takes whatever the transport already has, without waiting, unless
+  // another thread is the leader (then it is reading anyway). Drops mu_
+  // while polling.
+  void PollWithoutWaitingLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void MarkBrokenLocked(const std::string& reason)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   [[noreturn]] void ThrowBrokenLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

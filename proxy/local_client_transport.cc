@@ -174,6 +174,20 @@ bool LocalClientTransport::StartWrite(const v1::ClientMessage& message) {
   return false;
 }
 
+bool LocalClientTransport::Read(bool wait) {
+  const ssize_t n = reader_.ReadFrom(fd_, wait);
+  if (n == 0) {
+    end_status_ = absl::UnavailableError("the manager closed the connection");
+    return false;
+  }
+  if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+    end_status_ =
+        absl::UnavailableError(std::string("read: ") + std::strerror(errno));
+    return false;
+  }
+  return true;
+}
+
 ClientTransport::Event LocalClientTransport::Poll(absl::Time deadline,
                                                   v1::ServerMessage* read) {
   for (;;) {
@@ -207,17 +221,7 @@ ClientTransport::Event LocalClientTransport::Poll(absl::Time deadline,
     }
     if (!writing && deadline - absl::Now() > kBlockingReadSlice) {
       // Nothing to send: wait for the reply in recv(2) itself.
-      const ssize_t n = reader_.ReadFrom(fd_, /*wait=*/true);
-      if (n == 0) {
-        end_status_ =
-            absl::UnavailableError("the manager closed the connection");
-        return Event::kClosed;
-      }
-      if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
-        end_status_ = absl::UnavailableError(std::string("read: ") +
-                                             std::strerror(errno));
-        return Event::kClosed;
-      }
+      if (!Read(/*wait=*/true)) return Event::kClosed;
       continue;  // frames to parse, or the slice ended: look again
     }
     pollfd p{fd_, static_cast<short>(POLLIN | (writing ? POLLOUT : 0)), 0};
@@ -245,17 +249,7 @@ ClientTransport::Event LocalClientTransport::Poll(absl::Time deadline,
       }
     }
     if (p.revents & (POLLIN | POLLHUP | POLLERR)) {
-      const ssize_t n = reader_.ReadFrom(fd_);
-      if (n == 0) {
-        end_status_ =
-            absl::UnavailableError("the manager closed the connection");
-        return Event::kClosed;
-      }
-      if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
-        end_status_ = absl::UnavailableError(std::string("read: ") +
-                                             std::strerror(errno));
-        return Event::kClosed;
-      }
+      if (!Read(/*wait=*/false)) return Event::kClosed;
     }
   }
 }

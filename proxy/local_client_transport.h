@@ -35,6 +35,9 @@ class LocalClientTransport final : public ClientTransport {
   void Cancel() override;
 
  private:
+  // One recv(2) into reader_ (blocking up to a SO_RCVTIMEO slice if
+  // `wait`). False when the connection is over; end_status_ says why.
+  bool Read(bool wait);
   explicit LocalClientTransport(int fd);
   // Writes what it can of pending_ without blocking; false on an error.
   bool FlushLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);

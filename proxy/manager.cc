@@ -351,8 +351,8 @@ DictProxy Manager::dict(
     std::initializer_list<std::pair<Object, Object>> items) const {
   return NamedObjects(Unnamed()).dict(items);
 }
-DictProxy Manager::dict(const Object& contents) const {
-  return NamedObjects(Unnamed()).dict(contents);
+DictProxy Manager::DictOf(const Object& contents) const {
+  return NamedObjects(Unnamed()).DictOf(contents);
 }
 ListProxy Manager::list() const { return NamedObjects(Unnamed()).list(); }
 ListProxy Manager::list(std::initializer_list<Object> items) const {
@@ -407,9 +407,9 @@ DictProxy NamedObjects::dict() const {
 }
 DictProxy NamedObjects::dict(
     std::initializer_list<std::pair<Object, Object>> items) const {
-  return dict(Object::dict(items));
+  return DictOf(Object::dict(items));
 }
-DictProxy NamedObjects::dict(const Object& contents) const {
+DictProxy NamedObjects::DictOf(const Object& contents) const {
   return DictProxy(Manager::Make(target_, internal::Kind::kDict, contents));
 }
 ListProxy NamedObjects::list() const {

@@ -106,7 +106,13 @@ class Manager {
 
   DictProxy dict() const;
   DictProxy dict(std::initializer_list<std::pair<Object, Object>> items) const;
-  DictProxy dict(const Object& contents) const;  // a dict Object
+  // A dict Object's contents. A template only so that a braced list such
+  // as {{"k", 0}} always means the pairs above: clang 14 also reads it as
+  // an Object made from std::string{"k", 0} and calls the call ambiguous.
+  template <class O, std::enable_if_t<std::is_same_v<O, Object>, int> = 0>
+  DictProxy dict(const O& contents) const {
+    return DictOf(contents);
+  }
   ListProxy list() const;
   ListProxy list(std::initializer_list<Object> items) const;
   ListProxy list(const Object& contents) const;  // a list or tuple Object
@@ -190,6 +196,7 @@ class Manager {
   std::string inspect() const;
 
  private:
+  DictProxy DictOf(const Object& contents) const;
   friend class NamedObjects;
   struct Impl;
   // Where a Create goes and what it registers: NamedObjects carries one.
@@ -228,7 +235,13 @@ class NamedObjects {
  public:
   DictProxy dict() const;
   DictProxy dict(std::initializer_list<std::pair<Object, Object>> items) const;
-  DictProxy dict(const Object& contents) const;  // a dict Object
+  // A dict Object's contents. A template only so that a braced list such
+  // as {{"k", 0}} always means the pairs above: clang 14 also reads it as
+  // an Object made from std::string{"k", 0} and calls the call ambiguous.
+  template <class O, std::enable_if_t<std::is_same_v<O, Object>, int> = 0>
+  DictProxy dict(const O& contents) const {
+    return DictOf(contents);
+  }
   ListProxy list() const;
   ListProxy list(std::initializer_list<Object> items) const;
   ListProxy list(const Object& contents) const;  // a list or tuple Object
@@ -284,6 +297,7 @@ class NamedObjects {
 
  private:
   friend class Manager;
+  DictProxy DictOf(const Object& contents) const;
   explicit NamedObjects(Manager::Target target) : target_(std::move(target)) {}
   Manager::Target target_;
 };

@@ -40,8 +40,15 @@ run_asan() {
   configure build-asan -DMP_THREAD_SAFETY_ANALYSIS=ON \
     -DMP_SANITIZE=address,undefined
   cmake --build "$ROOT/build-asan" --parallel "$JOBS"
+  # Known issue, left out here only (the g++ suite runs them): a Pool
+  # started with "fork" under ASan often hangs - a forked worker dies with
+  # "Fatal glibc error: malloc assertion failure in
+  # __malloc_arena_thread_freeres: a->attached_threads > 0" (glibc's
+  # arena bookkeeping after fork when ASan owns malloc). Reproduce with
+  # build-asan/tests/pool_test --gtest_filter='*MapApplyStarmap/0'.
   (cd "$ROOT/build-asan" &&
-   ctest --output-on-failure --timeout 300 -j "$JOBS")
+   ctest --output-on-failure --timeout 300 -j "$JOBS" \
+     -E 'Pool(CPython)?Test\..*/"fork"')
 }
 
 run_tsan() {

@@ -29,6 +29,21 @@
 
 extern char** environ;
 
+// Under AddressSanitizer the heap is ASan's, not glibc's: malloc_trim()
+// there only wakes glibc's own arenas from a Pool's slot thread, and a
+// forked worker then died in glibc's __malloc_arena_thread_freeres
+// assertion (a->attached_threads > 0) and hung its pool.
+#if defined(__SANITIZE_ADDRESS__)
+#define MP_ADDRESS_SANITIZER 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define MP_ADDRESS_SANITIZER 1
+#endif
+#endif
+#ifndef MP_ADDRESS_SANITIZER
+#define MP_ADDRESS_SANITIZER 0
+#endif
+
 namespace mp {
 namespace {
 
@@ -291,7 +306,7 @@ Process& Process::operator=(Process&&) noexcept = default;
 void Process::Impl::StartFork(int ready_w) {
   std::cout.flush();
   std::fflush(nullptr);
-#ifdef __GLIBC__
+#if defined(__GLIBC__) && !MP_ADDRESS_SANITIZER
   // Give freed heap memory back to the OS first. fork() copies the page
   // tables of everything resident and every page the parent then writes is
   // copied once; glibc keeps freed memory resident (after large messages,

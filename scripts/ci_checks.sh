@@ -44,8 +44,11 @@ run_asan() {
   # started with "fork" under ASan often hangs - a forked worker dies with
   # "Fatal glibc error: malloc assertion failure in
   # __malloc_arena_thread_freeres: a->attached_threads > 0" (glibc's
-  # arena bookkeeping after fork when ASan owns malloc). Reproduce with
-  # build-asan/tests/pool_test --gtest_filter='*MapApplyStarmap/0'.
+  # arena bookkeeping after fork when ASan owns malloc). Skipping
+  # malloc_trim() before fork under ASan (process/process.cc) took this
+  # from 11 of these 34 tests failing to 1-3 per run; the rest (hangs in
+  # test_pool_worker_lifetime*, test_imap_handle_iterable_exception ...)
+  # is not diagnosed yet.
   (cd "$ROOT/build-asan" &&
    ctest --output-on-failure --timeout 300 -j "$JOBS" \
      -E 'Pool(CPython)?Test\..*/"fork"')

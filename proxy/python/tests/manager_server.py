@@ -78,8 +78,13 @@ class ServerTestCase(unittest.TestCase):
     server: ManagerServer
 
     @classmethod
+    def server_args(cls) -> tuple[str, ...]:
+        """Extra mp-manager flags for this class's server."""
+        return ()
+
+    @classmethod
     def setUpClass(cls) -> None:
-        cls.server = ManagerServer()
+        cls.server = ManagerServer(*cls.server_args())
 
     @classmethod
     def tearDownClass(cls) -> None:

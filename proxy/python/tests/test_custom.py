@@ -7,26 +7,17 @@ import os
 import unittest
 
 import mp_client
-from manager_server import ManagerServer
+from manager_server import ServerTestCase
 
 
-class CustomTypesTest(unittest.TestCase):
+class CustomTypesTest(ServerTestCase):
 
     @classmethod
-    def setUpClass(cls) -> None:
+    def server_args(cls) -> tuple[str, ...]:
         plugin = os.environ.get("MP_CUSTOM_PLUGIN", "")
         if not plugin or not os.path.exists(plugin):
             raise unittest.SkipTest("MP_CUSTOM_PLUGIN does not name the plugin")
-        cls.server = ManagerServer("--load", plugin)
-
-    @classmethod
-    def tearDownClass(cls) -> None:
-        cls.server.stop()
-
-    def connect(self) -> mp_client.Session:
-        session = self.server.connect()
-        self.addCleanup(session.close)
-        return session
+        return ("--load", plugin)
 
     def test_create_and_call(self) -> None:
         s = self.connect()

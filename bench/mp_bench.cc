@@ -264,31 +264,45 @@ void W5(mp::Manager& m, int n) {
   }
 }
 
-void W6(mp::Manager& m, int n_doubles) {
-  // Created from n zeros, as Python's side does (m.Array('d', [0.0] * n)).
-  mp::ArrayProxy<double> a = m.Array<double>(std::vector<double>(n_doubles));
+// W6 and W11 (python_side.py's whole_array): an untimed write and read of
+// all of `a` first, then a timed whole write and a timed whole read. `A` is
+// a manager ArrayProxy<double> or a server-less Array<double>: both have
+// assign() and to_vector(). `report_cold` also reports the untimed write:
+// the first large write into a manager Array runs at ~120 MB/s here, almost
+// all of it first-touch page faults on freshly allocated buffers in this VM
+// (~25 us each); later ones at over 1 GB/s. bench/README.md reports both.
+template <class A>
+void WholeArray(const char* workload, const A& a, int n_doubles,
+                const std::string& suffix, bool report_cold) {
   const double mb = n_doubles * 8 / 1e6;
   std::vector<double> values(n_doubles);
   for (int i = 0; i < n_doubles; ++i) values[i] = i;
-  // One untimed write and read first. The first large write into an Array
-  // runs at ~120 MB/s here, almost all of it first-touch page faults on
-  // freshly allocated buffers in this VM (~25 us each); later ones at over
-  // 1 GB/s. bench/README.md reports both.
   auto t = Clock::now();
   a.assign(0, std::vector<double>(n_doubles));
-  Emit("W6", "array_write_whole_cold", mb / Seconds(t), "MB/s");
+  if (report_cold) {
+    Emit(workload, "array_write_whole_cold", mb / Seconds(t), "MB/s");
+  }
   (void)a.to_vector();
   t = Clock::now();
   a.assign(0, values);
-  Emit("W6", "array_write_whole", mb / Seconds(t), "MB/s");
+  Emit(workload, ("array_write_whole" + suffix).c_str(), mb / Seconds(t),
+       "MB/s");
   t = Clock::now();
   std::vector<double> got = a.to_vector();
-  Emit("W6", "array_read_whole", mb / Seconds(t), "MB/s");
+  Emit(workload, ("array_read_whole" + suffix).c_str(), mb / Seconds(t),
+       "MB/s");
   if (got.back() != values.back()) {
-    std::cerr << "W6: wrong contents\n";
+    std::cerr << workload << ": wrong contents\n";
     std::exit(1);
   }
 }
+
+void W6(mp::Manager& m, int n_doubles) {
+  // Created from n zeros, as Python's side does (m.Array('d', [0.0] * n)).
+  WholeArray("W6", m.Array<double>(std::vector<double>(n_doubles)), n_doubles,
+             "", /*report_cold=*/true);
+}
+
 
 // ---- W9-W11: the server-less objects (mp/sharedctypes.h, mp/synchronize.h):
 // shared memory, no manager, so no round trip.
@@ -327,23 +341,10 @@ void W10(int n) {
 }
 
 void W11(int n_doubles) {
-  mp::Array<double> a(static_cast<size_t>(n_doubles));
-  const double mb = n_doubles * 8 / 1e6;
-  std::vector<double> values(n_doubles);
-  for (int i = 0; i < n_doubles; ++i) values[i] = i;
-  a.assign(0, std::vector<double>(n_doubles));  // untimed, as Python's side
-  (void)a.to_vector();
-  auto t = Clock::now();
-  a.assign(0, values);
-  Emit("W11", "array_write_whole_local", mb / Seconds(t), "MB/s");
-  t = Clock::now();
-  std::vector<double> got = a.to_vector();
-  Emit("W11", "array_read_whole_local", mb / Seconds(t), "MB/s");
-  if (got.back() != values.back()) {
-    std::cerr << "W11: wrong contents\n";
-    std::exit(1);
-  }
+  WholeArray("W11", mp::Array<double>(static_cast<size_t>(n_doubles)),
+             n_doubles, "_local", /*report_cold=*/false);
 }
+
 
 constexpr char kUsage[] = R"(usage: mp_bench [--only W1,...,W11] [--scale S]
                 [--transport auto|grpc|local]

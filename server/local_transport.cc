@@ -43,29 +43,6 @@ std::string ErrnoText(const char* what) {
   return std::string(what) + ": " + std::strerror(errno);
 }
 
-// One line per kind of event, at most once a second: a flood of malformed
-// connections must not flood the log (one line per message did).
-class RateLimitedLog {
- public:
-  void Warn(const std::string& message) {
-    const int64_t now = absl::ToUnixSeconds(absl::Now());
-    int64_t last = last_second_.load();
-    if (now == last || !last_second_.compare_exchange_strong(last, now)) {
-      suppressed_.fetch_add(1);
-      return;
-    }
-    const int64_t dropped = suppressed_.exchange(0);
-    Log(LogLevel::kWarning, dropped == 0
-                                ? message
-                                : message + " (and " + std::to_string(dropped) +
-                                      " similar in the last second)");
-  }
-
- private:
-  std::atomic<int64_t> last_second_{0};
-  std::atomic<int64_t> suppressed_{0};
-};
-
 RateLimitedLog& BadInputLog() {
   static auto* log = new RateLimitedLog;
   return *log;

@@ -43,4 +43,18 @@ void Log(LogLevel level, std::string_view message) {
   (void)!write(STDERR_FILENO, line.data(), line.size());
 }
 
+void RateLimitedLog::Warn(const std::string& message) {
+  const int64_t now = absl::ToUnixSeconds(absl::Now());
+  int64_t last = last_second_.load();
+  if (now == last || !last_second_.compare_exchange_strong(last, now)) {
+    suppressed_.fetch_add(1);
+    return;
+  }
+  const int64_t dropped = suppressed_.exchange(0);
+  Log(LogLevel::kWarning, dropped == 0
+                              ? message
+                              : message + " (and " + std::to_string(dropped) +
+                                    " similar in the last second)");
+}
+
 }  // namespace mp::server

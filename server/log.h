@@ -4,7 +4,10 @@
 #ifndef MP_SERVER_LOG_H_
 #define MP_SERVER_LOG_H_
 
+#include <atomic>
+#include <cstdint>
 #include <optional>
+#include <string>
 #include <string_view>
 
 namespace mp::server {
@@ -19,6 +22,18 @@ bool LogEnabled(LogLevel level);
 // Writes "mp-manager[pid] LEVEL timestamp message" if `level` is enabled.
 // Thread-safe; one write(2) per line so lines never interleave.
 void Log(LogLevel level, std::string_view message);
+
+// A warning at most once a second, with a count of the ones suppressed: a
+// flood of malformed connections must not flood the log (one line per
+// message did). Thread-safe; one instance per kind of event.
+class RateLimitedLog {
+ public:
+  void Warn(const std::string& message);
+
+ private:
+  std::atomic<int64_t> last_second_{0};
+  std::atomic<int64_t> suppressed_{0};
+};
 
 }  // namespace mp::server
 

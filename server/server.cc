@@ -15,8 +15,10 @@
 #include "common/local_frame.h"
 #include "common/tls.h"
 #include "mp/errors.h"
+#include "server/accept_guard.h"
 #include "server/grpc_transport.h"
 #include "server/local_transport.h"
+#include "server/log.h"
 #include "server/service.h"
 #include "server/session_limits.h"
 
@@ -29,9 +31,40 @@ struct Server::Impl {
   std::unique_ptr<server::GrpcSessionWorkers> workers;
   std::unique_ptr<server::LocalTransport> local;
   std::string bound_address;
+  // gRPC's listening sockets, guarded against EMFILE (accept_guard.h).
+  std::vector<int> guarded_fds;
   absl::Mutex shutdown_mu;
   bool shut_down ABSL_GUARDED_BY(shutdown_mu) = false;
 };
+
+namespace {
+
+// Registers the gRPC listeners of a server started with `options` (bound to
+// `port` and `more_ports`) with the accept guard.
+std::vector<int> GuardGrpcListeners(const ServerOptions& options, int port,
+                                    const std::vector<int>& more_ports) {
+  std::vector<std::string> unix_paths;
+  std::vector<int> tcp_ports;
+  std::vector<std::string> all = {options.address};
+  all.insert(all.end(), options.more_addresses.begin(),
+             options.more_addresses.end());
+  for (const std::string& a : all) {
+    if (absl::StartsWith(a, "unix:")) unix_paths.push_back(a.substr(5));
+  }
+  if (port > 0) tcp_ports.push_back(port);
+  for (int p : more_ports) {
+    if (p > 0) tcp_ports.push_back(p);
+  }
+  std::vector<int> fds = server::GuardListeningSockets(unix_paths, tcp_ports);
+  if (fds.empty()) {
+    server::Log(server::LogLevel::kWarning,
+                "found none of gRPC's listening sockets; running out of file "
+                "descriptors may stop them for good");
+  }
+  return fds;
+}
+
+}  // namespace
 
 Server::Server(ServerOptions options) : impl_(std::make_unique<Impl>()) {
   internal::ConfigureGrpcRuntime();
@@ -131,6 +164,7 @@ void Server::start() {
       throw RuntimeError("cannot listen on " + more);
     }
   }
+  impl_->guarded_fds = GuardGrpcListeners(impl_->options, port, more_ports);
   impl_->workers->Start();
   if (impl_->local) impl_->local->Start();
   if (absl::StartsWith(address, "unix:")) {
@@ -142,6 +176,7 @@ void Server::start() {
         address.substr(0, colon) + ":" + std::to_string(port);
   }
 }
+
 
 std::string Server::address() const { return impl_->bound_address; }
 const std::string& Server::authkey() const { return impl_->options.authkey; }
@@ -175,6 +210,8 @@ void Server::shutdown() {
   impl_->grpc_server->Shutdown(std::chrono::system_clock::now() +
                                std::chrono::milliseconds(200));
   impl_->grpc_server->Wait();
+  server::UnguardListeningSockets(impl_->guarded_fds);
+  impl_->guarded_fds.clear();
   impl_->workers->Stop();
   if (impl_->local) impl_->local->Stop();
   impl_->service->RequestShutdown();

@@ -1,0 +1,39 @@
+// Keeps gRPC's listening sockets alive when the process runs out of file
+// descriptors.
+//
+// gRPC 1.51 (Debian 12's) ends a listener for good the first time accept4
+// fails with anything but EAGAIN or ECONNABORTED: one EMFILE ("Failed
+// accept4: Too many open files") and the server never accepts again, on
+// unix sockets and TCP alike, before any authentication (issue 15,
+// finding 1; tests/server/fd_limit_test.cc). 1.51 has no option for it, so
+// mp_server defines accept4 itself. The dynamic linker resolves libgrpc's
+// call to that definition (the executable and mp's libraries come before
+// libc in lookup order). For a socket registered here, running out of
+// descriptors becomes: refuse the pending connections with a spare
+// descriptor (accept, close: the client sees the connection closed instead
+// of waiting in the backlog) and report EAGAIN, on which gRPC waits for the
+// next connection. Every other accept4 in the process, and every other
+// outcome, is the system call's, unchanged.
+//
+// Thread-safe. Registration costs a scan of /proc/self/fd; the accept path
+// is untouched unless accept4 fails.
+#ifndef MP_SERVER_ACCEPT_GUARD_H_
+#define MP_SERVER_ACCEPT_GUARD_H_
+
+#include <string>
+#include <vector>
+
+namespace mp::server {
+
+// Registers this process's listening sockets bound to one of `unix_paths`
+// (as in "unix:PATH" addresses) or to one of `tcp_ports`, and returns their
+// descriptors (empty if none was found).
+std::vector<int> GuardListeningSockets(const std::vector<std::string>& unix_paths,
+                                       const std::vector<int>& tcp_ports);
+
+// Forgets `fds` (before they are closed: descriptor numbers are reused).
+void UnguardListeningSockets(const std::vector<int>& fds);
+
+}  // namespace mp::server
+
+#endif  // MP_SERVER_ACCEPT_GUARD_H_

@@ -37,12 +37,15 @@ namespace {
 constexpr auto kStartTimeout = std::chrono::seconds(20);
 constexpr auto kStopTimeout = std::chrono::seconds(5);
 
-// The mp-manager installed with this library: <libdir>/../bin/mp-manager
-// relative to the file this code was loaded from (libmp_client.so, or the
-// executable when mp is linked statically), so an install prefix that was
-// moved (a .deb unpacked with dpkg -x) still finds its own server. Empty
-// if dladdr cannot name the file.
+// The mp-manager installed with this shared library: <libdir>/../bin/
+// mp-manager relative to the libmp_client.so this code was loaded from, so
+// an install prefix that was moved (a .deb unpacked with dpkg -x) still
+// finds its own server. Empty for a static mp (the file would be the
+// program's), or if dladdr cannot name the file.
 std::string ManagerNextToLibrary() {
+#ifndef MP_LIBDIR_TO_MANAGER
+  return "";
+#else
   Dl_info info;
   if (dladdr(reinterpret_cast<void*>(&ManagerNextToLibrary), &info) == 0 ||
       info.dli_fname == nullptr || info.dli_fname[0] != '/') {
@@ -52,6 +55,7 @@ std::string ManagerNextToLibrary() {
           MP_LIBDIR_TO_MANAGER)
       .lexically_normal()
       .string();
+#endif
 }
 
 std::string FindManagerBinary() {

@@ -1,5 +1,6 @@
 #include "mp/manager.h"
 
+#include <dlfcn.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -36,15 +37,41 @@ namespace {
 constexpr auto kStartTimeout = std::chrono::seconds(20);
 constexpr auto kStopTimeout = std::chrono::seconds(5);
 
+// The mp-manager installed with this shared library: <libdir>/../bin/
+// mp-manager relative to the libmp_client.so this code was loaded from, so
+// an install prefix that was moved (a .deb unpacked with dpkg -x) still
+// finds its own server. Empty for a static mp (the file would be the
+// program's), or if dladdr cannot name the file.
+std::string ManagerNextToLibrary() {
+#ifndef MP_LIBDIR_TO_MANAGER
+  return "";
+#else
+  Dl_info info;
+  if (dladdr(reinterpret_cast<void*>(&ManagerNextToLibrary), &info) == 0 ||
+      info.dli_fname == nullptr || info.dli_fname[0] != '/') {
+    return "";
+  }
+  return (std::filesystem::path(info.dli_fname).parent_path() /
+          MP_LIBDIR_TO_MANAGER)
+      .lexically_normal()
+      .string();
+#endif
+}
+
 std::string FindManagerBinary() {
   if (const char* env = std::getenv("MP_MANAGER_PATH"); env && *env) return env;
-  for (const char* candidate : {MP_BUILD_TREE_MANAGER, MP_INSTALLED_MANAGER}) {
-    if (access(candidate, X_OK) == 0) return candidate;
+  const std::string candidates[] = {ManagerNextToLibrary(),
+                                    MP_BUILD_TREE_MANAGER,
+                                    MP_INSTALLED_MANAGER};
+  std::string looked;
+  for (const std::string& candidate : candidates) {
+    if (candidate.empty()) continue;
+    if (access(candidate.c_str(), X_OK) == 0) return candidate;
+    looked += (looked.empty() ? "" : ", ") + candidate;
   }
   throw RuntimeError(
       "cannot find the mp-manager binary: set MP_MANAGER_PATH (looked in " +
-      std::string(MP_BUILD_TREE_MANAGER) + " and " + MP_INSTALLED_MANAGER +
-      ")");
+      looked + ")");
 }
 
 // A pipe whose ends are close-on-exec and numbered at least 10, so the

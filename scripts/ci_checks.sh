@@ -7,7 +7,16 @@
 #   fuzz  the libFuzzer harnesses in fuzz/, MP_FUZZ_SECONDS each (default
 #         60) from their seed corpora; any crash, leak or timeout fails
 #                                                              (build-fuzz)
-# Usage: scripts/ci_checks.sh [asan] [tsan] [fuzz]   (no argument: all three)
+#   package  cpack -G DEB from the test build (reconfigured for prefix /usr),
+#         the .deb unpacked with dpkg -x and tests/install's consumer built
+#         against it with find_package(mp) and with pkg-config, and run
+#                                                              ($BUILD)
+# The sanitizer and fuzz builds link mp statically (-DBUILD_SHARED_LIBS=OFF),
+# as before shared libraries became the default: the fuzz harnesses and the
+# TSan --wrap shims (tests/tsan) then see one binary; the test build and the
+# package cover the shared libraries.
+# Usage: scripts/ci_checks.sh [asan] [tsan] [fuzz] [package]
+#        (no argument: all four)
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 install_missing_packages
 
@@ -27,7 +36,7 @@ configure() {  # build-dir, then cache settings
   shift
   cmake -S "$ROOT" -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     -DCMAKE_CXX_COMPILER="$CXX_CLANG" "${launcher[@]}" \
-    -DMP_BUILD_BENCH=OFF "$@"
+    -DMP_BUILD_BENCH=OFF -DBUILD_SHARED_LIBS=OFF "$@"
 }
 
 # Sanitizer reports fail the run; children inherit these.
@@ -103,8 +112,22 @@ run_fuzz() {
   done
 }
 
+run_package() {
+  echo "== package: cpack -G DEB, dpkg -x, the consumer against it"
+  # A .deb installs under /usr (cmake/mpPackage.cmake). In a build that
+  # scripts/test.sh made, this recompiles one file and relinks.
+  configure_and_build -DCMAKE_INSTALL_PREFIX=/usr
+  rm -f "$BUILD"/mp_*.deb
+  (cd "$BUILD" && cpack -G DEB > "$BUILD/cpack.log") ||
+    { cat "$BUILD/cpack.log"; return 1; }
+  local debs=("$BUILD"/mp_*.deb)
+  dpkg-deb -c "${debs[0]}" | awk '{print $6}' | grep -v '/$' |
+    sed -E 's#/(mp|mp_client|v1)/.*#/\1/...#' | sort | uniq -c
+  "$ROOT/tests/install/check_deb.sh" "${debs[0]}" "$BUILD/package-check"
+}
+
 checks=("$@")
-((${#checks[@]})) || checks=(asan tsan fuzz)
+((${#checks[@]})) || checks=(asan tsan fuzz package)
 for c in "${checks[@]}"; do
   start=$SECONDS
   "run_$c"

@@ -9,6 +9,8 @@ PACKAGES=(g++ cmake ninja-build pkg-config git ca-certificates
           docker-compose iproute2 procps
           # proxy/python: pip install from the source tree (python_install_pip)
           python3-setuptools python3-venv python3-pip
+          # ci_checks.sh package: cpack -G DEB's Depends (dpkg-shlibdeps, file)
+          dpkg-dev file
           # scripts/ci_checks.sh: clang's thread-safety analysis, sanitizers
           # and libFuzzer (clang-14 pulls in its sanitizer runtimes)
           clang-14 libfuzzer-14-dev llvm-14)
@@ -28,6 +30,7 @@ install_missing_packages() {
   fi
 }
 
+# Arguments: extra cmake cache settings (ci_checks.sh package: the /usr prefix).
 configure_and_build() {
   echo "== building in $BUILD"
   local launcher=()
@@ -35,6 +38,6 @@ configure_and_build() {
   if command -v ccache > /dev/null; then
     launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache -DCMAKE_C_COMPILER_LAUNCHER=ccache)
   fi
-  cmake -S "$ROOT" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo "${launcher[@]}"
+  cmake -S "$ROOT" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo "${launcher[@]}" "$@"
   cmake --build "$BUILD" --parallel "$(nproc)"
 }

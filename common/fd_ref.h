@@ -5,7 +5,8 @@
 // `local`) where the parent had it; spawn and forkserver children receive
 // the descriptor itself (process/task_codec.cc: inherited across exec, or
 // SCM_RIGHTS through the forkserver socket) and rebuild the object from it
-// and `meta`.
+// and `meta`. Pool workers and Pipe receivers get it with the message
+// (SCM_RIGHTS, process/pipe_message.h) under every start method.
 #ifndef MP_COMMON_FD_REF_H_
 #define MP_COMMON_FD_REF_H_
 

@@ -56,7 +56,7 @@ int64_t AddUnderLock(mp::Value<int64_t> total, int64_t times) {
   return getpid();
 }
 
-TEST_P(Carry, ValueInStarmapItemsIsTheSameMemory) {
+TEST_P(Carry, PoolValueInStarmapItemsIsTheSameMemory) {
   mp::Value<int64_t> total(0);
   std::vector<std::tuple<mp::Value<int64_t>, int64_t>> items;
   for (int i = 0; i < 12; ++i) items.emplace_back(total, 500);
@@ -74,7 +74,7 @@ int64_t CountEach(mp::Array<int32_t> counts, mp::Lock lock, int64_t i) {
   return i;
 }
 
-TEST_P(Carry, ArrayAndLockInApplyAsync) {
+TEST_P(Carry, PoolArrayAndLockInApplyAsync) {
   mp::Array<int32_t> counts(8);
   mp::Lock lock;
   mp::Pool pool(Options());
@@ -92,7 +92,7 @@ TEST_P(Carry, ArrayAndLockInApplyAsync) {
 
 void SetIt(mp::Event event) { event.set(); }
 
-TEST_P(Carry, EventInMapItems) {
+TEST_P(Carry, PoolEventInMapItems) {
   std::vector<mp::Event> events(5);
   mp::Pool pool(Options());
   pool.map(SetIt, events);
@@ -125,7 +125,7 @@ int64_t UseInitargs(int64_t i) {
   return g_started->is_set() ? 1 : 0;
 }
 
-TEST_P(Carry, LockValueArrayEventInInitargs) {
+TEST_P(Carry, PoolLockValueArrayEventInInitargs) {
   mp::Value<int64_t> total(0, /*lock=*/false);
   mp::Lock lock;
   mp::Array<int64_t> seen(40);
@@ -150,7 +150,7 @@ void InitConnection(mp::Connection conn) { g_conn = std::move(conn); }
 
 void SendThroughInitConnection(int64_t x) { g_conn->send(mp::Object(x * 10)); }
 
-TEST_P(Carry, ConnectionEndInInitargs) {
+TEST_P(Carry, PoolConnectionEndInInitargs) {
   auto [mine, theirs] = mp::Pipe();
   mp::Pool pool(Options().with_initializer(InitConnection, theirs));
   theirs.close();
@@ -174,7 +174,7 @@ int64_t Answer(mp::Connection conn) {
   return 0;
 }
 
-TEST_P(Carry, WorkerAnswersThroughConnectionArgument) {
+TEST_P(Carry, PoolWorkerAnswersThroughConnectionArgument) {
   auto [mine, theirs] = mp::Pipe();
   mp::Pool pool(Options());
   mp::AsyncResult<int64_t> done = pool.apply_async(Answer, theirs);
@@ -204,7 +204,7 @@ mp::Array<double> MakeArray(int64_t n) {
   return a;
 }
 
-TEST_P(Carry, SharedObjectsReturnedFromTasks) {
+TEST_P(Carry, PoolSharedObjectsReturnedFromTasks) {
   mp::Pool pool(Options());
   mp::Value<int32_t> v = pool.apply(MakeValue, 41);
   mp::Array<double> a = pool.apply(MakeArray, 4);
@@ -313,7 +313,7 @@ int64_t CountLocks(std::vector<mp::Lock> locks) {
 TEST(CarryLimits, TooManyDescriptorsInOnePoolTask) {
   mp::PoolOptions options;
   options.processes = 1;
-  options.context = "fork";
+  options.context = "forkserver";
   mp::Pool pool(options);
   EXPECT_EQ(pool.apply(CountLocks, std::vector<mp::Lock>(3)), 3);
   EXPECT_THROW(pool.apply(CountLocks, std::vector<mp::Lock>(201)),

@@ -128,7 +128,8 @@ void EncodeValueCarrying(
   for (const auto& m : *managers) seen[m.server_id()] = true;
   EncodeValue(value, out, [&](const ObjectRef& ref, v1::ProxyRef* pb) {
     if (auto* fd_ref = dynamic_cast<const FdRef*>(&ref)) {
-      // Each object once (a few per message: a linear search is cheapest).
+      // Each object once (at most kMaxCarriedFds of them: a linear search
+      // is enough).
       auto it = std::find(carried->seen.begin(), carried->seen.end(),
                           static_cast<const void*>(fd_ref));
       const uint64_t index = it - carried->seen.begin();

@@ -34,6 +34,19 @@ Object FdObject(int fd, std::string kind, std::string meta,
       copy, std::move(kind), std::move(meta), std::move(local)));
 }
 
+ReceivedFds& ReceivedFds::operator=(ReceivedFds&& other) noexcept {
+  if (this != &other) {
+    Close();
+    fds_ = std::exchange(other.fds_, {});
+  }
+  return *this;
+}
+
+void ReceivedFds::Close() {
+  for (int fd : fds_) ::close(fd);
+  fds_.clear();
+}
+
 const FdRef& ExpectFdRef(const Object& value, std::string_view kind,
                          std::string_view what) {
   if (value.is_proxy()) {

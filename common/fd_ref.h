@@ -5,7 +5,8 @@
 // `local`) where the parent had it; spawn and forkserver children receive
 // the descriptor itself (process/task_codec.cc: inherited across exec, or
 // SCM_RIGHTS through the forkserver socket) and rebuild the object from it
-// and `meta`.
+// and `meta`. Pool workers and Pipe receivers get it with the message
+// (SCM_RIGHTS, process/pipe_message.h) under every start method.
 #ifndef MP_COMMON_FD_REF_H_
 #define MP_COMMON_FD_REF_H_
 
@@ -14,6 +15,8 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "mp/object.h"
 
@@ -55,6 +58,31 @@ class FdRef : public ObjectRef {
 // its own. Throws ValueError if it cannot be duplicated.
 Object FdObject(int fd, std::string kind, std::string meta,
                 std::shared_ptr<const void> local);
+
+// Descriptors received with a message (SCM_RIGHTS), owned until adopted:
+// whatever is still here is closed on destruction, so a message that fails
+// to decode leaks none. Move-only.
+class ReceivedFds {
+ public:
+  ReceivedFds() = default;
+  ~ReceivedFds() { Close(); }
+  ReceivedFds(ReceivedFds&& other) noexcept : fds_(std::move(other.fds_)) {
+    other.fds_.clear();
+  }
+  ReceivedFds& operator=(ReceivedFds&& other) noexcept;
+  ReceivedFds(const ReceivedFds&) = delete;
+  ReceivedFds& operator=(const ReceivedFds&) = delete;
+
+  void Add(int fd) { fds_.push_back(fd); }
+  size_t size() const { return fds_.size(); }
+  bool empty() const { return fds_.empty(); }
+  // Hands them over (the caller owns them now).
+  std::vector<int> Release() { return std::exchange(fds_, {}); }
+  void Close();
+
+ private:
+  std::vector<int> fds_;
+};
 
 // The FdRef in `value` if it is one of `kind`; TypeError otherwise
 // ("expected <what>, got <type>").

@@ -21,6 +21,7 @@
 
 #include "absl/synchronization/mutex.h"
 #include "common/fd_io.h"
+#include "common/resource_tracker.h"
 #include "mp/errors.h"
 #include "process/task_codec.h"
 
@@ -29,17 +30,22 @@ extern char** environ;
 namespace mp::internal {
 namespace {
 
-// Request: u32 spec length, u8 flags (1: daemon, 2: a ready fd follows),
-// spec bytes; fds: status_w, ready_w if flagged, then the task's carried
+// Request: u32 spec length, u8 flags (1: daemon, 2: a ready fd follows,
+// 4: a resource tracker's sending end follows), spec bytes; fds: status_w,
+// ready_w if flagged, the tracker's if flagged, then the task's carried
 // descriptors. Reply: i32 pid (or -errno).
 constexpr uint8_t kDaemonFlag = 1;
 constexpr uint8_t kReadyFlag = 2;
-constexpr size_t kMaxRequestFds = 2 + kMaxCarriedFds;
+constexpr uint8_t kTrackerFlag = 4;
+constexpr size_t kMaxRequestFds = 3 + kMaxCarriedFds;
 
 bool SendRequest(int sock, const std::string& spec, bool daemon, int status_w,
                  int ready_w, const std::vector<int>& carried) {
   uint32_t len = static_cast<uint32_t>(spec.size());
-  uint8_t flags = (daemon ? kDaemonFlag : 0) | (ready_w >= 0 ? kReadyFlag : 0);
+  // The child's resource tracker is ours (common/resource_tracker.h).
+  const int tracker = ResourceTrackerFd();
+  uint8_t flags = (daemon ? kDaemonFlag : 0) | (ready_w >= 0 ? kReadyFlag : 0) |
+                  (tracker >= 0 ? kTrackerFlag : 0);
   iovec iov[3] = {{&len, sizeof len},
                   {&flags, sizeof flags},
                   {const_cast<char*>(spec.data()), spec.size()}};
@@ -48,6 +54,7 @@ bool SendRequest(int sock, const std::string& spec, bool daemon, int status_w,
   int nfds = 0;
   fds[nfds++] = status_w;
   if (ready_w >= 0) fds[nfds++] = ready_w;
+  if (tracker >= 0) fds[nfds++] = tracker;
   for (int fd : carried) fds[nfds++] = fd;
   alignas(cmsghdr) char control[CMSG_SPACE(sizeof fds)] = {};
   msghdr msg{};
@@ -211,13 +218,17 @@ void ForkserverMain(int sock) {
           nfds += std::min(count, kMaxRequestFds - nfds);
         }
       }
-      if (n < static_cast<ssize_t>(sizeof len + sizeof flags) || nfds < 1 ||
-          ((flags & kReadyFlag) && nfds < 2)) {
+      const size_t own_fds =
+          1 + ((flags & kReadyFlag) ? 1 : 0) + ((flags & kTrackerFlag) ? 1 : 0);
+      if (n < static_cast<ssize_t>(sizeof len + sizeof flags) ||
+          nfds < own_fds) {
         _exit(1);
       }
-      // received[0]: status_w, received[1]: ready_w or -1.
-      int received[2] = {all[0], (flags & kReadyFlag) ? all[1] : -1};
-      const size_t first_carried = (flags & kReadyFlag) ? 2 : 1;
+      // received[0]: status_w, received[1]: ready_w or -1, received[2]: the
+      // tracker's sending end or -1.
+      int received[3] = {all[0], (flags & kReadyFlag) ? all[1] : -1,
+                         (flags & kTrackerFlag) ? all[own_fds - 1] : -1};
+      const size_t first_carried = own_fds;
       std::vector<int> carried(all + first_carried, all + nfds);
       std::string spec(len, '\0');
       if (ReadExactly(sock, spec.data(), len) != static_cast<ssize_t>(len))
@@ -234,11 +245,13 @@ void ForkserverMain(int sock) {
         // table with the number of running children.
         for (const auto& [sibling, fd] : status_fds) close(fd);
         if (flags & kDaemonFlag) prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (received[2] >= 0) AdoptResourceTracker(received[2]);
         int code = RunEncodedTask(spec, received[1], carried);
         std::fflush(nullptr);
         _exit(code);
       }
       if (received[1] >= 0) close(received[1]);
+      if (received[2] >= 0) close(received[2]);
       for (int fd : carried) close(fd);
       int32_t reply = child > 0 ? child : -errno;
       if (child > 0) {

@@ -8,19 +8,90 @@
 #include <cerrno>
 #include <cstdint>
 #include <cstring>
+#include <string_view>
+#include <vector>
 
 #include "common/fd_io.h"
 #include "common/fd_ref.h"
 #include "mp/errors.h"
+#include "process/pipe_message.h"
 #include "process/task_codec.h"
 
 namespace mp {
 namespace {
 
+void CheckWritable(const Connection& conn) {
+  if (conn.closed()) throw ValueError("handle is closed");
+  if (!conn.writable()) throw ValueError("connection is read-only");
+}
+
+void CheckReadable(const Connection& conn) {
+  if (conn.closed()) throw ValueError("handle is closed");
+  if (!conn.readable()) throw ValueError("connection is write-only");
+}
+
+// What one recvmsg can take: a message's descriptors (SendMessage sends
+// at most kMaxCarriedFds); more sets MSG_CTRUNC.
+constexpr size_t kControlBytes =
+    CMSG_SPACE(sizeof(int) * internal::kMaxCarriedFds);
+
+// Reads exactly `n` bytes, adding the descriptors that come with them to
+// `fds` and noting lost ones in `truncated`. Returns `n`, fewer when EOF
+// came first, or -1 on an error (errno set). A descriptor that is not a
+// socket (a Connection made from a pipe's fd) is read with read(2).
+ssize_t RecvExactly(int fd, void* buf, size_t n, internal::ReceivedFds* fds,
+                    bool* truncated, bool* not_socket) {
+  char* p = static_cast<char*>(buf);
+  size_t got = 0;
+  while (got < n) {
+    ssize_t r;
+    if (*not_socket) {
+      r = read(fd, p + got, n - got);
+    } else {
+      iovec iov{p + got, n - got};
+      alignas(cmsghdr) char control[kControlBytes];
+      msghdr msg{};
+      msg.msg_iov = &iov;
+      msg.msg_iovlen = 1;
+      msg.msg_control = control;
+      msg.msg_controllen = sizeof control;
+      r = recvmsg(fd, &msg, MSG_CMSG_CLOEXEC);
+      if (r < 0 && errno == ENOTSOCK) {
+        *not_socket = true;
+        continue;
+      }
+      if (r >= 0) {
+        for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr;
+             c = CMSG_NXTHDR(&msg, c)) {
+          if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) {
+            continue;
+          }
+          const size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+          for (size_t i = 0; i < count; ++i) {
+            int received;
+            std::memcpy(&received, CMSG_DATA(c) + i * sizeof(int),
+                        sizeof received);
+            fds->Add(received);
+          }
+        }
+        if (msg.msg_flags & MSG_CTRUNC) *truncated = true;
+      }
+    }
+    if (r == 0) break;
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      return -1;
+    }
+    got += static_cast<size_t>(r);
+  }
+  return static_cast<ssize_t>(got);
+}
+
 // Reads exactly `n` bytes. False on EOF before any byte; EOFError on EOF
 // part way, ConnectionError on an error.
-bool ReadMessagePart(int fd, char* p, size_t n) {
-  ssize_t got = internal::ReadExactly(fd, p, n);
+bool ReadMessagePart(int fd, void* p, size_t n, internal::ReceivedFds* fds,
+                     bool* truncated, bool* not_socket) {
+  ssize_t got = RecvExactly(fd, p, n, fds, truncated, not_socket);
   if (got < 0) {
     throw ConnectionError(std::string("pipe recv: ") + std::strerror(errno));
   }
@@ -30,6 +101,84 @@ bool ReadMessagePart(int fd, char* p, size_t n) {
 }
 
 }  // namespace
+
+namespace internal {
+
+void SendMessage(const Connection& conn, std::string_view data,
+                 const std::vector<int>& fds) {
+  CheckWritable(conn);
+  if (data.size() > UINT32_MAX) throw ValueError("message too large");
+  if (fds.size() > kMaxCarriedFds) {
+    throw ValueError("at most " + std::to_string(kMaxCarriedFds) +
+                     " descriptors travel with one message, not " +
+                     std::to_string(fds.size()));
+  }
+  const uint32_t len = static_cast<uint32_t>(data.size());
+  std::string frame(reinterpret_cast<const char*>(&len), sizeof len);
+  frame += data;
+  size_t sent = 0;
+  if (!fds.empty()) {
+    // The descriptors ride on the first bytes; the rest of a large frame
+    // follows without them.
+    iovec iov{frame.data(), frame.size()};
+    alignas(cmsghdr) char control[kControlBytes] = {};
+    msghdr msg{};
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control;
+    msg.msg_controllen = CMSG_SPACE(sizeof(int) * fds.size());
+    cmsghdr* c = CMSG_FIRSTHDR(&msg);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(sizeof(int) * fds.size());
+    std::memcpy(CMSG_DATA(c), fds.data(), sizeof(int) * fds.size());
+    ssize_t n;
+    do {
+      n = sendmsg(conn.fileno(), &msg, MSG_NOSIGNAL);
+    } while (n < 0 && errno == EINTR);
+    if (n < 0 && errno == ENOTSOCK) {
+      throw ValueError(
+          "shared objects and Connection ends travel only through a unix "
+          "socket (an mp::Pipe() end); this Connection is not one");
+    }
+    if (n < 0) {
+      throw ConnectionError(std::string("pipe send: ") + std::strerror(errno));
+    }
+    sent = static_cast<size_t>(n);
+  }
+  if (!internal::WriteExactly(conn.fileno(), frame.data() + sent,
+                              frame.size() - sent)) {
+    throw ConnectionError(std::string("pipe send: ") + std::strerror(errno));
+  }
+}
+
+std::string RecvMessage(const Connection& conn, ReceivedFds* fds) {
+  CheckReadable(conn);
+  ReceivedFds arrived;
+  bool truncated = false;
+  bool not_socket = false;
+  uint32_t len = 0;
+  if (!ReadMessagePart(conn.fileno(), &len, sizeof len, &arrived, &truncated,
+                       &not_socket)) {
+    throw EOFError("the other end of the pipe is closed");
+  }
+  std::string data(len, '\0');
+  if (len > 0 && !ReadMessagePart(conn.fileno(), data.data(), len, &arrived,
+                                  &truncated, &not_socket)) {
+    throw EOFError("connection closed in the middle of a message");
+  }
+  if (truncated) {
+    // The kernel closed those that did not fit; `arrived` closes the rest.
+    throw ConnectionError(
+        "a message's descriptors did not all arrive (MSG_CTRUNC: more than " +
+        std::to_string(kMaxCarriedFds) +
+        " sent, or this process ran out of descriptors)");
+  }
+  *fds = std::move(arrived);
+  return data;
+}
+
+}  // namespace internal
 
 Connection::Connection(int fd, bool readable, bool writable)
     : fd_(fd), readable_(readable), writable_(writable) {}
@@ -52,37 +201,26 @@ Connection& Connection::operator=(Connection&& other) noexcept {
 }
 
 void Connection::send_bytes(const std::string& data) const {
-  if (fd_ < 0) throw ValueError("handle is closed");
-  if (!writable_) throw ValueError("connection is read-only");
-  if (data.size() > UINT32_MAX) throw ValueError("message too large");
-  uint32_t len = static_cast<uint32_t>(data.size());
-  std::string frame(reinterpret_cast<const char*>(&len), sizeof len);
-  frame += data;
-  if (!internal::WriteExactly(fd_, frame.data(), frame.size())) {
-    throw ConnectionError(std::string("pipe send: ") + std::strerror(errno));
-  }
+  internal::SendMessage(*this, data, {});
 }
 
 std::string Connection::recv_bytes() const {
-  if (fd_ < 0) throw ValueError("handle is closed");
-  if (!readable_) throw ValueError("connection is write-only");
-  uint32_t len = 0;
-  if (!ReadMessagePart(fd_, reinterpret_cast<char*>(&len), sizeof len)) {
-    throw EOFError("the other end of the pipe is closed");
-  }
-  std::string data(len, '\0');
-  if (len > 0 && !ReadMessagePart(fd_, data.data(), len)) {
-    throw EOFError("connection closed in the middle of a message");
-  }
-  return data;
+  // Descriptors sent with the message (by send()) are closed here.
+  internal::ReceivedFds fds;
+  return internal::RecvMessage(*this, &fds);
 }
 
 void Connection::send(const Object& value) const {
-  send_bytes(internal::EncodeTransfer(value));
+  CheckWritable(*this);
+  std::vector<int> fds;  // borrowed from `value`
+  const std::string data = internal::EncodeTransfer(value, &fds);
+  internal::SendMessage(*this, data, fds);
 }
 
 Object Connection::recv() const {
-  return internal::DecodeTransfer(recv_bytes());
+  internal::ReceivedFds fds;
+  std::string data = internal::RecvMessage(*this, &fds);
+  return internal::DecodeTransfer(data, std::move(fds));
 }
 
 bool Connection::poll(
@@ -115,9 +253,13 @@ std::pair<Connection, Connection> Pipe(bool duplex) {
     }
     return {Connection(fds[0], true, true), Connection(fds[1], true, true)};
   }
-  if (pipe2(fds, O_CLOEXEC) != 0) {
-    throw ConnectionError(std::string("pipe: ") + std::strerror(errno));
+  // A socket pair too, shut down one way: unlike a pipe(2) (Python's
+  // choice), it can carry shared objects and Connection ends (SCM_RIGHTS).
+  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0) {
+    throw ConnectionError(std::string("socketpair: ") + std::strerror(errno));
   }
+  shutdown(fds[0], SHUT_WR);
+  shutdown(fds[1], SHUT_RD);
   return {Connection(fds[0], true, false), Connection(fds[1], false, true)};
 }
 

@@ -12,6 +12,7 @@
 #include "absl/time/time.h"
 #include "common/auth.h"
 #include "process/init_check.h"
+#include "process/pipe_message.h"
 #include "process/pool_worker.h"
 #include "process/rendezvous_socket.h"
 
@@ -70,7 +71,10 @@ PoolCore::PoolCore(PoolOptions options)
     initializer = LocateFunction(*options_.initializer_with_args, false);
     initargs = options_.initargs;
   }
-  setup_ = EncodeSetup(initializer, initargs, options_.maxtasksperchild);
+  // The descriptors are borrowed from options_.initargs, which lives as
+  // long as this pool.
+  setup_ = EncodeSetup(initializer, initargs, options_.maxtasksperchild,
+                       &setup_fds_);
   try {
     absl::MutexLock lock(&threads_mu_);
     for (int i = 0; i < options_.processes; ++i) {
@@ -186,7 +190,7 @@ void PoolCore::StartWorker(Worker& w) {
         w.conn->poll(std::chrono::duration<double>(kHelloTimeout)) &&
         IsHelloWithToken(w.conn->recv_bytes(), token);
     SetReceiveTimeout(fd, std::chrono::seconds(0));  // tasks take their time
-    if (authenticated) w.conn->send_bytes(setup_);
+    if (authenticated) SendMessage(*w.conn, setup_, setup_fds_);
   } catch (const Error&) {
     StopWorker(w);
     throw ProcessError("a pool worker died while starting");
@@ -250,24 +254,27 @@ void PoolCore::RunSlot() {
 void PoolCore::RunJob(Worker& w, Job& job) {
   const uint64_t task_id = next_task_id_.fetch_add(1);
   std::string request;
+  std::vector<int> fds;  // borrowed from job.items
   try {
-    request = EncodeTask(task_id, job.fn, job.items);
+    request = EncodeTask(task_id, job.fn, job.items, &fds);
   } catch (const Error& e) {
     // Arguments that cannot travel fail the task; the worker is fine.
     job.deliver(Outcome::Failure(e));
     return;
   }
   std::string reply;
+  ReceivedFds reply_fds;  // the shared objects in the results
   try {
-    w.conn->send_bytes(request);
-    reply = w.conn->recv_bytes();
+    SendMessage(*w.conn, request, fds);
+    reply = RecvMessage(*w.conn, &reply_fds);
   } catch (const Error&) {
     StopWorker(w);  // a new worker starts with the next job
     job.deliver(Outcome::Failure("ProcessError",
                                  "a pool worker died while running a task"));
     return;
   }
-  std::optional<Outcome> outcome = DecodeResult(reply, task_id);
+  std::optional<Outcome> outcome =
+      DecodeResult(reply, task_id, std::move(reply_fds));
   if (!outcome ||
       (outcome->ok && outcome->value.as_list().size() != job.items.size())) {
     StopWorker(w);

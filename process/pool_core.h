@@ -82,6 +82,7 @@ class PoolCore {
 
   const PoolOptions options_;  // processes and context resolved
   std::string setup_;          // the PoolRequest every new worker gets first
+  std::vector<int> setup_fds_;  // and its descriptors (of options_.initargs)
   std::atomic<uint64_t> next_task_id_{1};
 
   absl::Mutex mu_;

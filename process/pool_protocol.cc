@@ -32,13 +32,15 @@ LocatedFunction LocateFunction(const FunctionRef& ref, bool bare_items) {
 }
 
 std::string EncodeSetup(const std::optional<LocatedFunction>& initializer,
-                        const Object& initargs, int64_t max_tasks) {
+                        const Object& initargs, int64_t max_tasks,
+                        std::vector<int>* fds) {
   v1::PoolRequest request;
   v1::PoolWorkerSetup* setup = request.mutable_setup();
   if (initializer) {
     SetFunction(*initializer, setup->mutable_initializer());
+    CarriedOut carried{setup->mutable_carried(), fds};
     EncodeWithManagers(initargs, setup->mutable_initargs(),
-                       setup->mutable_managers());
+                       setup->mutable_managers(), &carried);
   }
   setup->set_max_tasks(max_tasks);
   return Serialize(request);
@@ -48,7 +50,7 @@ std::string EncodeSetup(const std::optional<LocatedFunction>& initializer,
 // allocations into a few (measured: malloc/free were half the cost of a
 // large Pool.map).
 std::string EncodeTask(uint64_t task_id, const LocatedFunction& fn,
-                       const Object::List& items) {
+                       const Object::List& items, std::vector<int>* fds) {
   google::protobuf::Arena arena;
   auto* request =
       google::protobuf::Arena::CreateMessage<v1::PoolRequest>(&arena);
@@ -56,8 +58,10 @@ std::string EncodeTask(uint64_t task_id, const LocatedFunction& fn,
   task->set_task_id(task_id);
   SetFunction(fn, task->mutable_function());
   task->mutable_items()->Reserve(static_cast<int>(items.size()));
+  CarriedOut carried{task->mutable_carried(), fds};
   for (const Object& item : items) {
-    EncodeWithManagers(item, task->add_items(), task->mutable_managers());
+    EncodeWithManagers(item, task->add_items(), task->mutable_managers(),
+                       &carried);
   }
   return Serialize(*request);
 }
@@ -74,7 +78,7 @@ bool IsHelloWithToken(const std::string& hello, const std::string& token) {
 }
 
 std::optional<Outcome> DecodeResult(const std::string& reply,
-                                    uint64_t task_id) {
+                                    uint64_t task_id, ReceivedFds fds) {
   google::protobuf::Arena arena;
   auto* result = google::protobuf::Arena::CreateMessage<v1::PoolResult>(&arena);
   if (!result->ParseFromString(reply) || result->task_id() != task_id) {
@@ -85,8 +89,10 @@ std::optional<Outcome> DecodeResult(const std::string& reply,
       Object::List values;
       values.reserve(result->values().items_size());
       try {
+        const std::vector<Object> carried =
+            AdoptCarried(result->carried(), std::move(fds));
         for (const v1::Value& v : result->values().items()) {
-          values.push_back(DecodeWithManagers(v, result->managers()));
+          values.push_back(DecodeWithManagers(v, result->managers(), carried));
         }
       } catch (const Error& e) {
         return Outcome::Failure(e);
@@ -121,27 +127,34 @@ void* ResolveCode(const v1::CodeRef& ref) {
   return Resolve({ref.object_path(), ref.offset()});
 }
 
-Object DecodeInitargs(const v1::PoolWorkerSetup& setup) {
-  return DecodeWithManagers(setup.initargs(), setup.managers());
+Object DecodeInitargs(const v1::PoolWorkerSetup& setup, ReceivedFds fds) {
+  const std::vector<Object> carried =
+      AdoptCarried(setup.carried(), std::move(fds));
+  return DecodeWithManagers(setup.initargs(), setup.managers(), carried);
 }
 
-Object::List DecodeItems(const v1::PoolTask& task) {
+Object::List DecodeItems(const v1::PoolTask& task, ReceivedFds fds) {
+  const std::vector<Object> carried =
+      AdoptCarried(task.carried(), std::move(fds));
   Object::List items;
   items.reserve(task.items_size());
   for (const v1::Value& item : task.items()) {
-    items.push_back(DecodeWithManagers(item, task.managers()));
+    items.push_back(DecodeWithManagers(item, task.managers(), carried));
   }
   return items;
 }
 
-std::string EncodeValues(uint64_t task_id, const Object::List& values) {
+std::string EncodeValues(uint64_t task_id, const Object::List& values,
+                         std::vector<int>* fds) {
   google::protobuf::Arena arena;
   auto* result = google::protobuf::Arena::CreateMessage<v1::PoolResult>(&arena);
   result->set_task_id(task_id);
   v1::PoolValues* out = result->mutable_values();
   out->mutable_items()->Reserve(static_cast<int>(values.size()));
+  CarriedOut carried{result->mutable_carried(), fds};
   for (const Object& value : values) {
-    EncodeWithManagers(value, out->add_items(), result->mutable_managers());
+    EncodeWithManagers(value, out->add_items(), result->mutable_managers(),
+                       &carried);
   }
   return result->SerializeAsString();
 }

@@ -9,7 +9,9 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
+#include "common/fd_ref.h"
 #include "mp/detail/pool_function.h"
 #include "mp/object.h"
 #include "mp/v1/process.pb.h"
@@ -29,12 +31,19 @@ LocatedFunction LocateFunction(const FunctionRef& ref, bool bare_items);
 
 // ---- The pool's side ----
 
+// Messages that embed values take the descriptors of the shared objects
+// and Connection ends in them along (SendMessage): Encode* appends them to
+// `fds` (borrowed from the values: valid while those live); Decode* take
+// those received with the message (ReceivedFds), each owned by an FdRef
+// from then on.
+
 // Throws mp::Error when `initargs` cannot travel.
 std::string EncodeSetup(const std::optional<LocatedFunction>& initializer,
-                        const Object& initargs, int64_t max_tasks);
+                        const Object& initargs, int64_t max_tasks,
+                        std::vector<int>* fds);
 // Throws mp::Error when an item cannot travel.
 std::string EncodeTask(uint64_t task_id, const LocatedFunction& fn,
-                       const Object::List& items);
+                       const Object::List& items, std::vector<int>* fds);
 std::string EncodeStop();
 // Whether `hello` is a PoolWorkerHello carrying `token`.
 bool IsHelloWithToken(const std::string& hello, const std::string& token);
@@ -43,7 +52,8 @@ bool IsHelloWithToken(const std::string& hello, const std::string& token);
 // (the worker is then not to be trusted with more tasks). Values that
 // cannot be decoded here (a proxy of an unreachable manager) make a
 // failed outcome.
-std::optional<Outcome> DecodeResult(const std::string& reply, uint64_t task_id);
+std::optional<Outcome> DecodeResult(const std::string& reply, uint64_t task_id,
+                                    ReceivedFds fds);
 
 // ---- The worker's side ----
 
@@ -55,10 +65,11 @@ const v1::PoolRequest& ParseRequest(const std::string& bytes,
 // Throws ProcessError when the object is not loaded in this process.
 void* ResolveCode(const v1::CodeRef& ref);
 // The arguments of each call; attaches proxies to this process's sessions.
-Object DecodeInitargs(const v1::PoolWorkerSetup& setup);
-Object::List DecodeItems(const v1::PoolTask& task);
+Object DecodeInitargs(const v1::PoolWorkerSetup& setup, ReceivedFds fds);
+Object::List DecodeItems(const v1::PoolTask& task, ReceivedFds fds);
 // Throws mp::Error when a value cannot travel.
-std::string EncodeValues(uint64_t task_id, const Object::List& values);
+std::string EncodeValues(uint64_t task_id, const Object::List& values,
+                         std::vector<int>* fds);
 std::string EncodeError(uint64_t task_id, const std::string& type,
                         const std::string& message,
                         const std::string& traceback);

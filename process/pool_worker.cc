@@ -7,11 +7,14 @@
 #include <cstdio>
 #include <exception>
 #include <typeinfo>
+#include <utility>
+#include <vector>
 
 #include "mp/errors.h"
 #include "mp/pipe.h"
 #include "mp/process.h"
 #include "process/code_location.h"
+#include "process/pipe_message.h"
 #include "process/pool_protocol.h"
 #include "process/rendezvous_socket.h"
 #include "process/symbolize.h"
@@ -28,53 +31,64 @@ std::string ObjectPath(const CodeLocation& location) {
                : std::string("the main executable");
 }
 
-// Runs every item of `task`; the reply to send.
-std::string RunTask(const v1::PoolTask& task) {
+// A task's answer: the message and the descriptors that go with it,
+// borrowed from `values`.
+struct Reply {
+  std::string bytes;
+  Object::List values = {};
+  std::vector<int> fds = {};
+};
+
+// Runs every item of `task` (`fds`: the descriptors that came with it);
+// the reply to send.
+Reply RunTask(const v1::PoolTask& task, ReceivedFds fds) {
   void* fn = nullptr;
-  Object::List values;
+  Reply reply;
+  Object::List& values = reply.values;
   try {
     fn = ResolveCode(task.function().function());
     auto trampoline = reinterpret_cast<CallTrampoline>(
         ResolveCode(task.function().trampoline()));
-    Object::List items = DecodeItems(task);
+    Object::List items = DecodeItems(task, std::move(fds));
     values.reserve(items.size());
     for (const Object& args : items) values.push_back(trampoline(fn, args));
   } catch (const Error& e) {
     const Outcome failure = Outcome::Failure(e);
-    return EncodeError(
+    return {EncodeError(
         task.task_id(), failure.error_type, failure.error_message,
         fn ? WorkerTraceback(fn, failure.error_type, failure.error_message)
-           : "");
+           : "")};
   } catch (const std::exception& e) {
     // Not an mp::Error: it arrives as a RemoteError named after its C++
     // type, e.g. "std::out_of_range".
     const std::string type = Demangle(typeid(e).name());
-    return EncodeError(task.task_id(), type, e.what(),
-                       fn ? WorkerTraceback(fn, type, e.what()) : "");
+    return {EncodeError(task.task_id(), type, e.what(),
+                        fn ? WorkerTraceback(fn, type, e.what()) : "")};
   } catch (...) {
     const std::string type = "unknown C++ exception";
     const std::string message =
         "a task threw something not derived from "
         "std::exception";
-    return EncodeError(task.task_id(), type, message,
-                       fn ? WorkerTraceback(fn, type, message) : "");
+    return {EncodeError(task.task_id(), type, message,
+                        fn ? WorkerTraceback(fn, type, message) : "")};
   }
   try {
-    return EncodeValues(task.task_id(), values);
+    reply.bytes = EncodeValues(task.task_id(), values, &reply.fds);
   } catch (const Error& e) {
     // A result that cannot travel fails its task; the worker lives on
     // (CPython's MaybeEncodingError).
-    return EncodeError(task.task_id(), e.type_name(),
-                       "error sending result: " + e.message(), "");
+    return {EncodeError(task.task_id(), e.type_name(),
+                        "error sending result: " + e.message(), "")};
   }
+  return reply;
 }
 
-void RunInitializer(const v1::PoolWorkerSetup& setup) {
+void RunInitializer(const v1::PoolWorkerSetup& setup, ReceivedFds fds) {
   if (!setup.has_initializer()) return;
   void* fn = ResolveCode(setup.initializer().function());
   auto trampoline = reinterpret_cast<CallTrampoline>(
       ResolveCode(setup.initializer().trampoline()));
-  trampoline(fn, DecodeInitargs(setup));
+  trampoline(fn, DecodeInitargs(setup, std::move(fds)));
 }
 
 }  // namespace
@@ -107,8 +121,9 @@ void PoolWorkerMain(std::string socket_name, std::string token) {
   int64_t max_tasks = 0;  // 0: no budget
   for (int64_t done = 0; max_tasks <= 0 || done < max_tasks;) {
     std::string bytes;
+    ReceivedFds fds;  // the shared objects in the setup's or task's values
     try {
-      bytes = conn.recv_bytes();
+      bytes = RecvMessage(conn, &fds);
     } catch (const EOFError&) {
       return;  // the pool is gone
     }
@@ -117,12 +132,14 @@ void PoolWorkerMain(std::string socket_name, std::string token) {
     switch (request.kind_case()) {
       case v1::PoolRequest::kSetup:
         max_tasks = request.setup().max_tasks();
-        RunInitializer(request.setup());
+        RunInitializer(request.setup(), std::move(fds));
         break;
-      case v1::PoolRequest::kTask:
-        conn.send_bytes(RunTask(request.task()));
+      case v1::PoolRequest::kTask: {
+        const Reply reply = RunTask(request.task(), std::move(fds));
+        SendMessage(conn, reply.bytes, reply.fds);
         ++done;
         break;
+      }
       default:  // stop
         return;
     }

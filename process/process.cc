@@ -23,6 +23,7 @@
 #include "absl/synchronization/mutex.h"
 #include "common/custom_registry.h"
 #include "common/fd_io.h"
+#include "common/resource_tracker.h"
 #include "process/forkserver.h"
 #include "process/init_check.h"
 #include "process/task_codec.h"
@@ -160,6 +161,22 @@ void RequireInitFor(const std::string& method) {
 }  // namespace internal
 
 void init(int argc, char** argv) {
+  if (const char* tracker = std::getenv(internal::kResourceTrackerEnv)) {
+    // Started as this program's resource tracker (common/resource_tracker.h):
+    // track, never return to main().
+    const int fd = std::atoi(tracker);
+    unsetenv(internal::kResourceTrackerEnv);
+    _exit(internal::ResourceTrackerMain(fd));
+  }
+  internal::AllowResourceTracker();
+  if (const char* fd = std::getenv(internal::kResourceTrackerFdEnv)) {
+    // A spawn child: its parent's tracker is this process's too.
+    const int tracker_fd = std::atoi(fd);
+    unsetenv(internal::kResourceTrackerFdEnv);
+    if (tracker_fd > 2 && fcntl(tracker_fd, F_SETFD, FD_CLOEXEC) == 0) {
+      internal::AdoptResourceTracker(tracker_fd);
+    }
+  }
   State& s = GetState();
   {
     absl::MutexLock lock(&s.mu);
@@ -356,9 +373,12 @@ void Process::Impl::StartSpawn(int ready_w) {
   std::vector<int> carried;
   const std::string spec =
       internal::EncodeTask(task, options.name, "spawn", &carried);
-  // The shared objects' descriptors go to kCarriedFdBase + i in the child.
-  // Copies above every target first, so that no dup2 overwrites a source.
-  const int first_free = kCarriedFdBase + static_cast<int>(carried.size());
+  // The shared objects' descriptors go to kCarriedFdBase + i in the child,
+  // the resource tracker's sending end (if this process has one) right
+  // after them. Copies above every target first, so that no dup2
+  // overwrites a source.
+  const int tracker_slot = kCarriedFdBase + static_cast<int>(carried.size());
+  const int first_free = tracker_slot + 1;
   std::vector<int> sources;
   struct CloseAll {
     std::vector<int>& fds;
@@ -385,6 +405,15 @@ void Process::Impl::StartSpawn(int ready_w) {
     posix_spawn_file_actions_adddup2(&actions, sources[i],
                                      kCarriedFdBase + static_cast<int>(i));
   }
+  bool with_tracker = false;
+  if (const int tracker = internal::ResourceTrackerFd(); tracker >= 0) {
+    const int copy = fcntl(tracker, F_DUPFD_CLOEXEC, first_free);
+    if (copy >= 0) {
+      sources.push_back(copy);  // closed with the others
+      posix_spawn_file_actions_adddup2(&actions, copy, tracker_slot);
+      with_tracker = true;
+    }
+  }
   std::vector<std::string> env;
   for (char** e = environ; *e; ++e) env.emplace_back(*e);
   env.push_back(std::string(kTaskFdEnv) + "=3");
@@ -392,6 +421,10 @@ void Process::Impl::StartSpawn(int ready_w) {
   if (!carried.empty()) {
     env.push_back(std::string(kCarriedFdsEnv) + "=" +
                   std::to_string(carried.size()));
+  }
+  if (with_tracker) {
+    env.push_back(std::string(internal::kResourceTrackerFdEnv) + "=" +
+                  std::to_string(tracker_slot));
   }
   if (daemon) env.push_back(std::string(kDaemonEnv) + "=1");
   std::vector<char*> argp, envp;

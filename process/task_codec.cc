@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <iostream>
 
@@ -119,39 +120,33 @@ Transport TransportFromWire(int32_t value) {
 
 namespace {
 
-// The descriptors a task carries (see TaskSpec.carried), each once.
-struct CarriedFds {
-  std::vector<int>* fds;
-  google::protobuf::RepeatedPtrField<v1::CarriedFd>* specs;
-  absl::flat_hash_map<const FdRef*, uint64_t> index;
-};
-
 void EncodeValueCarrying(
     const Object& value, v1::Value* out,
     google::protobuf::RepeatedPtrField<v1::ManagerRef>* managers,
-    CarriedFds* carried) {
+    CarriedOut* carried) {
   absl::flat_hash_map<uint64_t, bool> seen;
   for (const auto& m : *managers) seen[m.server_id()] = true;
   EncodeValue(value, out, [&](const ObjectRef& ref, v1::ProxyRef* pb) {
     if (auto* fd_ref = dynamic_cast<const FdRef*>(&ref)) {
-      if (carried == nullptr) {
-        throw TypeError("an " + fd_ref->kind() +
-                        " can be a Process argument, but cannot travel "
-                        "through a Pool or a Pipe yet");
-      }
-      auto [it, added] =
-          carried->index.try_emplace(fd_ref, carried->fds->size());
-      if (added) {
+      // Each object once (at most kMaxCarriedFds of them: a linear search
+      // is enough).
+      auto it = std::find(carried->seen.begin(), carried->seen.end(),
+                          static_cast<const void*>(fd_ref));
+      const uint64_t index = it - carried->seen.begin();
+      if (it == carried->seen.end()) {
         if (carried->fds->size() >= kMaxCarriedFds) {
-          throw ValueError("too many shared objects in one task (at most " +
-                           std::to_string(kMaxCarriedFds) + ")");
+          throw ValueError(
+              "too many shared objects and Connection ends in one task or "
+              "message (at most " +
+              std::to_string(kMaxCarriedFds) + ")");
         }
+        carried->seen.push_back(fd_ref);
         carried->fds->push_back(fd_ref->fd());
         v1::CarriedFd* spec = carried->specs->Add();
         spec->set_kind(fd_ref->kind());
         spec->set_meta(fd_ref->meta());
       }
-      pb->set_id(it->second);
+      pb->set_id(index);
       pb->set_type(v1::OBJECT_TYPE_UNSPECIFIED);
       pb->set_server_id(0);
       return;
@@ -180,16 +175,18 @@ void EncodeValueCarrying(
   });
 }
 
-Object DecodeValueCarrying(
+}  // namespace
+
+Object DecodeWithManagers(
     const v1::Value& value,
     const google::protobuf::RepeatedPtrField<v1::ManagerRef>& managers,
-    const std::vector<Object>* carried) {
+    const std::vector<Object>& carried) {
   return DecodeValue(value, [&](const v1::ProxyRef& ref) {
     if (ref.server_id() == 0 && ref.type() == v1::OBJECT_TYPE_UNSPECIFIED) {
-      if (carried == nullptr || ref.id() >= carried->size()) {
+      if (ref.id() >= carried.size()) {
         throw ProcessError("a shared object's descriptor did not arrive");
       }
-      return (*carried)[ref.id()];
+      return carried[ref.id()];
     }
     for (const v1::ManagerRef& m : managers) {
       if (m.server_id() != ref.server_id()) continue;
@@ -215,38 +212,53 @@ Object DecodeValueCarrying(
   });
 }
 
-}  // namespace
-
-// Encodes `value` into `out`, recording each proxy's manager in `managers`.
 void EncodeWithManagers(
     const Object& value, v1::Value* out,
-    google::protobuf::RepeatedPtrField<v1::ManagerRef>* managers) {
-  EncodeValueCarrying(value, out, managers, nullptr);
+    google::protobuf::RepeatedPtrField<v1::ManagerRef>* managers,
+    CarriedOut* carried) {
+  EncodeValueCarrying(value, out, managers, carried);
 }
 
-// Decodes a value from EncodeWithManagers, attaching its proxies to this
-// process's own sessions.
-Object DecodeWithManagers(
-    const v1::Value& value,
-    const google::protobuf::RepeatedPtrField<v1::ManagerRef>& managers) {
-  return DecodeValueCarrying(value, managers, nullptr);
+std::vector<Object> AdoptCarried(
+    const google::protobuf::RepeatedPtrField<v1::CarriedFd>& specs,
+    ReceivedFds fds) {
+  const std::vector<int> owned = fds.Release();
+  std::vector<Object> carried;
+  carried.reserve(owned.size());
+  for (size_t i = 0; i < owned.size(); ++i) {
+    const v1::CarriedFd* c =
+        static_cast<int>(i) < specs.size() ? &specs[static_cast<int>(i)]
+                                           : nullptr;
+    carried.push_back(Object::proxy(std::make_shared<FdRef>(
+        owned[i], c ? c->kind() : "", c ? c->meta() : "", nullptr)));
+  }
+  if (static_cast<size_t>(specs.size()) != carried.size()) {
+    throw ProcessError("expected " + std::to_string(specs.size()) +
+                       " descriptors with the message, got " +
+                       std::to_string(carried.size()));
+  }
+  return carried;
 }
 
 // Messages of Pool chunks hold one Value per item: an arena turns their
 // many small allocations into a few (measured: malloc/free were half the
 // cost of a large Pool.map).
-std::string EncodeTransfer(const Object& value) {
+std::string EncodeTransfer(const Object& value, std::vector<int>* fds) {
   google::protobuf::Arena arena;
   auto* spec = google::protobuf::Arena::CreateMessage<v1::TaskSpec>(&arena);
-  EncodeWithManagers(value, spec->mutable_args(), spec->mutable_managers());
+  CarriedOut carried{spec->mutable_carried(), fds};
+  EncodeWithManagers(value, spec->mutable_args(), spec->mutable_managers(),
+                     &carried);
   return spec->SerializeAsString();
 }
 
-Object DecodeTransfer(const std::string& bytes) {
+Object DecodeTransfer(const std::string& bytes, ReceivedFds fds) {
   google::protobuf::Arena arena;
   auto* spec = google::protobuf::Arena::CreateMessage<v1::TaskSpec>(&arena);
   if (!spec->ParseFromString(bytes)) throw ValueError("malformed message");
-  return DecodeWithManagers(spec->args(), spec->managers());
+  const std::vector<Object> carried =
+      AdoptCarried(spec->carried(), std::move(fds));
+  return DecodeWithManagers(spec->args(), spec->managers(), carried);
 }
 
 std::string EncodeTask(const Task& task, const std::string& name,
@@ -270,7 +282,7 @@ std::string EncodeTask(const Task& task, const std::string& name,
   spec.set_parent_pid(getpid());
   spec.set_parent_name(current_process().name());
   spec.set_start_method(start_method);
-  CarriedFds fds{carried, spec.mutable_carried(), {}};
+  CarriedOut fds{spec.mutable_carried(), carried};
   EncodeValueCarrying(task.args, spec.mutable_args(), spec.mutable_managers(),
                       &fds);
   return spec.SerializeAsString();
@@ -308,7 +320,7 @@ int RunEncodedTask(const std::string& bytes, int ready_fd,
                          " descriptors from the parent, got " +
                          std::to_string(carried.size()));
     }
-    args = DecodeValueCarrying(spec.args(), spec.managers(), &carried);
+    args = DecodeWithManagers(spec.args(), spec.managers(), carried);
   });
   carried.clear();
   SignalReady(ready_fd);

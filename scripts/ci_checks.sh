@@ -60,7 +60,7 @@ run_asan() {
   # is not diagnosed yet.
   (cd "$ROOT/build-asan" &&
    ctest --output-on-failure --timeout 300 -j "$JOBS" \
-     -E 'Pool(CPython)?Test\..*/"fork"')
+     -E 'Pool(CPython)?Test\..*/"fork"|Carry\.Pool.*"fork"')
 }
 
 run_tsan() {

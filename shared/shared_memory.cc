@@ -9,8 +9,10 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <utility>
 
 #include "common/fd_ref.h"
+#include "common/resource_tracker.h"
 #include "mp/errors.h"
 
 namespace mp {
@@ -94,12 +96,16 @@ SharedMemory SharedMemory::create(size_t size, const std::string& name) {
       throw ValueError("cannot size shared memory '" + chosen +
                        "': " + message);
     }
+    std::shared_ptr<Mapping> mapping;
     try {
-      return SharedMemory(Map(fd, size, "'" + chosen + "'"), chosen, size);
+      mapping = Map(fd, size, "'" + chosen + "'");
     } catch (...) {
       shm_unlink(path.c_str());
       throw;
     }
+    // Unlinked by the tracker if this process tree ends without unlink().
+    internal::TrackSharedMemory(chosen);
+    return SharedMemory(std::move(mapping), chosen, size);
   }
 }
 
@@ -134,6 +140,7 @@ void SharedMemory::unlink() const {
     throw ValueError("cannot unlink shared memory '" + name_ +
                      "': " + std::strerror(errno));
   }
+  internal::UntrackSharedMemory(name_);
 }
 
 Object to_object(const SharedMemory& shm) {

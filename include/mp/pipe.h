@@ -10,8 +10,12 @@
 // descriptor (spawn: inherited across exec; forkserver: sent with
 // SCM_RIGHTS), and the parent's end stays open until it closes it. Proxies
 // sent through a pipe arrive as live proxies, attached to the receiver's
-// own session; a Connection or a shared object (mp::Value, ...) cannot be
-// sent through a pipe yet (TypeError).
+// own session. Connection ends and server-less shared objects (mp::Value,
+// mp::Lock, mp::SharedMemory, ...) can be sent too (Python allows only
+// Connections): their descriptors go with the message (SCM_RIGHTS; both
+// kinds of Pipe() are unix socket pairs), and the receiver rebuilds them
+// with from_object - same memory, same connection. At most 200 per
+// message (ValueError beyond); received descriptors are close-on-exec.
 //
 // Thread safety: one thread sends and one thread receives at a time.
 #ifndef MP_PIPE_H_
@@ -36,11 +40,18 @@ class Connection {
   Connection& operator=(Connection&& other) noexcept;
 
   // Blocks until the message is written. ValueError on a closed or
-  // read-only end; ConnectionError when the other end is gone.
+  // read-only end, for more than 200 shared objects and Connection ends in
+  // `value`, or for any on an end that is not a unix socket (a Connection
+  // made from a pipe's descriptor); ConnectionError when the other end is
+  // gone.
   void send(const Object& value) const;
   void send_bytes(const std::string& data) const;
-  // Blocks until a message arrives. EOFError when the other end closed.
+  // Blocks until a message arrives (use poll(timeout) first to bound the
+  // wait). EOFError when the other end closed; ConnectionError when the
+  // descriptors sent with it could not all be received (too many, or this
+  // process's descriptor limit) - the message is consumed, nothing leaks.
   Object recv() const;
+  // The message's bytes; descriptors sent with it (by send) are closed.
   std::string recv_bytes() const;
   // Whether a message (or EOF) is ready, waiting up to `timeout` (none:
   // return at once; std::nullopt: wait indefinitely).

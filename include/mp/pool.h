@@ -10,7 +10,11 @@
 // lambdas without captures), found by their offset in the program like
 // mp::Process tasks; passing anything else (a lambda with captures, a
 // std::function) is a compile-time error saying so. Arguments and results
-// travel through mp::to_object / mp::from_object.
+// travel through mp::to_object / mp::from_object. Server-less shared
+// objects (mp::Value, mp::Lock, mp::SharedMemory, ...) and mp::Connection
+// ends are valid arguments, initargs and results under every start method:
+// their descriptors travel with the task (SCM_RIGHTS), at most 200 per
+// chunk (ValueError fails the task beyond).
 //
 // Errors: an exception in a worker reaches the caller as the same mp::Error
 // subtype, or as RemoteError named after its C++ type; its traceback()

@@ -7,11 +7,24 @@
 //   shm.buf()[0] = std::byte{1};   // other.buf()[0] sees it
 //   other.close(); shm.close(); shm.unlink();
 //
-// Lifetime: as in Python, the name exists until someone unlink()s it, even
-// after every process is gone; the memory lives while the name or any
-// mapping does. close() unmaps this handle's view (its copies in this
-// process share it: the view is unmapped when the last of them closes or
-// is destroyed).
+// Lifetime: as in Python, the name exists until someone unlink()s it; the
+// memory lives while the name or any mapping does. close() unmaps this
+// handle's view (its copies in this process share it: the view is
+// unmapped when the last of them closes or is destroyed).
+//
+// Resource tracker (as Python's resource_tracker): in a program that calls
+// mp::init, create() registers the name with the process tree's tracker
+// (a small process started with the first create(), which every child
+// under every start method shares) and unlink() unregisters it. When every
+// process of the tree is gone - exited or SIGKILLed - the tracker unlinks
+// the names still registered and prints "resource_tracker: There appear to
+// be N leaked shared_memory objects to clean up at shutdown" on stderr. A
+// segment only attach()ed is never unlinked by the attacher's tracker.
+// A process whose parent had no tracker when it started gets one of its
+// own with its first create(): its segments are unlinked when it (and its
+// children) are gone, even if the parent still uses them by name - create
+// one in the parent first to share it. Registration is best effort and
+// never fails create() or unlink().
 //
 // Passing to a child (a Process argument) hands it the descriptor itself
 // under every start method: the child's handle works even if the name was

@@ -15,11 +15,14 @@ namespace {
 Manager* g_manager = nullptr;
 
 // Children of this process still present, zombies included (the forkserver
-// excepted: it lives as long as the program and exits with it).
+// and the resource tracker excepted: they live as long as the program).
 std::vector<pid_t> LeftoverChildren() {
   std::vector<pid_t> out;
   for (const ChildProcess& child : ChildProcesses()) {
-    if (child.argv0 != "mp-forkserver") out.push_back(child.pid);
+    if (child.argv0 != "mp-forkserver" &&
+        child.argv0 != "mp-resource-tracker") {
+      out.push_back(child.pid);
+    }
   }
   return out;
 }

@@ -163,6 +163,19 @@ class OpContext {
     p.call_id = call_id_;
     return p;
   }
+  // Parks the call with no object to cancel it: for a call whose work is
+  // done elsewhere (a custom type's constructor on the pool). If the
+  // session ends first, the session answers it and Complete/Fail return
+  // false.
+  Parked ParkCall() const {
+    deferred_ = true;
+    session_->NoteParked(call_id_);
+    Parked p;
+    p.session = session_->weak_from_this();
+    p.session_id = session_->id();
+    p.call_id = call_id_;
+    return p;
+  }
   bool deferred() const { return deferred_; }
 
   Session* session() const { return session_; }

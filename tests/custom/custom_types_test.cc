@@ -566,6 +566,74 @@ TEST(MyManagerTest, TypedProxyPassedToProcessUnderEveryStartMethod) {
   EXPECT_EQ(worker.call<int64_t>("count"), 15);
 }
 
+// ---- Typed proxies through a Pool ------------------------------------------
+
+struct Tally {
+  int64_t n = 0;
+};
+static const auto kTally =
+    mp::register_type<Tally>("Tally")
+        .method("increment", [](Tally& t) { return ++t.n; })
+        .method("value", [](const Tally& t) { return t.n; });
+
+class TallyProxy : public mp::BaseProxy {
+ public:
+  using mp::BaseProxy::BaseProxy;
+  int64_t increment() const { return call<int64_t>("increment"); }
+  int64_t value() const { return call<int64_t>("value"); }
+};
+
+// Set in each worker by the initializer, from its initargs.
+TallyProxy g_worker_tally;
+
+void CountWorker(TallyProxy tally, mp::DictProxy workers) {
+  g_worker_tally = tally;
+  tally.increment();
+  workers.set(static_cast<int64_t>(getpid()), true);
+}
+
+// A map item: the task increments it and the tally from the initargs.
+int64_t Bump(TallyProxy item) {
+  g_worker_tally.increment();
+  return item.increment();
+}
+
+class TypedProxyPoolTest : public ::testing::TestWithParam<const char*> {};
+
+// Typed proxies are Pool.map items and initargs under every start method;
+// no increment is lost.
+TEST_P(TypedProxyPoolTest, MapItemsAndInitargs) {
+  mp::Manager manager;
+  TallyProxy from_init = manager.create<TallyProxy>("Tally");
+  TallyProxy even = manager.create<TallyProxy>("Tally");
+  TallyProxy odd = manager.create<TallyProxy>("Tally");
+  mp::DictProxy workers = manager.dict();
+  constexpr int kItems = 40;
+  std::vector<TallyProxy> items;
+  for (int i = 0; i < kItems; ++i) items.push_back(i % 2 == 0 ? even : odd);
+  std::vector<int64_t> got;
+  {
+    mp::PoolOptions options{.processes = 2, .context = GetParam()};
+    mp::Pool pool(options.with_initializer(CountWorker, from_init, workers));
+    got = pool.map(Bump, items, 1);
+  }
+  ASSERT_EQ(got.size(), static_cast<size_t>(kItems));
+  // Each tally's results are 1..20 in some order: every call saw the one
+  // before it.
+  std::vector<int64_t> sorted = got;
+  std::sort(sorted.begin(), sorted.end());
+  for (int i = 0; i < kItems; ++i) EXPECT_EQ(sorted[i], i / 2 + 1) << i;
+  EXPECT_EQ(even.value(), kItems / 2);
+  EXPECT_EQ(odd.value(), kItems / 2);
+  // Once per task, and once per worker's initializer.
+  const int64_t started = static_cast<int64_t>(workers.size());
+  EXPECT_GE(started, 1);
+  EXPECT_EQ(from_init.value(), kItems + started);
+}
+
+INSTANTIATE_TEST_SUITE_P(StartMethods, TypedProxyPoolTest,
+                         ::testing::Values("fork", "spawn", "forkserver"));
+
 // ---- mp-manager --load PATH.so
 // ------------------------------------------------
 

@@ -32,6 +32,9 @@ inline void EncodeFor(Session& session, const Object& value, v1::Value* out) {
             std::const_pointer_cast<ServerObject>(object.shared_from_this()));
         pb->set_id(object.id());
         pb->set_type(object.type());
+        if (object.type() == v1::CUSTOM) {
+          pb->set_type_name(std::string(object.type_name()));
+        }
       },
       internal::kMaxReplyNestingDepth);
 }

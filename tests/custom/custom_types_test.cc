@@ -217,6 +217,14 @@ TEST_F(EmbeddedTest, TypedProxy) {
   MathsProxy back = d.getitem("maths").as<MathsProxy>();
   EXPECT_EQ(back.id(), maths.id());
   EXPECT_EQ(back.add(1, 1), 3);
+  // The reference read back names its registered type (ProxyRef.type_name),
+  // from a dict and from a list.
+  EXPECT_STREQ(d.getitem("maths").type_name(), "Maths");
+  mp::ListProxy l = m().list();
+  l.append(maths);
+  EXPECT_STREQ(l.getitem(0).type_name(), "Maths");
+  EXPECT_NE(l.getitem(0).repr().find("Maths"), std::string::npos)
+      << l.getitem(0).repr();
 }
 
 TEST_F(EmbeddedTest, MethodErrorKeepsItsType) {
@@ -594,6 +602,8 @@ void CountWorker(TallyProxy tally, mp::DictProxy workers) {
 
 // A map item: the task increments it and the tally from the initargs.
 int64_t Bump(TallyProxy item) {
+  // The type name travelled with the reference (task_codec).
+  if (std::string(mp::to_object(item).type_name()) != "Tally") std::_Exit(3);
   g_worker_tally.increment();
   return item.increment();
 }

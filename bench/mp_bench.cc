@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <iostream>
 #include <mutex>
 #include <set>
@@ -345,8 +346,104 @@ void W11(int n_doubles) {
              n_doubles, "_local", /*report_cold=*/false);
 }
 
+// ---- W13: a user type (mp/register.h) against a built-in on one server.
+// The type lives in bench_types.cc, a library loaded by an mp-manager this
+// function starts with --load: registering it in mp_bench instead would
+// make every mp::Manager here start mp_bench itself as its server (the
+// custom types' server role), so W1-W11 would no longer measure mp-manager.
 
-constexpr char kUsage[] = R"(usage: mp_bench [--only W1,...,W11] [--scale S]
+// mp-manager --load MP_BENCH_TYPES on a unix socket in a fresh directory;
+// returns its pid and sets `address`, or -1 (with a note on stderr).
+pid_t StartTypesManager(const std::string& dir, const std::string& authkey,
+                        std::string* address) {
+  const char* binary = std::getenv("MP_MANAGER_PATH");
+  const std::string manager = binary ? binary : "mp-manager";
+  const char* types_env = std::getenv("MP_BENCH_TYPES");
+  const std::string types = types_env ? types_env : MP_BENCH_TYPES;
+  const std::string listen = "unix:" + dir + "/s.sock";
+  // Everything the child needs is built before fork (this process has
+  // threads: the child may only exec).
+  std::vector<std::string> env_strings = {"MP_AUTHKEY=" + authkey};
+  for (char** e = environ; *e != nullptr; ++e) {
+    if (std::strncmp(*e, "MP_AUTHKEY=", 11) != 0) env_strings.push_back(*e);
+  }
+  std::vector<char*> envp;
+  for (std::string& s : env_strings) envp.push_back(s.data());
+  envp.push_back(nullptr);
+  const std::vector<std::string> args = {
+      manager, "--listen", listen, "--load", types, "--ready-fd", "3",
+      "--allow-client-shutdown"};
+  std::vector<char*> argv;
+  for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  int ready[2];
+  if (pipe2(ready, O_CLOEXEC) != 0) return -1;
+  pid_t pid = fork();
+  if (pid == 0) {
+    dup2(ready[1], 3);  // dup2 clears O_CLOEXEC on the copy
+    execve(manager.c_str(), argv.data(), envp.data());
+    _exit(127);
+  }
+  close(ready[1]);
+  std::string line;
+  char c;
+  while (read(ready[0], &c, 1) == 1 && c != '\n') line += c;
+  close(ready[0]);
+  if (pid < 0 || line.empty()) {
+    std::cerr << "mp_bench: W13: " << manager << " --load " << types
+              << " did not start\n";
+    if (pid > 0) waitpid(pid, nullptr, 0);
+    return -1;
+  }
+  *address = listen;
+  return pid;
+}
+
+void W13(int n) {
+  char dir_template[] = "/tmp/mp-bench-types-XXXXXX";
+  if (mkdtemp(dir_template) == nullptr) std::exit(1);
+  const std::string dir = dir_template, authkey = "bench-authkey";
+  std::string address;
+  const pid_t pid = StartTypesManager(dir, authkey, &address);
+  if (pid < 0) std::exit(1);
+  {
+    mp::Manager m =
+        mp::Manager::connect(address, authkey, {.transport = g_transport});
+    mp::Proxy maths = m.create("Maths");
+    mp::DictProxy d = m.dict();
+    int64_t sum = 0;
+    for (int i = 0; i < 100; ++i) {  // warm up (and start the pool thread)
+      sum += maths.call<int64_t>("add", i, 1);
+      d.set(i, i);
+    }
+    // The two loops alternate in kRounds slices, so that a busy neighbour
+    // slows both alike: the ratio of the two is the point of W13.
+    constexpr int kRounds = 10;
+    double custom_s = 0, dict_s = 0;
+    for (int r = 0; r < kRounds; ++r) {
+      const int from = n / kRounds * r, to = n / kRounds * (r + 1);
+      auto t = Clock::now();
+      for (int i = from; i < to; ++i) sum += maths.call<int64_t>("add", i, 1);
+      custom_s += Seconds(t);
+      t = Clock::now();
+      for (int i = from; i < to; ++i) d.set(i % 100, i);
+      dict_s += Seconds(t);
+    }
+    n = n / kRounds * kRounds;
+    Emit("W13", "custom_method_call", custom_s / n * 1e6, "us/op");
+    Emit("W13", "dict_set_same_manager", dict_s / n * 1e6, "us/op");
+    if (sum != 5050 + static_cast<int64_t>(n) * (n + 1) / 2) {
+      std::cerr << "W13: wrong sums\n";
+      std::exit(1);
+    }
+  }
+  kill(pid, SIGTERM);
+  waitpid(pid, nullptr, 0);
+  std::filesystem::remove_all(dir);
+}
+
+
+constexpr char kUsage[] = R"(usage: mp_bench [--only W1,...,W13] [--scale S]
                 [--transport auto|grpc|local]
 
 mp's side of the benchmark workloads; prints JSON lines. Use bench/run.py
@@ -360,7 +457,8 @@ the local transport); the _tcp and _tls variants of W1 are gRPC always.
 int main(int argc, char** argv) {
   mp::init(argc, argv);
   std::set<std::string> want = {"W1", "W2", "W3", "W4", "W5", "W6",
-                                "W7", "W8", "W9", "W10", "W11"};
+                                "W7", "W8", "W9", "W10", "W11",
+                                "W13"};
   double scale = 1.0;
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
@@ -429,6 +527,7 @@ int main(int argc, char** argv) {
     if (want.count("W10")) W10(k(1000000));
     if (want.count("W11"))
       W11(std::max(1000, static_cast<int>(1000000 * scale)));
+    if (want.count("W13")) W13(k(20000));
   } catch (const mp::Error& e) {
     std::cerr << "mp_bench: " << e.what() << "\n";
     return 1;

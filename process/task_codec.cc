@@ -156,6 +156,7 @@ void EncodeValueCarrying(
     Connection& conn = handle->conn();
     pb->set_id(handle->id());
     pb->set_type(handle->type());
+    pb->set_type_name(handle->custom_name());
     pb->set_server_id(conn.server_id());
     if (!seen[conn.server_id()]) {
       seen[conn.server_id()] = true;
@@ -206,7 +207,8 @@ Object DecodeWithManagers(
       incref.mutable_incref()->add_ids(ref.id());
       conn->Call(std::move(incref));
       return Object::proxy(
-          std::make_shared<ProxyHandle>(conn, ref.id(), ref.type()));
+          std::make_shared<ProxyHandle>(conn, ref.id(), ref.type(),
+                                        ref.type_name()));
     }
     throw ProcessError("a proxy names an unknown manager");
   });

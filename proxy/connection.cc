@@ -511,8 +511,8 @@ bool Connection::TakeAcquired(uint64_t id, uint64_t thread) {
 
 Object Connection::Decode(const v1::Value& value) {
   return DecodeValue(value, [this](const v1::ProxyRef& ref) {
-    return Object::proxy(std::make_shared<ProxyHandle>(shared_from_this(),
-                                                       ref.id(), ref.type()));
+    return Object::proxy(std::make_shared<ProxyHandle>(
+        shared_from_this(), ref.id(), ref.type(), ref.type_name()));
   });
 }
 

@@ -18,6 +18,7 @@ ProxyHandle::~ProxyHandle() {
 }
 
 std::string_view ProxyHandle::type_name() const {
+  if (!custom_name_.empty()) return custom_name_;
   return ObjectTypeName(type_);
 }
 

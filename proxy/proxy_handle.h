@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <memory>
+#include <string>
 #include <string_view>
 
 #include "absl/base/thread_annotations.h"
@@ -22,14 +23,20 @@ namespace mp::internal {
 class ProxyHandle final : public ObjectRef {
  public:
   // Adopts one reference already held by `conn`'s session.
+  // `custom_name`: a CUSTOM object's registered type name, as the server
+  // sent it (ProxyRef.type_name); type_name() returns it when not empty.
   ProxyHandle(std::shared_ptr<Connection> conn, uint64_t id,
-              v1::ObjectType type)
-      : conn_(std::move(conn)), id_(id), type_(type) {}
+              v1::ObjectType type, std::string custom_name = {})
+      : conn_(std::move(conn)),
+        id_(id),
+        type_(type),
+        custom_name_(std::move(custom_name)) {}
   ~ProxyHandle() override;
 
   uint64_t id() const override { return id_; }
   std::string_view type_name() const override;
   v1::ObjectType type() const { return type_; }
+  const std::string& custom_name() const { return custom_name_; }
   uint64_t server_id() const { return conn_->server_id(); }
 
   // The connection to use from the calling process. In a process other
@@ -49,6 +56,7 @@ class ProxyHandle final : public ObjectRef {
   const std::shared_ptr<Connection> conn_;
   const uint64_t id_;
   const v1::ObjectType type_;
+  const std::string custom_name_;
   mutable absl::Mutex mu_;
   mutable pid_t attached_pid_ ABSL_GUARDED_BY(mu_) = 0;
   mutable std::shared_ptr<Connection> attached_ ABSL_GUARDED_BY(mu_);

@@ -64,10 +64,11 @@ CustomObject::CustomObject(uint64_t id, ObjectStore* store, TimerQueue* timers,
       instance_(std::move(instance)),
       waiters_(timers) {}
 
-ObjectMaker CustomObject::Prepare(const v1::Create& create,
-                                  const OpContext& ctx, ObjectStore* store,
-                                  TimerQueue* timers,
-                                  CustomExecutor* executor) {
+CustomObject::Construct CustomObject::Prepare(const v1::Create& create,
+                                              const OpContext& ctx,
+                                              ObjectStore* store,
+                                              TimerQueue* timers,
+                                              CustomExecutor* executor) {
   std::shared_ptr<const internal::CustomTypeInfo> type =
       internal::FindCustomType(create.type_name());
   if (type == nullptr) {
@@ -92,15 +93,17 @@ ObjectMaker CustomObject::Prepare(const v1::Create& create,
   }
   Object::List args;
   for (const v1::Value& v : create.args()) args.push_back(ctx.Decode(v));
-  return [=, args = std::move(args)](uint64_t id) {
+  return [=, args = std::move(args)]() -> ObjectMaker {
     std::shared_ptr<void> instance;
     try {
       instance = ctor->make(args);
     } catch (...) {
       throw UserError(std::current_exception());
     }
-    return std::make_shared<CustomObject>(id, store, timers, executor, type,
-                                          std::move(instance));
+    return [=, instance = std::move(instance)](uint64_t id) {
+      return std::make_shared<CustomObject>(id, store, timers, executor, type,
+                                            instance);
+    };
   };
 }
 

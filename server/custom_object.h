@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <string_view>
 
@@ -34,12 +35,18 @@ class CustomObject final : public ServerObject {
                std::shared_ptr<const internal::CustomTypeInfo> type,
                std::shared_ptr<void> instance);
 
+  // Runs the user's constructor (the slow part, on the pool) and returns
+  // the maker that wraps the new instance in an object (cheap: it may run
+  // under the store's locks). Throws what the constructor threw, as the
+  // caller gets it.
+  using Construct = std::function<ObjectMaker()>;
+
   // Checks a CUSTOM Create (AttributeError for an unknown type; TypeError
-  // when no constructor takes that many arguments) and returns the maker,
-  // which runs the constructor. `ctx` decodes the arguments.
-  static ObjectMaker Prepare(const v1::Create& create, const OpContext& ctx,
-                             ObjectStore* store, TimerQueue* timers,
-                             CustomExecutor* executor);
+  // when no constructor takes that many arguments), decodes its arguments
+  // with `ctx`, and returns the constructor call. Session thread.
+  static Construct Prepare(const v1::Create& create, const OpContext& ctx,
+                           ObjectStore* store, TimerQueue* timers,
+                           CustomExecutor* executor);
 
   // The registered name ("Maths"): what inspect lists.
   std::string_view type_name() const override { return type_->name; }

@@ -32,6 +32,9 @@ inline void EncodeFor(Session& session, const Object& value, v1::Value* out) {
             std::const_pointer_cast<ServerObject>(object.shared_from_this()));
         pb->set_id(object.id());
         pb->set_type(object.type());
+        if (object.type() == v1::CUSTOM) {
+          pb->set_type_name(std::string(object.type_name()));
+        }
       },
       internal::kMaxReplyNestingDepth);
 }
@@ -156,6 +159,19 @@ class OpContext {
   Parked Park(const std::shared_ptr<ServerObject>& object) const {
     deferred_ = true;
     session_->AddLease(object);
+    session_->NoteParked(call_id_);
+    Parked p;
+    p.session = session_->weak_from_this();
+    p.session_id = session_->id();
+    p.call_id = call_id_;
+    return p;
+  }
+  // Parks the call with no object to cancel it: for a call whose work is
+  // done elsewhere (a custom type's constructor on the pool). If the
+  // session ends first, the session answers it and Complete/Fail return
+  // false.
+  Parked ParkCall() const {
+    deferred_ = true;
     session_->NoteParked(call_id_);
     Parked p;
     p.session = session_->weak_from_this();

@@ -355,14 +355,53 @@ void ManagerService::Create(const v1::Create& create, const OpContext& ctx,
       .store = &store_,
       .timers = &timers_,
       .stored = StoredBytes(session.quota(), limits_.max_object_bytes)};
-  ObjectMaker make = create.type() == v1::CUSTOM
-                         ? CustomObject::Prepare(create, ctx, &store_, &timers_,
-                                                 &custom_executor_)
-                         : PrepareCreate(args);
+  if (create.type() == v1::CUSTOM) return CreateCustom(create, ctx, reply);
+  ObjectMaker make = PrepareCreate(args);
   std::shared_ptr<ServerObject> object =
       create.name().empty() ? store_.Add(make)
                             : store_.GetOrCreateNamed(create.name(), make);
   ReturnNamed(create, object, ctx, reply);
+}
+
+// A custom type's constructor is user code, which may be slow: like its
+// methods it runs on the pool, never on the thread that reads the session.
+// The call is checked and its arguments decoded here, then parked.
+void ManagerService::CreateCustom(const v1::Create& create,
+                                  const OpContext& ctx, v1::Reply* reply) {
+  // A named create that finds its object answers at once, running no
+  // constructor.
+  if (!create.name().empty()) {
+    if (std::shared_ptr<ServerObject> found = store_.FindNamed(create.name())) {
+      return ReturnNamed(create, found, ctx, reply);
+    }
+  }
+  CustomObject::Construct construct = CustomObject::Prepare(
+      create, ctx, &store_, &timers_, &custom_executor_);
+  const Parked parked = ctx.ParkCall();
+  custom_executor_.Submit([this, parked, construct = std::move(construct),
+                           name = create.name(),
+                           type_name = create.type_name()] {
+    try {
+      // The constructor runs outside the store's locks. A named create
+      // that lost a race for its name (another created it meanwhile) gets
+      // that object; its own new instance is dropped.
+      ObjectMaker make = construct();
+      std::shared_ptr<ServerObject> object =
+          name.empty() ? store_.Add(make) : store_.GetOrCreateNamed(name, make);
+      if (object->type() != v1::CUSTOM || object->type_name() != type_name) {
+        throw TypeError("the name " + Object(name).repr() + " is a " +
+                        std::string(object->type_name()) + ", not a " +
+                        type_name);
+      }
+      // Returns false when the session ended meanwhile: the object then
+      // has no holder and goes (unless named).
+      parked.Complete(Object::proxy(object));
+    } catch (const Error& e) {
+      parked.Fail(e);
+    } catch (const std::exception& e) {
+      parked.Fail(RuntimeError(e.what()));
+    }
+  });
 }
 
 void ManagerService::ReturnNamed(const v1::Create& create,

@@ -82,6 +82,8 @@ class ManagerService {
   void Create(const v1::Create& create, const OpContext& ctx, v1::Reply* reply);
   // Hands `object` to the caller if it is of the requested type (a name
   // bound to another type is a TypeError).
+  void CreateCustom(const v1::Create& create, const OpContext& ctx,
+                    v1::Reply* reply);
   void ReturnNamed(const v1::Create& create,
                    const std::shared_ptr<ServerObject>& object,
                    const OpContext& ctx, v1::Reply* reply);

@@ -30,7 +30,8 @@
 // method throws reaches the caller as that type; any other std::exception
 // as RemoteError naming the C++ type and what(). A method that crashes its
 // process (a segfault, an abort) takes the server down with it, as in
-// Python. Constructors run on the thread that reads the creating session.
+// Python. Constructors run on that pool too (a slow constructor does not
+// stall other clients either).
 #ifndef MP_REGISTER_H_
 #define MP_REGISTER_H_
 

@@ -97,6 +97,21 @@ static const auto kWorker =
           return ms;
         });
 
+// Its constructor sleeps `ms` (ValueError for a negative one).
+std::atomic<bool> g_ctor_started{false};
+struct SlowStart {
+  explicit SlowStart(int64_t ms) : slept_ms(ms) {
+    if (ms < 0) throw mp::ValueError("negative sleep");
+    g_ctor_started = true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+  }
+  int64_t slept_ms;
+};
+static const auto kSlowStart =
+    mp::register_type<SlowStart>("SlowStart")
+        .constructor<int64_t>()
+        .method("slept_ms", [](const SlowStart& s) { return s.slept_ms; });
+
 // Concurrent: `meet(n)` returns true once n callers are inside at the same
 // time (false after 5 s) - possible only if calls run in parallel.
 struct Meeting {};
@@ -202,6 +217,14 @@ TEST_F(EmbeddedTest, TypedProxy) {
   MathsProxy back = d.getitem("maths").as<MathsProxy>();
   EXPECT_EQ(back.id(), maths.id());
   EXPECT_EQ(back.add(1, 1), 3);
+  // The reference read back names its registered type (ProxyRef.type_name),
+  // from a dict and from a list.
+  EXPECT_STREQ(d.getitem("maths").type_name(), "Maths");
+  mp::ListProxy l = m().list();
+  l.append(maths);
+  EXPECT_STREQ(l.getitem(0).type_name(), "Maths");
+  EXPECT_NE(l.getitem(0).repr().find("Maths"), std::string::npos)
+      << l.getitem(0).repr();
 }
 
 TEST_F(EmbeddedTest, MethodErrorKeepsItsType) {
@@ -366,20 +389,12 @@ TEST_F(EmbeddedTest, CallsOfAnEndedSessionAreDropped) {
   EXPECT_EQ(worker.call<int64_t>("sleep_ms", 1), 1);
 }
 
-// A method blocking for a second does not delay another client's dict
-// operations: the pool, not the session threads, runs it.
-TEST_F(EmbeddedTest, BlockingMethodDoesNotDelayOtherClients) {
-  mp::Proxy worker = m().create("Worker");
-  mp::DictProxy d = m().dict();
-  g_sleep_started = false;
-  std::atomic<bool> sleep_done{false};
-  std::thread sleeper([&] {
-    worker.call("sleep_ms", 1000);
-    sleep_done = true;
-  });
-  while (!g_sleep_started) std::this_thread::yield();
+// Another client - a forked child with its own session - does 200 dict
+// set+get pairs on `d`; its exit status says whether their p99 stayed
+// under 50 ms. Returns how long it took, with the status in `status`.
+std::chrono::steady_clock::duration OtherClientDictOps(const mp::DictProxy& d,
+                                                       int* status) {
   const auto begin = std::chrono::steady_clock::now();
-  // Another client: a forked child with its own session, timing its ops.
   pid_t pid = fork();
   if (pid == 0) {
     std::vector<double> ms;
@@ -396,14 +411,62 @@ TEST_F(EmbeddedTest, BlockingMethodDoesNotDelayOtherClients) {
     std::fprintf(stderr, "child: p99 %.3f ms\n", p99);
     _exit(p99 < 50 ? 0 : 2);
   }
+  waitpid(pid, status, 0);
+  return std::chrono::steady_clock::now() - begin;
+}
+
+// A method blocking for a second does not delay another client's dict
+// operations: the pool, not the session threads, runs it.
+TEST_F(EmbeddedTest, BlockingMethodDoesNotDelayOtherClients) {
+  mp::Proxy worker = m().create("Worker");
+  mp::DictProxy d = m().dict();
+  g_sleep_started = false;
+  std::atomic<bool> sleep_done{false};
+  std::thread sleeper([&] {
+    worker.call("sleep_ms", 1000);
+    sleep_done = true;
+  });
+  while (!g_sleep_started) std::this_thread::yield();
   int status = 0;
-  waitpid(pid, &status, 0);
-  const auto took = std::chrono::steady_clock::now() - begin;
+  const auto took = OtherClientDictOps(d, &status);
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
   EXPECT_FALSE(sleep_done.load());
   EXPECT_LT(took, std::chrono::milliseconds(700));
   sleeper.join();
   EXPECT_EQ(d.size(), 200u);
+}
+
+// Nor does a constructor blocking for a second: constructors run on the
+// pool too, and the creating client gets its proxy once it returns.
+TEST_F(EmbeddedTest, BlockingConstructorDoesNotDelayOtherClients) {
+  mp::DictProxy d = m().dict();
+  g_ctor_started = false;
+  std::atomic<bool> created{false};
+  mp::Proxy slow;
+  std::thread creator([&] {
+    slow = m().create("SlowStart", 1000);
+    created = true;
+  });
+  while (!g_ctor_started) std::this_thread::yield();
+  // The creating session itself goes on being read: this thread's calls
+  // share it (they would wait for the constructor if it ran on the thread
+  // that reads the session).
+  const auto begin = std::chrono::steady_clock::now();
+  for (int i = 0; i < 50; ++i) d.set("same-session", i);
+  EXPECT_LT(std::chrono::steady_clock::now() - begin,
+            std::chrono::milliseconds(500));
+  EXPECT_FALSE(created.load());
+  d.erase("same-session");
+  int status = 0;
+  const auto took = OtherClientDictOps(d, &status);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+  EXPECT_FALSE(created.load());
+  EXPECT_LT(took, std::chrono::milliseconds(700));
+  creator.join();
+  EXPECT_EQ(slow.call<int64_t>("slept_ms"), 1000);
+  EXPECT_EQ(d.size(), 200u);
+  // A constructor's error still reaches its caller with its type.
+  EXPECT_THROW(m().create("SlowStart", -1), mp::ValueError);
 }
 
 // ---- mp::Manager: its server started from this executable -----------------
@@ -510,6 +573,76 @@ TEST(MyManagerTest, TypedProxyPassedToProcessUnderEveryStartMethod) {
   }
   EXPECT_EQ(worker.call<int64_t>("count"), 15);
 }
+
+// ---- Typed proxies through a Pool ------------------------------------------
+
+struct Tally {
+  int64_t n = 0;
+};
+static const auto kTally =
+    mp::register_type<Tally>("Tally")
+        .method("increment", [](Tally& t) { return ++t.n; })
+        .method("value", [](const Tally& t) { return t.n; });
+
+class TallyProxy : public mp::BaseProxy {
+ public:
+  using mp::BaseProxy::BaseProxy;
+  int64_t increment() const { return call<int64_t>("increment"); }
+  int64_t value() const { return call<int64_t>("value"); }
+};
+
+// Set in each worker by the initializer, from its initargs.
+TallyProxy g_worker_tally;
+
+void CountWorker(TallyProxy tally, mp::DictProxy workers) {
+  g_worker_tally = tally;
+  tally.increment();
+  workers.set(static_cast<int64_t>(getpid()), true);
+}
+
+// A map item: the task increments it and the tally from the initargs.
+int64_t Bump(TallyProxy item) {
+  // The type name travelled with the reference (task_codec).
+  if (std::string(mp::to_object(item).type_name()) != "Tally") std::_Exit(3);
+  g_worker_tally.increment();
+  return item.increment();
+}
+
+class TypedProxyPoolTest : public ::testing::TestWithParam<const char*> {};
+
+// Typed proxies are Pool.map items and initargs under every start method;
+// no increment is lost.
+TEST_P(TypedProxyPoolTest, MapItemsAndInitargs) {
+  mp::Manager manager;
+  TallyProxy from_init = manager.create<TallyProxy>("Tally");
+  TallyProxy even = manager.create<TallyProxy>("Tally");
+  TallyProxy odd = manager.create<TallyProxy>("Tally");
+  mp::DictProxy workers = manager.dict();
+  constexpr int kItems = 40;
+  std::vector<TallyProxy> items;
+  for (int i = 0; i < kItems; ++i) items.push_back(i % 2 == 0 ? even : odd);
+  std::vector<int64_t> got;
+  {
+    mp::PoolOptions options{.processes = 2, .context = GetParam()};
+    mp::Pool pool(options.with_initializer(CountWorker, from_init, workers));
+    got = pool.map(Bump, items, 1);
+  }
+  ASSERT_EQ(got.size(), static_cast<size_t>(kItems));
+  // Each tally's results are 1..20 in some order: every call saw the one
+  // before it.
+  std::vector<int64_t> sorted = got;
+  std::sort(sorted.begin(), sorted.end());
+  for (int i = 0; i < kItems; ++i) EXPECT_EQ(sorted[i], i / 2 + 1) << i;
+  EXPECT_EQ(even.value(), kItems / 2);
+  EXPECT_EQ(odd.value(), kItems / 2);
+  // Once per task, and once per worker's initializer.
+  const int64_t started = static_cast<int64_t>(workers.size());
+  EXPECT_GE(started, 1);
+  EXPECT_EQ(from_init.value(), kItems + started);
+}
+
+INSTANTIATE_TEST_SUITE_P(StartMethods, TypedProxyPoolTest,
+                         ::testing::Values("fork", "spawn", "forkserver"));
 
 // ---- mp-manager --load PATH.so
 // ------------------------------------------------

@@ -75,10 +75,14 @@ class Proxy:
     # The Call oneof field of this type's ops ("dict", "queue", ...).
     _op_field = ""
 
-    def __init__(self, session: "Session", object_id: int, object_type: int):
+    def __init__(self, session: "Session", object_id: int, object_type: int,
+                 type_name: str = ""):
         object.__setattr__(self, "_session", session)
         object.__setattr__(self, "_id", object_id)
         object.__setattr__(self, "_type", object_type)
+        # A custom object's registered type name ("Maths"), as the server
+        # sent it in the ProxyRef; "" for the built-in types.
+        object.__setattr__(self, "_type_name", type_name)
         finalizer = weakref.finalize(self, session._release, object_id)
         finalizer.atexit = False  # the session's end frees it anyway
         object.__setattr__(self, "_finalizer", finalizer)
@@ -102,6 +106,8 @@ class Proxy:
 
     def __repr__(self) -> str:
         type_name = value_pb2.ObjectType.Name(self._type)
+        if self._type_name:
+            type_name += " " + self._type_name
         state = "" if self._finalizer.alive else " released"
         return (f"<{type(self).__name__} {type_name} "
                 f"id=0x{self._id:016x}{state}>")

@@ -451,7 +451,7 @@ class Session(_Factories):
 
     def _wrap(self, ref: value_pb2.ProxyRef) -> Proxy:
         cls = PROXY_TYPES.get(ref.type, Proxy)
-        return cls(self, ref.id, ref.type)
+        return cls(self, ref.id, ref.type, ref.type_name)
 
     def _create(self, object_type: int, init: Any = None, *, name: str = "",
                 typecode: str = "", size: int = 0,

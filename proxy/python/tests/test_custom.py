@@ -44,6 +44,20 @@ class CustomTypesTest(ServerTestCase):
             s.create("Nope")
         self.assertEqual(maths.add(1, 2), 3)  # the object carries on
 
+    def test_type_name_travels_with_the_reference(self) -> None:
+        s = self.connect()
+        maths = s.create("Maths", 1)
+        self.assertEqual(maths._type_name, "Maths")
+        self.assertIn("CUSTOM Maths", repr(maths))
+        # Stored in a dict and a list and read back: still a Maths.
+        d, lst = s.dict(), s.list()
+        d["m"] = maths
+        lst.append(maths)
+        for back in (d["m"], lst[0]):
+            self.assertIsInstance(back, mp_client.CustomProxy)
+            self.assertEqual(back._type_name, "Maths")
+            self.assertEqual(back.add(1, 1), 3)
+
     def test_named_is_shared_between_sessions(self) -> None:
         a, b = self.connect(), self.connect()
         counter = a.named("py-counter").create("Counter", 40)

@@ -428,7 +428,8 @@ TEST_P(StartMethod, ProducersAndConsumers) {
   for (size_t i = 0; i < consumers.size(); ++i) q.put(mp::Object(), kLong);
   std::multiset<int64_t> all;
   for (size_t i = 0; i < consumers.size(); ++i) {
-    for (const mp::Object& v : out.get(kLong).as_list()) all.insert(v.as_int());
+    const mp::Object list = out.get(kLong);
+    for (const mp::Object& v : list.as_list()) all.insert(v.as_int());
   }
   for (auto& p : consumers) JoinOk(p);
   ASSERT_EQ(all.size(), 2u * kPer);

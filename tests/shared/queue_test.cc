@@ -573,6 +573,24 @@ TEST_P(StartMethod, JoinableQueueCountsStayConsistent) {
   EXPECT_THROW(q.task_done(), mp::ValueError);
 }
 
+void WaitInGet(mp::Queue q, mp::Event waiting) {
+  waiting.set();
+  q.get(kLong);  // empty: sleeps until killed
+}
+
+TEST_P(StartMethod, WaiterKilledLosesNothing) {
+  mp::Queue q;
+  mp::Process p = Start(WaitInGet, q, stopped_);
+  ASSERT_TRUE(stopped_.wait(kLong));
+  p.kill();  // before or while it sleeps in the get: either way it took nothing
+  JoinKilled(p);
+  q.put("one");
+  q.put("two");
+  EXPECT_EQ(q.qsize(), 2);
+  EXPECT_EQ(q.get(kLong).as_str(), "one");
+  EXPECT_EQ(q.get(kLong).as_str(), "two");
+}
+
 INSTANTIATE_TEST_SUITE_P(All, StartMethod,
                          ::testing::Values("fork", "spawn", "forkserver"),
                          [](const auto& info) { return info.param; });

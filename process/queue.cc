@@ -79,14 +79,14 @@ void QueueBase::put(const Object& value, bool block, Timeout timeout) const {
   CheckOpen();
   RefuseDescriptors(value);
   const std::string bytes = EncodeTransfer(value);
-  if (!handle_->ring.Put(bytes, block, timeout)) throw Full("");
+  if (!handle_->ring.Put(bytes, block, timeout)) throw Full("queue is full");
 }
 
 Object QueueBase::get(bool block, Timeout timeout) const {
   CheckOpen();
   // Reused: a get allocates nothing for items of sizes seen before.
   thread_local std::string bytes;
-  if (!handle_->ring.Get(&bytes, block, timeout)) throw Empty("");
+  if (!handle_->ring.Get(&bytes, block, timeout)) throw Empty("queue is empty");
   Object value = DecodeTransfer(bytes);
   if (bytes.capacity() > (size_t{1} << 20)) std::string().swap(bytes);
   return value;

@@ -97,6 +97,23 @@ TEST(QueueTest, Timeout) {  // test_timeout
   EXPECT_LT(Since(start), 5.0);
 }
 
+TEST(QueueTest, ErrorsSayWhatTheManagerQueuesSay) {
+  mp::Queue q(1);
+  try {
+    q.get_nowait();
+    ADD_FAILURE() << "no Empty";
+  } catch (const mp::Empty& e) {
+    EXPECT_STREQ(e.what(), mp::Empty("queue is empty").what());
+  }
+  q.put(1);
+  try {
+    q.put_nowait(2);
+    ADD_FAILURE() << "no Full";
+  } catch (const mp::Full& e) {
+    EXPECT_STREQ(e.what(), mp::Full("queue is full").what());
+  }
+}
+
 TEST(QueueTest, FullTimesOut) {
   mp::Queue q(2);
   EXPECT_EQ(q.maxsize(), 2);

@@ -51,7 +51,6 @@
 namespace mp::internal {
 namespace {
 
-constexpr uint64_t kRingBytes = uint64_t{1} << 32;
 constexpr size_t kPage = 4096;
 // The ring starts at file offset kPage, so that its pages can be punched.
 constexpr size_t kRingOffset = kPage - kPayloadOffset;  // in the payload
@@ -72,6 +71,7 @@ struct QueueState {
   uint32_t magic;
   uint32_t variant;
   int64_t maxsize;  // 0: unbounded
+  uint64_t ring_bytes;  // kRingBytes (smaller in tests), a multiple of kPage
   Committed committed[2];
   std::atomic<uint32_t> current;  // committed[current & 1] is the truth
   // Hints (see above).
@@ -116,8 +116,9 @@ void Commit(QueueState* s, const Committed& next) {
 
 // Copies between a buffer and the ring at `position`, wrapping.
 void CopyIn(QueueState* s, uint64_t position, const void* from, size_t n) {
-  const uint64_t offset = position % kRingBytes;
-  const size_t first = static_cast<size_t>(std::min<uint64_t>(n, kRingBytes - offset));
+  const uint64_t offset = position % s->ring_bytes;
+  const size_t first =
+      static_cast<size_t>(std::min<uint64_t>(n, s->ring_bytes - offset));
   std::memcpy(Ring(s) + offset, from, first);
   if (first < n) {
     std::memcpy(Ring(s), static_cast<const std::byte*>(from) + first,
@@ -126,8 +127,9 @@ void CopyIn(QueueState* s, uint64_t position, const void* from, size_t n) {
 }
 
 void CopyOut(QueueState* s, uint64_t position, void* to, size_t n) {
-  const uint64_t offset = position % kRingBytes;
-  const size_t first = static_cast<size_t>(std::min<uint64_t>(n, kRingBytes - offset));
+  const uint64_t offset = position % s->ring_bytes;
+  const size_t first =
+      static_cast<size_t>(std::min<uint64_t>(n, s->ring_bytes - offset));
   std::memcpy(to, Ring(s) + offset, first);
   if (first < n) {
     std::memcpy(static_cast<std::byte*>(to) + first, Ring(s), n - first);
@@ -135,12 +137,18 @@ void CopyOut(QueueState* s, uint64_t position, void* to, size_t n) {
 }
 
 // Gives the whole pages of positions [from, to) back to the kernel (their
-// contents become zeros). Only for positions nobody will read.
-void Release(const Segment& segment, uint64_t from, uint64_t to) {
+// contents become zeros). Only for positions nobody will read, and never
+// below `tail` - ring_bytes: positions one ring apart share their offset,
+// so those below hold the queued records [head, tail). The clamps come
+// before the rounding, which then keeps the pages of both ends.
+void Release(const Segment& segment, uint64_t from, uint64_t to,
+             uint64_t tail) {
+  const uint64_t ring_bytes = StateOf(segment.payload())->ring_bytes;
+  if (tail > ring_bytes) from = std::max(from, tail - ring_bytes);
+  if (to > from && to - from > ring_bytes) from = to - ring_bytes;
   from = (from + kPage - 1) & ~(kPage - 1);
   to &= ~(kPage - 1);
   if (to <= from) return;
-  if (to - from > kRingBytes) from = to - kRingBytes;
   auto punch = [&](uint64_t offset, uint64_t n) {
     if (n == 0) return;
     // Best effort: a failure leaves memory in use, nothing else.
@@ -148,9 +156,9 @@ void Release(const Segment& segment, uint64_t from, uint64_t to) {
                     static_cast<off_t>(kPage + offset),
                     static_cast<off_t>(n));
   };
-  const uint64_t offset = from % kRingBytes;
+  const uint64_t offset = from % ring_bytes;
   const uint64_t n = to - from;
-  const uint64_t first = std::min(n, kRingBytes - offset);
+  const uint64_t first = std::min(n, ring_bytes - offset);
   punch(offset, first);
   punch(0, n - first);
 }
@@ -172,7 +180,9 @@ class Locked {
       // whole either way. A producer may have written beyond tail; an
       // emptying get may have died before resetting the hints.
       const Committed& c = Now(s);
-      if (s->reserved_high > c.tail) Release(segment, c.tail, s->reserved_high);
+      if (s->reserved_high > c.tail) {
+        Release(segment, c.tail, s->reserved_high, c.tail);
+      }
       s->reserved_high = c.tail;
       if (s->punched > c.head) s->punched = 0;
     }
@@ -219,29 +229,37 @@ void Wake(std::atomic<uint32_t>* word, std::atomic<uint32_t>* waiters,
 }  // namespace
 
 std::shared_ptr<Segment> QueueRing::Create(QueueVariant variant,
-                                           int64_t maxsize) {
+                                           int64_t maxsize,
+                                           uint64_t ring_bytes) {
+  if (ring_bytes < kPage || ring_bytes % kPage != 0 || ring_bytes > kRingBytes) {
+    throw ValueError("queue ring size must be a multiple of 4096 up to 4 GiB");
+  }
   auto segment = Segment::Create(SegmentKind::kQueue,
-                                 kRingOffset + kRingBytes, 0, 0, 0, 0);
+                                 kRingOffset + ring_bytes, 0, 0, 0, 0);
   auto* s = new (segment->payload()) QueueState{};
   InitRobustMutex(&s->mutex);
   s->magic = kQueueMagic;
   s->variant = static_cast<uint32_t>(variant);
   s->maxsize = maxsize > 0 ? maxsize : 0;
+  s->ring_bytes = ring_bytes;
   return segment;
 }
 
 QueueRing::QueueRing(std::shared_ptr<Segment> segment)
     : segment_(std::move(segment)) {
   if (!segment_ || segment_->kind() != SegmentKind::kQueue ||
-      segment_->header().payload_size != kRingOffset + kRingBytes) {
+      segment_->header().payload_size < kRingOffset + kPage) {
     throw TypeError("expected a queue, got another shared object");
   }
   state_ = segment_->payload();
-  if (StateOf(state_)->magic != kQueueMagic) {
-    throw ValueError("not a queue segment (bad magic)");
+  const QueueState* s = StateOf(state_);
+  if (s->magic != kQueueMagic ||
+      segment_->header().payload_size != kRingOffset + s->ring_bytes ||
+      s->ring_bytes % kPage != 0) {
+    throw ValueError("not a queue segment (bad header)");
   }
   // A core dump need not contain the ring (each process maps it).
-  madvise(Ring(StateOf(state_)), kRingBytes, MADV_DONTDUMP);
+  madvise(Ring(StateOf(state_)), s->ring_bytes, MADV_DONTDUMP);
 }
 
 QueueVariant QueueRing::variant() const {
@@ -254,10 +272,10 @@ bool QueueRing::Put(std::string_view item, bool block,
                     const Timeout& timeout) const {
   QueueState* s = StateOf(state_);
   const uint64_t record = RecordBytes(item.size());
-  if (record > kRingBytes) {
+  if (record > s->ring_bytes) {
     throw ValueError("queue item too large: " + std::to_string(item.size()) +
                      " bytes encoded (at most " +
-                     std::to_string(kRingBytes - 8) + ")");
+                     std::to_string(s->ring_bytes - 8) + ")");
   }
   const Deadline deadline = block ? Deadline::After(timeout) : Deadline::Now();
   Locked lock(*segment_, s, deadline);
@@ -269,11 +287,12 @@ bool QueueRing::Put(std::string_view item, bool block,
     }
   }
   Committed c = Now(s);
-  if (c.tail - c.head + record > kRingBytes) {
+  if (c.tail - c.head + record > s->ring_bytes) {
     throw MemoryError("queue full of bytes: " +
                       std::to_string(c.tail - c.head) +
                       " bytes queued, no room for " + std::to_string(record) +
-                      " more (at most " + std::to_string(kRingBytes) + ")");
+                      " more (at most " + std::to_string(s->ring_bytes) +
+                      ")");
   }
   const uint64_t at = c.tail;
   s->reserved_high = std::max(s->reserved_high, at + record);
@@ -306,7 +325,7 @@ bool QueueRing::Get(std::string* out, bool block,
   uint64_t length = 0;
   CopyOut(s, c.head, &length, sizeof length);
   const uint64_t record = RecordBytes(length);
-  if (length > kRingBytes || record > c.tail - c.head) {
+  if (length > s->ring_bytes || record > c.tail - c.head) {
     throw RuntimeError("queue memory is corrupt (record of " +
                        std::to_string(length) + " bytes)");
   }
@@ -323,12 +342,12 @@ bool QueueRing::Get(std::string* out, bool block,
   if (emptied) {
     const uint64_t high = std::max(s->reserved_high, old_head + record);
     if (s->punched > 0 || high > kReleaseStep) {
-      Release(*segment_, std::max(s->punched, kReleaseStep), high);
+      Release(*segment_, std::max(s->punched, kReleaseStep), high, 0);
     }
     s->punched = 0;
     s->reserved_high = 0;
   } else if (c.head - s->punched >= kReleaseStep) {
-    Release(*segment_, s->punched, c.head);
+    Release(*segment_, s->punched, c.head, c.tail);
     s->punched = c.head & ~(kPage - 1);
   }
   s->space_seq.fetch_add(1);

@@ -239,6 +239,52 @@ TEST(QueueTest, ConsumedMemoryIsGivenBack) {
   EXPECT_LT(ResidentBytes(q), before + (2 << 20));
 }
 
+// A queue whose ring is `ring_bytes` of virtual space instead of 4 GiB.
+mp::Queue SmallRingQueue(uint64_t ring_bytes) {
+  return mp::Queue(mp::internal::QueueVariant::kQueue,
+                   mp::internal::QueueRing::Create(
+                       mp::internal::QueueVariant::kQueue, 0, ring_bytes));
+}
+
+TEST(QueueTest, RecordsWrapAroundTheRing) {
+  mp::Queue q = SmallRingQueue(64 << 10);
+  // Two items always queued, so the positions never restart at 0 and run
+  // around the ring many times; sizes vary so records straddle its end.
+  int next_put = 0, next_get = 0;
+  auto item = [](int i) { return Pattern(1000 + (i * 7919) % 20000, i); };
+  for (; next_put < 2; ++next_put) q.put(mp::Object::bytes(item(next_put)));
+  for (; next_put < 400; ++next_put) {
+    q.put(mp::Object::bytes(item(next_put)));
+    ASSERT_TRUE(q.get().as_bytes() == item(next_get)) << next_get;
+    ++next_get;
+  }
+  for (; next_get < next_put; ++next_get) {
+    ASSERT_TRUE(q.get().as_bytes() == item(next_get)) << next_get;
+  }
+  EXPECT_TRUE(q.empty());
+}
+
+TEST(QueueTest, RingFullOfBytesIsMemoryError) {
+  mp::Queue q = SmallRingQueue(64 << 10);
+  EXPECT_THROW(q.put(mp::Object::bytes(std::string(70 << 10, 'x'))),
+               mp::ValueError);  // larger than the whole ring
+  const std::string chunk(10 << 10, 'y');
+  int queued = 0;
+  try {
+    for (; queued < 10; ++queued) q.put_nowait(mp::Object::bytes(chunk));
+    ADD_FAILURE() << "64 KiB of ring held 10 items of 10 KiB";
+  } catch (const mp::MemoryError&) {
+  }
+  EXPECT_EQ(queued, 6);
+  EXPECT_EQ(q.qsize(), queued);
+  for (int i = 0; i < queued; ++i) EXPECT_EQ(q.get().as_bytes(), chunk);
+  q.put(mp::Object::bytes(chunk));  // room again
+  EXPECT_EQ(q.get().as_bytes(), chunk);
+  EXPECT_THROW(mp::internal::QueueRing::Create(
+                   mp::internal::QueueVariant::kQueue, 0, 1000),
+               mp::ValueError);
+}
+
 TEST(QueueTest, ThreadsTakeEveryItemOnce) {
   mp::Queue q(16);
   constexpr int kPerProducer = 3000;

@@ -23,14 +23,18 @@ enum class QueueVariant : uint32_t {
   kJoinableQueue = 3,
 };
 
+// The default virtual size of a queue's ring (shared/queue_ring.cc: why).
+inline constexpr uint64_t kRingBytes = uint64_t{1} << 32;
+
 // A FIFO of byte strings in one memfd segment, shared by every process that
 // maps it. Thread safety: every method may be called from any thread of any
 // process at once.
 class QueueRing {
  public:
-  // A new empty queue; maxsize <= 0: unbounded (in items).
-  static std::shared_ptr<Segment> Create(QueueVariant variant,
-                                         int64_t maxsize);
+  // A new empty queue; maxsize <= 0: unbounded (in items). `ring_bytes`:
+  // the virtual size of its ring (a multiple of 4096; tests make it small).
+  static std::shared_ptr<Segment> Create(QueueVariant variant, int64_t maxsize,
+                                         uint64_t ring_bytes = kRingBytes);
   // TypeError unless `segment` is a queue.
   explicit QueueRing(std::shared_ptr<Segment> segment);
 

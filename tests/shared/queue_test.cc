@@ -600,6 +600,68 @@ TEST_P(StartMethod, ProducerKilledInPut) {
   EXPECT_LT(ResidentBytes(q), 2 << 20);  // nothing of the dead put stays
 }
 
+void PutWrappedThenStopInPut(mp::Queue q, mp::Event stopped) {
+  StopAt(QueueTestPoint::kPutCopied, stopped);
+  q.put(mp::Object::bytes(Pattern(20000, 77)));
+}
+
+TEST_P(StartMethod, ProducerKilledInPutAfterTheRingWrapped) {
+  // A 64 KiB ring whose positions have gone round it many times, with
+  // records queued across its end: the dead put's pages are released, the
+  // queued records are not.
+  mp::Queue q = SmallRingQueue(64 << 10);
+  int next_put = 0, next_get = 0;
+  auto item = [](int i) { return Pattern(1000 + (i * 7919) % 20000, i); };
+  for (; next_put < 2; ++next_put) q.put(mp::Object::bytes(item(next_put)));
+  for (; next_put < 300; ++next_put) {
+    q.put(mp::Object::bytes(item(next_put)));
+    ASSERT_TRUE(q.get().as_bytes() == item(next_get++));
+  }
+  mp::Process p = Start(PutWrappedThenStopInPut, q, stopped_);
+  ASSERT_TRUE(stopped_.wait(kLong));
+  p.kill();
+  JoinKilled(p);
+  EXPECT_EQ(q.qsize(), 2);
+  for (; next_put < 320; ++next_put) {
+    q.put(mp::Object::bytes(item(next_put)));
+    ASSERT_TRUE(q.get().as_bytes() == item(next_get)) << next_get;
+    ++next_get;
+  }
+  for (; next_get < next_put; ++next_get) {
+    ASSERT_TRUE(q.get().as_bytes() == item(next_get)) << next_get;
+  }
+  EXPECT_THROW(q.get_nowait(), mp::Empty);
+}
+
+void PutForever(mp::Queue q, mp::Value<int64_t> done, mp::Event started) {
+  for (int64_t i = 0;; ++i) {
+    q.put(mp::Object::bytes(Pattern(100000 + i % 5000, static_cast<int>(i))));
+    done.set(i + 1);
+    if (i == 3) started.set();
+  }
+}
+
+TEST_P(StartMethod, ProducerKilledAnywhereLeavesWholeItems) {
+  // No hook: the kill lands wherever the producer is, most likely in the
+  // middle of copying 100 KB. Every item left is whole and in order, and
+  // only the put that was under way may be missing from `done`.
+  mp::Queue q;
+  mp::Value<int64_t> done(0);
+  mp::Process p = Start(PutForever, q, done, stopped_);
+  ASSERT_TRUE(stopped_.wait(kLong));
+  p.kill();
+  JoinKilled(p);
+  const int64_t n = q.qsize();
+  EXPECT_GE(n, done.get());
+  EXPECT_LE(n, done.get() + 1);
+  for (int64_t i = 0; i < n; ++i) {
+    ASSERT_TRUE(q.get(kLong).as_bytes() ==
+                Pattern(100000 + i % 5000, static_cast<int>(i)))
+        << i;
+  }
+  EXPECT_THROW(q.get_nowait(), mp::Empty);
+}
+
 void GetOneThenStopInGet(mp::JoinableQueue q, mp::Event stopped) {
   q.get(kLong);
   q.task_done();

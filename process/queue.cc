@@ -57,8 +57,8 @@ const char* VariantName(QueueVariant variant) {
 }  // namespace
 
 QueueBase::QueueBase(QueueVariant variant, int64_t maxsize)
-    : handle_(std::make_shared<QueueHandle>(
-          QueueRing::Create(variant, maxsize))) {}
+    : handle_(
+          std::make_shared<QueueHandle>(QueueRing::Create(variant, maxsize))) {}
 
 QueueBase::QueueBase(QueueVariant variant, std::shared_ptr<Segment> segment)
     : handle_(std::make_shared<QueueHandle>(std::move(segment))) {
@@ -118,9 +118,8 @@ Object to_object(const JoinableQueue& queue) {
 }
 
 void from_object(const Object& object, Queue& queue) {
-  auto segment =
-      internal::SegmentFromObject(object, internal::SegmentKind::kQueue, 0,
-                                  "mp::Queue");
+  auto segment = internal::SegmentFromObject(
+      object, internal::SegmentKind::kQueue, 0, "mp::Queue");
   const auto variant = internal::QueueRing(segment).variant();
   if (variant == internal::QueueVariant::kSimpleQueue) {
     throw TypeError("expected mp::Queue, got mp::SimpleQueue");

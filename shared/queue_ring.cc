@@ -70,7 +70,7 @@ struct QueueState {
   pthread_mutex_t mutex;  // guards all but the atomics
   uint32_t magic;
   uint32_t variant;
-  int64_t maxsize;  // 0: unbounded
+  int64_t maxsize;      // 0: unbounded
   uint64_t ring_bytes;  // kRingBytes (smaller in tests), a multiple of kPage
   Committed committed[2];
   std::atomic<uint32_t> current;  // committed[current & 1] is the truth
@@ -153,8 +153,7 @@ void Release(const Segment& segment, uint64_t from, uint64_t to,
     if (n == 0) return;
     // Best effort: a failure leaves memory in use, nothing else.
     (void)fallocate(segment.fd(), FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
-                    static_cast<off_t>(kPage + offset),
-                    static_cast<off_t>(n));
+                    static_cast<off_t>(kPage + offset), static_cast<off_t>(n));
   };
   const uint64_t offset = from % ring_bytes;
   const uint64_t n = to - from;
@@ -221,8 +220,7 @@ class Locked {
   bool locked_ = false;
 };
 
-void Wake(std::atomic<uint32_t>* word, std::atomic<uint32_t>* waiters,
-          int n) {
+void Wake(std::atomic<uint32_t>* word, std::atomic<uint32_t>* waiters, int n) {
   if (waiters->load() > 0) FutexWake(word, n);
 }
 
@@ -231,11 +229,12 @@ void Wake(std::atomic<uint32_t>* word, std::atomic<uint32_t>* waiters,
 std::shared_ptr<Segment> QueueRing::Create(QueueVariant variant,
                                            int64_t maxsize,
                                            uint64_t ring_bytes) {
-  if (ring_bytes < kPage || ring_bytes % kPage != 0 || ring_bytes > kRingBytes) {
+  if (ring_bytes < kPage || ring_bytes % kPage != 0 ||
+      ring_bytes > kRingBytes) {
     throw ValueError("queue ring size must be a multiple of 4096 up to 4 GiB");
   }
-  auto segment = Segment::Create(SegmentKind::kQueue,
-                                 kRingOffset + ring_bytes, 0, 0, 0, 0);
+  auto segment = Segment::Create(SegmentKind::kQueue, kRingOffset + ring_bytes,
+                                 0, 0, 0, 0);
   auto* s = new (segment->payload()) QueueState{};
   InitRobustMutex(&s->mutex);
   s->magic = kQueueMagic;
@@ -288,11 +287,10 @@ bool QueueRing::Put(std::string_view item, bool block,
   }
   Committed c = Now(s);
   if (c.tail - c.head + record > s->ring_bytes) {
-    throw MemoryError("queue full of bytes: " +
-                      std::to_string(c.tail - c.head) +
-                      " bytes queued, no room for " + std::to_string(record) +
-                      " more (at most " + std::to_string(s->ring_bytes) +
-                      ")");
+    throw MemoryError(
+        "queue full of bytes: " + std::to_string(c.tail - c.head) +
+        " bytes queued, no room for " + std::to_string(record) +
+        " more (at most " + std::to_string(s->ring_bytes) + ")");
   }
   const uint64_t at = c.tail;
   s->reserved_high = std::max(s->reserved_high, at + record);
@@ -398,8 +396,8 @@ bool QueueRing::Join(const Timeout& timeout) const {
 void SetQueueTestHook(std::function<void(QueueTestPoint)> hook) {
   std::lock_guard guard(hook_mutex);
   delete test_hook;
-  test_hook = hook ? new std::function<void(QueueTestPoint)>(std::move(hook))
-                   : nullptr;
+  test_hook =
+      hook ? new std::function<void(QueueTestPoint)>(std::move(hook)) : nullptr;
   has_test_hook.store(test_hook != nullptr);
 }
 

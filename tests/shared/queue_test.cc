@@ -189,9 +189,14 @@ TEST(QueueTest, UnencodableItemLeavesQueueUsable) {
 TEST(QueueTest, ItemsOfEveryType) {
   mp::SimpleQueue q;
   std::vector<mp::Object> items = {
-      mp::Object(), mp::Object(true), mp::Object(int64_t{-7}), mp::Object(2.5),
-      mp::Object("text"), mp::Object::bytes(std::string("\0\1\2", 3)),
-      mp::Object::list({1, "a"}), mp::Object::tuple({1, 2}),
+      mp::Object(),
+      mp::Object(true),
+      mp::Object(int64_t{-7}),
+      mp::Object(2.5),
+      mp::Object("text"),
+      mp::Object::bytes(std::string("\0\1\2", 3)),
+      mp::Object::list({1, "a"}),
+      mp::Object::tuple({1, 2}),
       mp::Object::dict({{"k", mp::Object::list({})}})};
   for (const auto& item : items) q.put(item);
   for (const auto& item : items) EXPECT_EQ(q.get(), item);
@@ -485,7 +490,8 @@ TEST_P(StartMethod, ProducersAndConsumers) {
   mp::Queue q(50);
   mp::Queue out;
   std::vector<mp::Process> producers, consumers;
-  for (int i = 0; i < 2; ++i) producers.push_back(Start(Produce, q, i * kPer, kPer));
+  for (int i = 0; i < 2; ++i)
+    producers.push_back(Start(Produce, q, i * kPer, kPer));
   for (int i = 0; i < 2; ++i) consumers.push_back(Start(Consume, q, out));
   for (auto& p : producers) JoinOk(p);
   for (size_t i = 0; i < consumers.size(); ++i) q.put(mp::Object(), kLong);

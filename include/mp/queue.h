@@ -13,6 +13,11 @@
 // item is a TypeError: pass it to the child as a Process argument instead.
 // Items of any size the codec can encode fit (see shared/queue_ring.cc).
 //
+// Memory: a queue holds the memory of the items queued in it (pages are
+// given back as they are consumed), but each process that maps a queue
+// reserves 4 GiB of address space for it (virtual only: a limit on it,
+// ulimit -v, makes creating or receiving a queue a MemoryError/ValueError).
+//
 // Handles: cheap to copy; every copy in any process (fork children, and
 // spawn/forkserver children given it as a Process or Pool argument) refers
 // to the same queue, whose memory is freed when the last handle anywhere is

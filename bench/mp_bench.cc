@@ -346,6 +346,41 @@ void W11(int n_doubles) {
              n_doubles, "_local", /*report_cold=*/false);
 }
 
+void W12Echo(mp::Queue q_in, mp::Queue q_out, int n) {
+  for (int i = 0; i < n; ++i) q_out.put(q_in.get(std::chrono::seconds(60)));
+}
+
+// W12 (python_side.py's w12): the server-less mp::Queue (mp/queue.h), the
+// shapes of Python's handoff() and block loop.
+void W12(int n_roundtrip, int n_items, int block = 100) {
+  mp::Queue q_in, q_out;
+  mp::ProcessOptions options;
+  options.start_method = "fork";  // as Python's default here
+  mp::Process echo(std::move(options), W12Echo, q_in, q_out, n_roundtrip + 10);
+  echo.start();
+  for (int i = 0; i < 10; ++i) {
+    q_in.put(i);
+    q_out.get(std::chrono::seconds(60));
+  }
+  auto t = Clock::now();
+  for (int i = 0; i < n_roundtrip; ++i) {
+    q_in.put(i);
+    q_out.get();
+  }
+  Emit("W12", "queue_handoff_roundtrip_local", Seconds(t) / n_roundtrip * 1e6,
+       "us/roundtrip");
+  echo.join(std::chrono::seconds(60));
+  mp::Queue q;
+  n_items -= n_items % block;
+  t = Clock::now();
+  for (int b = 0; b < n_items / block; ++b) {
+    for (int i = 0; i < block; ++i) q.put(i);
+    for (int i = 0; i < block; ++i) q.get();
+  }
+  Emit("W12", "queue_put_get_same_process", n_items / Seconds(t), "ops/s");
+}
+
+
 // ---- W13: a user type (mp/register.h) against a built-in on one server.
 // The type lives in bench_types.cc, a library loaded by an mp-manager this
 // function starts with --load: registering it in mp_bench instead would
@@ -457,7 +492,7 @@ the local transport); the _tcp and _tls variants of W1 are gRPC always.
 int main(int argc, char** argv) {
   mp::init(argc, argv);
   std::set<std::string> want = {"W1", "W2", "W3", "W4", "W5", "W6",
-                                "W7", "W8", "W9", "W10", "W11",
+                                "W7", "W8", "W9", "W10", "W11", "W12",
                                 "W13"};
   double scale = 1.0;
   for (int i = 1; i < argc; ++i) {
@@ -527,6 +562,7 @@ int main(int argc, char** argv) {
     if (want.count("W10")) W10(k(1000000));
     if (want.count("W11"))
       W11(std::max(1000, static_cast<int>(1000000 * scale)));
+    if (want.count("W12")) W12(k(5000), k(50000));
     if (want.count("W13")) W13(k(20000));
   } catch (const mp::Error& e) {
     std::cerr << "mp_bench: " << e.what() << "\n";

@@ -6,22 +6,22 @@
 //   obj = queue.get()
 //
 // Python's Queue deadlocks because the child cannot exit until its feeder
-// thread has flushed the item into a pipe nobody is reading. mp's Queue
-// lives in the manager: put() returns once the manager holds the item, so
-// the child exits and join() returns. The order still matters for a
-// *bounded* queue that is full: then put() waits for a get(), and joining
-// first would wait for ever (use join with a timeout, or get first).
+// thread has flushed the item into a pipe nobody is reading. mp::Queue has
+// no feeder thread and no pipe: put() copies the item into the queue's
+// shared memory and returns (an unbounded queue never blocks a put, however
+// large the item), so the child exits and join() returns. The order still
+// matters for a *bounded* queue that is full: then put() waits for a get(),
+// and joining first would wait for ever (join with a timeout, or get first).
 #include <iostream>
 #include <string>
 
 #include "mp/mp.h"
 
-void f(mp::QueueProxy q) { q.put(std::string(1000000, 'X')); }
+void f(mp::Queue q) { q.put(std::string(1000000, 'X')); }
 
 int main(int argc, char** argv) {
   mp::init(argc, argv);
-  mp::Manager m;
-  mp::QueueProxy queue = m.Queue();
+  mp::Queue queue;
   mp::Process p(f, queue);
   p.start();
   p.join();  // does not deadlock with mp

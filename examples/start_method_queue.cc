@@ -4,19 +4,18 @@
 //   mp.set_start_method('spawn'); q = mp.Queue()
 //   p = mp.Process(target=foo, args=(q,)); p.start(); print(q.get()); p.join()
 //
-// mp's Queue lives in a Manager (mp has no pipe-and-feeder-thread Queue),
-// which any start method can pass to its children.
+// mp::Queue lives in shared memory (a memfd); a spawned child receives its
+// descriptor with the task and maps the same queue.
 #include <iostream>
 
 #include "mp/mp.h"
 
-void foo(mp::QueueProxy q) { q.put("hello"); }
+void foo(mp::Queue q) { q.put("hello"); }
 
 int main(int argc, char** argv) {
   mp::init(argc, argv);
   mp::set_start_method("spawn");
-  mp::Manager m;
-  mp::QueueProxy q = m.Queue();
+  mp::Queue q;
   mp::Process p(foo, q);
   p.start();
   std::cout << q.get().str() << "\n";

@@ -25,7 +25,7 @@ std::string Errno(const char* what) {
 
 bool KnownKind(uint32_t kind) {
   return kind >= static_cast<uint32_t>(SegmentKind::kLock) &&
-         kind <= static_cast<uint32_t>(SegmentKind::kArray);
+         kind <= static_cast<uint32_t>(SegmentKind::kQueue);
 }
 
 }  // namespace

@@ -40,6 +40,7 @@
 #include "mp/pool.h"
 #include "mp/process.h"
 #include "mp/proxy.h"
+#include "mp/queue.h"
 #include "mp/queue_proxy.h"
 #include "mp/register.h"
 #include "mp/shared_memory.h"

@@ -26,6 +26,7 @@ enum class SegmentKind : uint32_t {
   kBarrier = 7,
   kValue = 8,
   kArray = 9,
+  kQueue = 10,  // Queue, SimpleQueue, JoinableQueue (mp/queue.h)
 };
 
 // A Value or Array segment: `count` elements of `elem_size` bytes (aligned

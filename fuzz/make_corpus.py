@@ -109,3 +109,43 @@ write("local_frame", "too_large", b"\x00\x21" + MAGIC + frame(hello))
 write("local_frame", "partial", b"\x40\xf1" + MAGIC + frame(calls)[:-3])
 write("local_frame", "bad_magic", b"\x40\x11" + b"PRI * HTTP/2.0\r\n\r\n")
 write("local_frame", "empty_frame", b"\x40\x21" + MAGIC + b"\0\0\0\0")
+
+# session: a control byte (even: the harness authenticates first), then
+# frames. Each seed creates one object of a type (object_id 0 is then the
+# first object the session was handed) and calls every op of its type with
+# default arguments, one message per op.
+OPS = {
+    "DICT": "dict", "LIST": "list", "NAMESPACE": "namespace",
+    "VALUE": "value", "ARRAY": "array", "LOCK": "acquirer",
+    "RLOCK": "acquirer", "SEMAPHORE": "acquirer",
+    "BOUNDED_SEMAPHORE": "acquirer", "CONDITION": "condition",
+    "EVENT": "event", "BARRIER": "barrier", "QUEUE": "queue",
+    "JOINABLE_QUEUE": "queue", "CUSTOM": "custom",
+}
+for type_name, field in OPS.items():
+    script = b"\x00"
+    create = session_pb2.ClientMessage()
+    c = create.calls.add()
+    c.call_id = 1
+    c.create.type = value_pb2.ObjectType.Value(type_name)
+    if type_name in ("VALUE", "ARRAY"):
+        c.create.typecode = "d"
+    c.create.size = 2
+    if type_name == "CUSTOM":
+        c.create.type_name = "Unknown"
+    script += frame(create)
+    op_type = session_pb2.Call.DESCRIPTOR.fields_by_name[field].message_type
+    call_id = 2
+    for op in op_type.oneofs[0].fields if op_type.oneofs else []:
+        m = session_pb2.ClientMessage()
+        c = m.calls.add()
+        c.call_id = call_id
+        call_id += 1
+        c.object_id = 0
+        getattr(getattr(c, field), op.name).SetInParent()
+        script += frame(m)
+    write("session", type_name.lower(), script)
+# The handshake itself, unassisted: a Hello, then a wrong proof.
+bad_auth = session_pb2.ClientMessage()
+bad_auth.auth.client_proof = b"x" * 32
+write("session", "handshake_wrong_proof", b"\x01" + frame(hello) + frame(bad_auth))

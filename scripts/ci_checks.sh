@@ -91,7 +91,7 @@ run_fuzz() {
   echo "== fuzz: ${FUZZ_SECONDS}s per harness"
   configure build-fuzz -DMP_BUILD_FUZZERS=ON -DMP_SANITIZE=address,undefined \
     -DMP_BUILD_TESTS=OFF -DMP_BUILD_EXAMPLES=OFF
-  local harnesses=(wire_codec local_frame)
+  local harnesses=(wire_codec local_frame session)
   cmake --build "$ROOT/build-fuzz" --parallel "$JOBS" \
     --target "${harnesses[@]/#/fuzz_}"
   for h in "${harnesses[@]}"; do

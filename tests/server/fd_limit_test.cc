@@ -28,25 +28,12 @@
 #include "gtest/gtest.h"
 #include "mp/mp.h"
 #include "mp/server.h"
+#include "tests/test_util.h"
 
 namespace mp {
 namespace {
 
-class TempDir {
- public:
-  TempDir() {
-    char tmpl[] = "/tmp/mp-fd-limit-XXXXXX";
-    dir_ = mkdtemp(tmpl);
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    std::filesystem::remove_all(dir_, ignored);
-  }
-  const std::string& path() const { return dir_; }
-
- private:
-  std::string dir_;
-};
+using testing::TempDir;
 
 // Lowers the soft fd limit for its lifetime and fills every free descriptor
 // but `spare_slots` with /dev/null.

@@ -24,6 +24,7 @@
 #include "mp/mp.h"
 #include "mp/server.h"
 #include "mp/v1/session.pb.h"
+#include "tests/test_util.h"
 
 namespace mp {
 namespace {
@@ -31,19 +32,11 @@ namespace {
 // A unix socket address in a fresh private directory.
 class TempSocketDir {
  public:
-  TempSocketDir() {
-    char tmpl[] = "/tmp/mp-local-test-XXXXXX";
-    dir_ = mkdtemp(tmpl);
-  }
-  ~TempSocketDir() {
-    std::error_code ignored;
-    std::filesystem::remove_all(dir_, ignored);
-  }
-  std::string address() const { return "unix:" + dir_ + "/m.sock"; }
-  std::string local_path() const { return dir_ + "/m.sock.local"; }
+  std::string address() const { return "unix:" + dir_.path() + "/m.sock"; }
+  std::string local_path() const { return dir_.path() + "/m.sock.local"; }
 
  private:
-  std::string dir_;
+  testing::TempDir dir_;
 };
 
 // A hand-written local-transport client: raw bytes and frames.

@@ -20,21 +20,15 @@
 #include <vector>
 
 #include "mp/mp.h"
+#include "tests/shared/child_fixture.h"
 
 namespace {
+
+using mp::testing::OpenFds;
 
 using std::chrono::duration;
 
 constexpr int kWorkers = 3;
-
-int OpenFds() {
-  int n = 0;
-  if (DIR* d = opendir("/proc/self/fd")) {
-    while (readdir(d) != nullptr) ++n;
-    closedir(d);
-  }
-  return n;
-}
 
 class Carry : public ::testing::TestWithParam<std::string> {
  protected:

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "mp/mp.h"
+#include "tests/shared/child_fixture.h"
 #include "shared/segment.h"
 
 namespace {
@@ -49,20 +50,8 @@ std::string Pattern(size_t n, int seed) {
   return s;
 }
 
-class StartMethod : public ::testing::TestWithParam<std::string> {
+class StartMethod : public mp::testing::StartMethod {
  protected:
-  template <class F, class... Args>
-  mp::Process Start(F f, Args&&... args) {
-    mp::ProcessOptions options;
-    options.start_method = GetParam();
-    mp::Process p(std::move(options), f, std::forward<Args>(args)...);
-    p.start();
-    return p;
-  }
-  static void JoinOk(mp::Process& p) {
-    ASSERT_TRUE(p.join(kLong));
-    EXPECT_EQ(p.exitcode(), 0);
-  }
   static void JoinKilled(mp::Process& p) {
     ASSERT_TRUE(p.join(kLong));
     EXPECT_EQ(p.exitcode(), -SIGKILL);

@@ -16,8 +16,12 @@
 #include <vector>
 
 #include "mp/mp.h"
+#include "tests/shared/child_fixture.h"
 
 namespace {
+
+using mp::testing::OpenFds;
+using mp::testing::StartMethod;
 
 using std::chrono::duration;
 using Clock = std::chrono::steady_clock;
@@ -25,31 +29,6 @@ using Clock = std::chrono::steady_clock;
 double Since(Clock::time_point start) {
   return duration<double>(Clock::now() - start).count();
 }
-
-int OpenFds() {
-  int n = 0;
-  if (DIR* d = opendir("/proc/self/fd")) {
-    while (readdir(d) != nullptr) ++n;
-    closedir(d);
-  }
-  return n;
-}
-
-class StartMethod : public ::testing::TestWithParam<std::string> {
- protected:
-  template <class F, class... Args>
-  mp::Process Start(F f, Args&&... args) {
-    mp::ProcessOptions options;
-    options.start_method = GetParam();
-    mp::Process p(std::move(options), f, std::forward<Args>(args)...);
-    p.start();
-    return p;
-  }
-  static void JoinOk(mp::Process& p) {
-    ASSERT_TRUE(p.join(duration<double>(60)));
-    EXPECT_EQ(p.exitcode(), 0);
-  }
-};
 
 // ---- Lock / RLock (CPython _TestLock) ----
 

@@ -14,9 +14,9 @@
 // been handed" (from the replies so far) and replaced with its id.
 //
 // Checked besides the sanitizers: the session ends once the input does and
-// quiesces within a bounded time (nothing hangs), no call gets two
-// replies, and unless a named object was made the store is empty
-// afterwards (a session's objects go with it).
+// quiesces within a bounded time (nothing hangs), no call id gets more
+// replies than calls were sent with it, and unless a named object was
+// made the store is empty afterwards (a session's objects go with it).
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -24,7 +24,7 @@
 #include <string_view>
 #include <vector>
 
-#include "absl/container/flat_hash_set.h"
+#include "absl/container/flat_hash_map.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "common/auth.h"
@@ -97,8 +97,10 @@ class ScriptedEndpoint : public SessionEndpoint {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     if (message.has_challenge()) server_nonce_ = message.challenge().server_nonce();
     for (const v1::Reply& reply : message.replies()) {
-      Check(replied_.insert(reply.call_id()).second || reply.call_id() == 0,
-            "a call got two replies");
+      // A client may reuse a call id: it then gets as many replies as it
+      // sent calls with that id, never more.
+      Check(--unanswered_[reply.call_id()] >= 0,
+            "a call got more replies than were asked for");
       if (reply.has_value() && reply.value().has_proxy()) {
         handed_ids_.push_back(reply.value().proxy().id());
       }
@@ -118,6 +120,7 @@ class ScriptedEndpoint : public SessionEndpoint {
       out->mutable_hello()->set_protocol_version(1);
       out->mutable_hello()->set_pid(1);
     } else {
+      absl::MutexLock lock(&mu_);
       out->mutable_auth()->set_client_proof(
           mp::internal::ClientProof(kAuthkey, server_nonce_, client_nonce_));
     }
@@ -126,6 +129,7 @@ class ScriptedEndpoint : public SessionEndpoint {
   void ResolveIds(v1::ClientMessage* message) {
     absl::MutexLock lock(&mu_);
     for (v1::Call& call : *message->mutable_calls()) {
+      ++unanswered_[call.call_id()];
       const uint64_t n = call.object_id();
       if (n < kSymbolicIds && n < handed_ids_.size()) {
         call.set_object_id(handed_ids_[n]);
@@ -140,7 +144,7 @@ class ScriptedEndpoint : public SessionEndpoint {
   bool read_requested_ = false;
   const std::string client_nonce_ = std::string(mp::internal::kNonceBytes, 'n');
   std::string server_nonce_ ABSL_GUARDED_BY(mu_);
-  absl::flat_hash_set<uint64_t> replied_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<uint64_t, int64_t> unanswered_ ABSL_GUARDED_BY(mu_);
   std::vector<uint64_t> handed_ids_ ABSL_GUARDED_BY(mu_);
 };
 

@@ -75,9 +75,19 @@ run_asan() {
   # newer clang for this job, or, under ASan only, forking a Pool's
   # workers from a single-threaded helper forked when the Pool starts (a
   # per-Pool fork server), so that no other thread exists at the fork.
+  #
+  # Also left out here: FdLimit.ManagerSurvivesMoreIdleConnectionsThanDescriptors.
+  # An mp-manager at its descriptor limit makes UBSan's vptr check stop it
+  # inside libgrpc: grpc_chttp2_transport's constructor releases a
+  # shared_ptr through std::_Sp_counted_base::_M_release, and the copy it
+  # calls is mp-manager's own (instrumented, and exported because the
+  # executable exports its symbols for --load plugins), which finds "an
+  # invalid vptr" on a control block uninstrumented libgrpc made. ASan
+  # itself reports nothing. The same test passes in the g++ suite, and the
+  # embedded-server FdLimit tests pass here.
   (cd "$ROOT/build-asan" &&
    ctest --output-on-failure --timeout 300 -j "$JOBS" \
-     -E 'Pool(CPython)?Test\..*/"fork"|Carry\.Pool.*"fork"')
+     -E 'Pool(CPython)?Test\..*/"fork"|Carry\.Pool.*"fork"|FdLimit\.ManagerSurvives')
 }
 
 run_tsan() {

@@ -107,11 +107,13 @@ ThreadStat ReadThreadStat(const char* path) {
 // fork child's one thread has a new tid, so the child drops the copy it
 // inherited (only the forking thread exists there, so resetting its own
 // thread_local is enough).
-thread_local uint64_t self_identity = 0;
+}  // namespace
 
-[[gnu::noinline]] uint64_t ReadSelfIdentity() {
+__thread uint64_t self_identity_cache = 0;
+
+uint64_t ReadSelfIdentity() {
   static const bool registered = [] {
-    pthread_atfork(nullptr, nullptr, [] { self_identity = 0; });
+    pthread_atfork(nullptr, nullptr, [] { self_identity_cache = 0; });
     return true;
   }();
   (void)registered;
@@ -124,14 +126,11 @@ thread_local uint64_t self_identity = 0;
     throw RuntimeError(std::string("mp::Lock needs /proc: cannot read ") +
                        path);
   }
-  self_identity = (stat.start_time << 32) | (tid & kTidMask);
-  return self_identity;
+  self_identity_cache = (stat.start_time << 32) | (tid & kTidMask);
+  return self_identity_cache;
 }
 
-inline uint64_t Self() {
-  const uint64_t id = self_identity;
-  return __builtin_expect(id != 0, 1) ? id : ReadSelfIdentity();
-}
+namespace {
 
 // The futex is the word's low half (tid and waiters bit).
 std::atomic<uint32_t>* FutexHalf(RobustLockState* state) {
@@ -204,15 +203,11 @@ bool TakeOver(RobustLockState* state, uint64_t seen, uint64_t me) {
   }
 }
 
-void Unlock(RobustLockState* state) {
-  if (state->word.exchange(0, std::memory_order_release) & kLockWaiters) {
-    FutexWake(FutexHalf(state), 1);
-  }
-}
-
 }  // namespace
 
-uint64_t SelfIdentity() { return Self(); }
+void WakeOneWaiter(RobustLockState* state) { FutexWake(FutexHalf(state), 1); }
+
+void ThrowNotHeld(const char* what) { throw RuntimeError(what); }
 
 bool OwnerGone(uint64_t identity) {
   char path[32];
@@ -231,21 +226,9 @@ bool OwnerGone(uint64_t identity) {
   return false;  // cannot tell (EMFILE...): look again after the next slice
 }
 
-bool HeldByMe(const RobustLockState* state) {
-  return (state->word.load(std::memory_order_relaxed) & ~kLockWaiters) ==
-         Self();
-}
-
-AcquireResult AcquireRobust(RobustLockState* state, bool blocking,
-                            const Timeout& timeout) {
-  const uint64_t me = Self();
-  uint64_t seen = 0;
-  if (__builtin_expect(state->word.compare_exchange_strong(
-                           seen, me, std::memory_order_acquire,
-                           std::memory_order_relaxed),
-                       1)) {
-    return Took(state, false);
-  }
+AcquireResult AcquireRobustSlow(RobustLockState* state, uint64_t me,
+                                uint64_t seen, bool blocking,
+                                const Timeout& timeout) {
   if ((seen & ~kLockWaiters) == me) {
     if (state->recursive) {
       ++state->count;
@@ -266,26 +249,20 @@ AcquireResult AcquireRobust(RobustLockState* state, bool blocking,
       state, me, blocking ? Deadline::After(timeout) : Deadline::Now());
 }
 
-void ReleaseRobust(RobustLockState* state) {
-  if ((state->word.load(std::memory_order_relaxed) & ~kLockWaiters) !=
-      Self()) {
-    throw RuntimeError("cannot release un-acquired lock");
-  }
-  if (--state->count == 0) Unlock(state);
-}
-
 uint32_t ReleaseAllRobust(RobustLockState* state) {
   if (!HeldByMe(state)) {
     throw RuntimeError("cannot wait on un-acquired lock");
   }
   const uint32_t levels = state->count;
   state->count = 0;
-  Unlock(state);
+  if (state->word.exchange(0, std::memory_order_release) & kLockWaiters) {
+    WakeOneWaiter(state);
+  }
   return levels;
 }
 
 void RestoreRobust(RobustLockState* state, uint32_t levels) {
-  AcquireContended(state, Self(), Deadline{});
+  AcquireContended(state, SelfIdentity(), Deadline{});
   state->count = levels;
 }
 

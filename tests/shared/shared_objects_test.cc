@@ -189,6 +189,28 @@ TEST_P(StartMethod, RLockHolderKilledBySigkill) {
   EXPECT_FALSE(lock.is_owned());
 }
 
+// Contended: the waiters bit and the wake-ups of the futex word lose no
+// hand-over (a lost wake-up would stall a thread for a liveness slice, a
+// broken exclusion would lose increments).
+TEST(SharedLockTest, ThreadsContendingLoseNoIncrement) {
+  mp::Lock lock;
+  int64_t counter = 0;  // guarded by lock
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < 20000; ++i) {
+        mp::AcquireResult r = lock.acquire_ex(true, duration<double>(30));
+        ASSERT_TRUE(r.acquired);
+        EXPECT_FALSE(r.previous_owner_died);
+        ++counter;
+        lock.release();
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(counter, 80000);
+}
+
 // A holder thread that exits without releasing is gone, as for a robust
 // mutex: the next acquirer takes over within the liveness slice (50 ms) and
 // gets previous_owner_died.

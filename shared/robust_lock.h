@@ -25,7 +25,7 @@
 // All processes must share one pid namespace (they do: fork, spawn and
 // forkserver children of one another).
 //
-// Measured (bench W10, 2 shared vCPUs): the uncontended pair ~13 ns at best
+// Measured (bench W10, 2 shared vCPUs): the uncontended pair ~12 ns at best, 6.5x Python (target 10x not met)
 // (~3 inline instructions beyond the CAS and xchg; the rest is the two calls
 // through the shared library's PLT from Lock::acquire/release, and the
 // owner's count and fencing token stores).

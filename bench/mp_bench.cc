@@ -332,7 +332,7 @@ void W9(int n_locked, int n_raw) {
 }
 
 void W10(int n) {
-  mp::Lock lock;  // a robust process-shared mutex
+  mp::Lock lock;  // a futex word naming its owner (shared/robust_lock.h)
   auto t = Clock::now();
   for (int i = 0; i < n; ++i) {
     lock.acquire();

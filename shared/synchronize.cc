@@ -110,7 +110,7 @@ void RobustLock::release() const {
 }
 
 bool RobustLock::is_owned() const {
-  return HeldByMe(&static_cast<RobustLockState*>(state_)->mutex);
+  return HeldByMe(static_cast<RobustLockState*>(state_));
 }
 
 }  // namespace internal

@@ -11,16 +11,18 @@
 //
 // Blocking: every wait takes a Timeout (none: wait forever; negative: 0).
 //
-// Death of a holder: Lock and RLock are robust mutexes - a holder killed
-// even by SIGKILL never leaves the others blocked; the next acquire_ex()
-// reports previous_owner_died, as the manager's locks do. Semaphore permits
+// Death of a holder: Lock and RLock are robust - a holder killed even by
+// SIGKILL, or a holding thread that exits, never leaves the others blocked:
+// a waiter notices within ~50 ms (or at once for a try or an expiring
+// timeout) and its acquire_ex() reports previous_owner_died, as the
+// manager's locks do. Semaphore permits
 // are counts, as in Python: a dead process's permits are not given back.
 // A Condition waiter that dies may absorb one notify; a Barrier party that
 // dies is not noticed (use a timeout).
 //
 // Ownership: Lock and RLock are owned by the acquiring thread; release by
 // another thread or process raises RuntimeError (Python's Lock allows it;
-// a robust mutex does not). Re-acquiring a Lock one holds blocks until the
+// a robust lock cannot: its owner is who it checks for death). Re-acquiring a Lock one holds blocks until the
 // timeout (RuntimeError with no timeout, instead of Python's hang).
 //
 // Thread safety: every method may be called from any thread.

@@ -13,9 +13,12 @@
 #include <mutex>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "mp/mp.h"
+#include "shared/robust_lock.h"
+#include "shared/segment.h"
 #include "tests/shared/child_fixture.h"
 
 namespace {
@@ -163,6 +166,123 @@ TEST_P(StartMethod, RLockHolderKilledBySigkill) {
   EXPECT_TRUE(r.previous_owner_died);
   lock.release();  // one level: the dead owner's levels are gone
   EXPECT_FALSE(lock.is_owned());
+}
+
+// Contended: the waiters bit and the wake-ups of the futex word lose no
+// hand-over (a lost wake-up would stall a thread for a liveness slice, a
+// broken exclusion would lose increments).
+TEST(SharedLockTest, ThreadsContendingLoseNoIncrement) {
+  mp::Lock lock;
+  int64_t counter = 0;  // guarded by lock
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < 20000; ++i) {
+        mp::AcquireResult r = lock.acquire_ex(true, duration<double>(30));
+        ASSERT_TRUE(r.acquired);
+        EXPECT_FALSE(r.previous_owner_died);
+        ++counter;
+        lock.release();
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(counter, 80000);
+}
+
+// A holder thread that exits without releasing is gone, as for a robust
+// mutex: the next acquirer takes over within the liveness slice (50 ms) and
+// gets previous_owner_died.
+TEST(SharedLockTest, HolderThreadExitingWhileHoldingCountsAsDead) {
+  mp::Lock lock;
+  std::thread([&] { EXPECT_TRUE(lock.acquire()); }).join();
+  EXPECT_FALSE(lock.is_owned());
+  EXPECT_THROW(lock.release(), mp::RuntimeError);
+  auto start = Clock::now();
+  mp::AcquireResult r = lock.acquire_ex(true, duration<double>(10));
+  EXPECT_TRUE(r.acquired);
+  EXPECT_TRUE(r.previous_owner_died);
+  EXPECT_LT(Since(start), 1.0);
+  lock.release();
+  // A try notices it too.
+  std::thread([&] { EXPECT_TRUE(lock.acquire()); }).join();
+  r = lock.acquire_ex(false);
+  EXPECT_TRUE(r.acquired);
+  EXPECT_TRUE(r.previous_owner_died);
+  lock.release();
+  r = lock.acquire_ex(false);
+  EXPECT_TRUE(r.acquired);
+  EXPECT_FALSE(r.previous_owner_died);
+  lock.release();
+}
+
+// What a dead owner's lock word looks like once a later thread got its tid:
+// the tid of a live thread with another thread start time. The waiter must
+// not take it for the owner (shared/robust_lock.h), nor may the live thread
+// take it for its own.
+TEST(SharedLockTest, RecycledTidCannotFakeLiveness) {
+  namespace in = mp::internal;
+  mp::Lock lock;
+  auto* state =
+      reinterpret_cast<in::RobustLockState*>(lock.segment()->payload());
+  mp::Event ready, stop;
+  uint64_t identity = 0;  // published by ready.set()
+  bool owned_forged = true;
+  std::thread t([&] {
+    identity = in::SelfIdentity();
+    ready.set();
+    ASSERT_TRUE(stop.wait(duration<double>(60)));
+    owned_forged = lock.is_owned();
+  });
+  ASSERT_TRUE(ready.wait(duration<double>(30)));
+  const uint64_t recycled = identity + (uint64_t{1} << 32);
+  EXPECT_FALSE(in::OwnerGone(identity));
+  EXPECT_TRUE(in::OwnerGone(recycled));
+
+  state->word = identity;  // as if t held it: t is alive, so it is busy
+  EXPECT_FALSE(lock.acquire(false));
+  auto start = Clock::now();
+  EXPECT_FALSE(lock.acquire(true, duration<double>(0.15)));
+  EXPECT_GE(Since(start), 0.14);
+
+  state->word = recycled;
+  mp::AcquireResult r = lock.acquire_ex(true, duration<double>(10));
+  EXPECT_TRUE(r.acquired);
+  EXPECT_TRUE(r.previous_owner_died);
+  lock.release();
+
+  state->word = recycled;
+  stop.set();
+  t.join();
+  EXPECT_FALSE(owned_forged);
+  state->word = 0;
+  EXPECT_TRUE(in::OwnerGone(identity));  // t has exited
+}
+
+void HoldInAThreadThatExits(mp::RLock lock, mp::Event held, mp::Event done) {
+  std::thread([&] {
+    lock.acquire();
+    lock.acquire();
+  }).join();
+  held.set();
+  done.wait(duration<double>(60));
+}
+
+TEST_P(StartMethod, HolderThreadExitingInALiveProcessCountsAsDead) {
+  mp::RLock lock;
+  mp::Event held, done;
+  mp::Process p = Start(HoldInAThreadThatExits, lock, held, done);
+  ASSERT_TRUE(held.wait(duration<double>(30)));
+  auto start = Clock::now();
+  mp::AcquireResult r = lock.acquire_ex(true, duration<double>(10));
+  EXPECT_TRUE(r.acquired);
+  EXPECT_TRUE(r.previous_owner_died);
+  EXPECT_LT(Since(start), 1.0);
+  EXPECT_TRUE(p.is_alive());
+  lock.release();  // one level: the gone thread's levels are gone
+  EXPECT_FALSE(lock.is_owned());
+  done.set();
+  JoinOk(p);
 }
 
 // ---- Semaphore (CPython _TestSemaphore) ----

@@ -43,26 +43,23 @@ class Guard {
     fds_.erase(fd);
   }
 
-  // Called after accept4 on `listen_fd` failed with `error`. Returns -1 if
-  // `listen_fd` is not guarded (the caller reports `error` unchanged);
-  // otherwise refuses what the backlog holds and returns how many.
-  int RefusePending(int listen_fd, int error) {
+  bool Guarded(int listen_fd) {
     absl::MutexLock lock(&mu_);
-    if (!fds_.contains(listen_fd)) return -1;
-    int refused = 0;
-    if (error == EMFILE || error == ENFILE) {
-      while (spare_fd_ >= 0 && refused < kMaxRefusalsPerFailure) {
-        close(spare_fd_);
-        const int fd = static_cast<int>(
-            syscall(SYS_accept4, listen_fd, nullptr, nullptr, SOCK_CLOEXEC));
-        if (fd >= 0) close(fd);
-        spare_fd_ = open("/dev/null", O_RDONLY | O_CLOEXEC);
-        if (fd < 0) break;  // the backlog is empty (or another thread won
-                            // the descriptor: the next connection retries)
-        ++refused;
-      }
-    }
-    return refused;
+    return fds_.contains(listen_fd);
+  }
+
+  // Accepts one pending connection on `listen_fd` with the spare descriptor
+  // and closes it at once (the client sees the connection closed). False
+  // if nothing was pending, or no spare could be had.
+  bool RefuseOne(int listen_fd) {
+    absl::MutexLock lock(&mu_);
+    if (spare_fd_ < 0) return false;
+    close(spare_fd_);
+    const int fd = static_cast<int>(
+        syscall(SYS_accept4, listen_fd, nullptr, nullptr, SOCK_CLOEXEC));
+    if (fd >= 0) close(fd);
+    spare_fd_ = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    return fd >= 0;
   }
 
  private:
@@ -155,28 +152,46 @@ void UnguardListeningSockets(const std::vector<int>& fds) {
 
 }  // namespace mp::server
 
+namespace {
+
+int SystemAccept4(int fd, sockaddr* addr, socklen_t* addrlen, int flags) {
+  return __interceptor_accept4 != nullptr
+             ? __interceptor_accept4(fd, addr, addrlen, flags)
+             : static_cast<int>(
+                   syscall(SYS_accept4, fd, addr, addrlen, flags));
+}
+
+}  // namespace
+
 extern "C" __attribute__((visibility("default"))) int accept4(
     int fd, sockaddr* addr, socklen_t* addrlen, int flags) {
-  const int accepted =
-      __interceptor_accept4 != nullptr
-          ? __interceptor_accept4(fd, addr, addrlen, flags)
-          : static_cast<int>(syscall(SYS_accept4, fd, addr, addrlen, flags));
+  int accepted = SystemAccept4(fd, addr, addrlen, flags);
   if (accepted >= 0) return accepted;
   const int error = errno;
-  if (error != EMFILE && error != ENFILE && error != ENOBUFS &&
-      error != ENOMEM) {
-    return accepted;
-  }
-  const int refused = mp::server::TheGuard().RefusePending(fd, error);
-  if (refused < 0) {
+  if ((error != EMFILE && error != ENFILE && error != ENOBUFS &&
+       error != ENOMEM) ||
+      !mp::server::TheGuard().Guarded(fd)) {
     errno = error;
     return accepted;
+  }
+  // Out of descriptors: refuse one pending connection at a time, for as
+  // long as that lasts. A connection that can be accepted again goes to
+  // gRPC as usual - descriptors may free up while the backlog is drained.
+  int refused = 0;
+  if (error == EMFILE || error == ENFILE) {
+    while (refused < mp::server::kMaxRefusalsPerFailure &&
+           mp::server::TheGuard().RefuseOne(fd)) {
+      ++refused;
+      accepted = SystemAccept4(fd, addr, addrlen, flags);
+      if (accepted >= 0 || (errno != EMFILE && errno != ENFILE)) break;
+    }
   }
   mp::server::OutOfDescriptorsLog().Warn(
       "gRPC listener: accept4: " + std::string(std::strerror(error)) +
       "; refused " + std::to_string(refused) +
       " pending connection(s) and kept listening (raise the fd limit, or "
       "lower max_sessions)");
+  if (accepted >= 0) return accepted;
   // gRPC re-arms its read notification on EAGAIN; any other error would
   // end the listener.
   errno = EAGAIN;

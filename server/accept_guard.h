@@ -9,10 +9,12 @@
 // mp_server defines accept4 itself. The dynamic linker resolves libgrpc's
 // call to that definition (the executable and mp's libraries come before
 // libc in lookup order). For a socket registered here, running out of
-// descriptors becomes: refuse the pending connections with a spare
-// descriptor (accept, close: the client sees the connection closed instead
-// of waiting in the backlog) and report EAGAIN, on which gRPC waits for the
-// next connection. Every other accept4 in the process, and every other
+// descriptors becomes: refuse pending connections one at a time with a
+// spare descriptor (accept, close: the client sees the connection closed
+// instead of waiting in the backlog) for as long as accept4 still fails;
+// hand gRPC the first connection that can be accepted again, or report
+// EAGAIN once the backlog is empty, on which gRPC waits for the next
+// connection. Every other accept4 in the process, and every other
 // outcome, is the system call's, unchanged.
 //
 // Thread-safe. Registration costs a scan of /proc/self/fd; the accept path

@@ -76,18 +76,17 @@ run_asan() {
   # workers from a single-threaded helper forked when the Pool starts (a
   # per-Pool fork server), so that no other thread exists at the fork.
   #
-  # Also left out here: FdLimit.ManagerSurvivesMoreIdleConnectionsThanDescriptors.
-  # An mp-manager at its descriptor limit makes UBSan's vptr check stop it
-  # inside libgrpc: grpc_chttp2_transport's constructor releases a
-  # shared_ptr through std::_Sp_counted_base::_M_release, and the copy it
-  # calls is mp-manager's own (instrumented, and exported because the
-  # executable exports its symbols for --load plugins), which finds "an
-  # invalid vptr" on a control block uninstrumented libgrpc made. ASan
-  # itself reports nothing. The same test passes in the g++ suite, and the
-  # embedded-server FdLimit tests pass here.
+  #
+  # Also left out here: the FdLimit tests (tests/server/fd_limit_test.cc),
+  # which run a process out of file descriptors on purpose. UBSan's vptr
+  # check cannot work then: on a type-cache miss it asks whether the vtable
+  # is readable with IsAccessibleMemoryRange, which needs a pipe(2), fails
+  # with EMFILE, and reports "invalid vptr ... memory cannot be printed" on
+  # a sound object (seen on std::thread's state in the test and on a
+  # shared_ptr control block in mp-manager). The g++ suite runs them.
   (cd "$ROOT/build-asan" &&
    ctest --output-on-failure --timeout 300 -j "$JOBS" \
-     -E 'Pool(CPython)?Test\..*/"fork"|Carry\.Pool.*"fork"|FdLimit\.ManagerSurvives')
+     -E 'Pool(CPython)?Test\..*/"fork"|Carry\.Pool.*"fork"|FdLimit\.')
 }
 
 run_tsan() {

@@ -76,7 +76,6 @@ run_asan() {
   # workers from a single-threaded helper forked when the Pool starts (a
   # per-Pool fork server), so that no other thread exists at the fork.
   #
-  #
   # Also left out here: the FdLimit tests (tests/server/fd_limit_test.cc),
   # which run a process out of file descriptors on purpose. UBSan's vptr
   # check cannot work then: on a type-cache miss it asks whether the vtable

@@ -33,10 +33,11 @@ constexpr int kMaxRefusalsPerFailure = 4096;
 
 class Guard {
  public:
+  Guard() : spare_fd_(open("/dev/null", O_RDONLY | O_CLOEXEC)) {}
+
   void Add(int fd) {
     absl::MutexLock lock(&mu_);
     fds_.insert(fd);
-    if (spare_fd_ < 0) spare_fd_ = open("/dev/null", O_RDONLY | O_CLOEXEC);
   }
   void Remove(int fd) {
     absl::MutexLock lock(&mu_);
@@ -48,9 +49,7 @@ class Guard {
     return fds_.contains(listen_fd);
   }
 
-  // Accepts one pending connection on `listen_fd` with the spare descriptor
-  // and closes it at once (the client sees the connection closed). False
-  // if nothing was pending, or no spare could be had.
+  // See RefuseOnePending.
   bool RefuseOne(int listen_fd) {
     absl::MutexLock lock(&mu_);
     if (spare_fd_ < 0) return false;
@@ -65,7 +64,7 @@ class Guard {
  private:
   absl::Mutex mu_;
   absl::flat_hash_set<int> fds_ ABSL_GUARDED_BY(mu_);
-  int spare_fd_ ABSL_GUARDED_BY(mu_) = -1;
+  int spare_fd_ ABSL_GUARDED_BY(mu_);
 };
 
 Guard& TheGuard() {
@@ -148,6 +147,12 @@ std::vector<int> GuardListeningSockets(
 
 void UnguardListeningSockets(const std::vector<int>& fds) {
   for (int fd : fds) TheGuard().Remove(fd);
+}
+
+void ReserveSpareDescriptor() { TheGuard(); }
+
+bool RefuseOnePending(int listen_fd) {
+  return TheGuard().RefuseOne(listen_fd);
 }
 
 }  // namespace mp::server

@@ -36,6 +36,18 @@ std::vector<int> GuardListeningSockets(const std::vector<std::string>& unix_path
 // Forgets `fds` (before they are closed: descriptor numbers are reused).
 void UnguardListeningSockets(const std::vector<int>& fds);
 
+// The process's one spare descriptor, shared by every listener (gRPC's,
+// above, and the local transport's): held back so that a listener out of
+// descriptors can still accept a pending connection in order to refuse it.
+// Reserve it while descriptors are still to be had (GuardListeningSockets
+// does too); later calls do nothing.
+void ReserveSpareDescriptor();
+// Accepts one pending connection on `listen_fd` with the spare descriptor
+// and closes it at once: the client sees the connection closed instead of
+// waiting in the backlog. False if nothing was pending or there is no
+// spare.
+bool RefuseOnePending(int listen_fd);
+
 }  // namespace mp::server
 
 #endif  // MP_SERVER_ACCEPT_GUARD_H_

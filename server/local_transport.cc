@@ -1,6 +1,5 @@
 #include "server/local_transport.h"
 
-#include <fcntl.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
@@ -19,6 +18,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "common/local_frame.h"
 #include "mp/errors.h"
+#include "server/accept_guard.h"
 #include "server/log.h"
 #include "server/session_endpoint.h"
 
@@ -496,18 +496,12 @@ class LocalTransport::Reactor {
     }
   }
 
-  // Out of file descriptors: accept the connection with the spare one and
-  // close it at once - the client learns (connection closed) instead of
-  // waiting in the backlog, and the listener keeps working once fds free
-  // up (gRPC 1.51's listener stopped for good here).
+  // Out of file descriptors: refuse the connection with the process's
+  // spare descriptor (accept_guard.h) - the client learns (connection
+  // closed) instead of waiting in the backlog, and the listener keeps
+  // working once fds free up (gRPC 1.51's listener stopped for good here).
   void RefuseOneOverLimit(int listen_fd) {
-    absl::MutexLock lock(&transport_->spare_fd_mu_);
-    if (transport_->spare_fd_ >= 0) {
-      close(transport_->spare_fd_);
-      const int fd = accept4(listen_fd, nullptr, nullptr, SOCK_CLOEXEC);
-      if (fd >= 0) close(fd);
-      transport_->spare_fd_ = open("/dev/null", O_RDONLY | O_CLOEXEC);
-    }
+    RefuseOnePending(listen_fd);
     BadInputLog().Warn(
         "local transport: out of file descriptors; refused a connection "
         "(raise the fd limit, or lower max_sessions)");
@@ -542,15 +536,10 @@ LocalTransport::LocalTransport(ManagerService* service, int threads,
   for (int i = 0; i < threads; ++i) {
     reactors_.push_back(std::make_unique<Reactor>(this));
   }
-  absl::MutexLock lock(&spare_fd_mu_);
-  spare_fd_ = open("/dev/null", O_RDONLY | O_CLOEXEC);
+  ReserveSpareDescriptor();
 }
 
-LocalTransport::~LocalTransport() {
-  Stop();
-  absl::MutexLock lock(&spare_fd_mu_);
-  if (spare_fd_ >= 0) close(spare_fd_);
-}
+LocalTransport::~LocalTransport() { Stop(); }
 
 void LocalTransport::Listen(const std::string& path) {
   if (listen_fds_.size() >= Reactor::kMaxListeners) {

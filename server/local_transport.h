@@ -50,10 +50,6 @@ class LocalTransport {
   std::vector<int> listen_fds_;
   std::vector<std::string> paths_;
   std::vector<std::unique_ptr<Reactor>> reactors_;
-  // One fd held back to accept (and refuse) a connection with when the
-  // process is out of descriptors, so the listener never stalls on EMFILE.
-  absl::Mutex spare_fd_mu_;
-  int spare_fd_ ABSL_GUARDED_BY(spare_fd_mu_) = -1;
   bool started_ = false;
 };
 

@@ -2,6 +2,7 @@
 #ifndef MP_TESTS_TEST_UTIL_H_
 #define MP_TESTS_TEST_UTIL_H_
 
+#include <dirent.h>
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -60,6 +61,17 @@ inline int RunInChild(const std::function<void()>& body) {
   int status = 0;
   waitpid(pid, &status, 0);
   return status;
+}
+
+// Entries in /proc/self/fd (this process's open descriptors, plus the
+// one reading them): compared before and after, it shows a leak.
+inline int OpenFds() {
+  int n = 0;
+  if (DIR* d = opendir("/proc/self/fd")) {
+    while (readdir(d) != nullptr) ++n;
+    closedir(d);
+  }
+  return n;
 }
 
 // A fresh private directory under /tmp, removed with its contents.

@@ -19,7 +19,6 @@
 
 #include <cerrno>
 #include <cstring>
-#include <filesystem>
 #include <optional>
 #include <string>
 #include <thread>
@@ -43,7 +42,7 @@ class DescriptorFiller {
     getrlimit(RLIMIT_NOFILE, &saved_);
     rlimit lower = saved_;
     // Room for what is open now plus a bounded number of fillers.
-    lower.rlim_cur = std::min<rlim_t>(saved_.rlim_cur, OpenCount() + 256);
+    lower.rlim_cur = std::min<rlim_t>(saved_.rlim_cur, static_cast<rlim_t>(testing::OpenFds()) + 256);
     EXPECT_EQ(setrlimit(RLIMIT_NOFILE, &lower), 0) << std::strerror(errno);
     for (;;) {
       const int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
@@ -67,22 +66,10 @@ class DescriptorFiller {
   }
 
  private:
-  static rlim_t OpenCount() {
-    rlim_t n = 0;
-    for (const auto& entry :
-         std::filesystem::directory_iterator("/proc/self/fd")) {
-      (void)entry;
-      ++n;
-    }
-    return n;
-  }
-
   rlimit saved_{};
   std::vector<int> fillers_;
 };
 
-// Non-blocking: a listener that stopped accepting fills its backlog, and a
-// blocking connect would then wait forever.
 // Reads whatever `fd` holds; true if the peer has closed it.
 bool DrainedToClose(int fd) {
   char buf[4096];
@@ -93,6 +80,8 @@ bool DrainedToClose(int fd) {
   }
 }
 
+// Non-blocking: a listener that stopped accepting fills its backlog, and a
+// blocking connect would then wait forever.
 int ConnectUnix(const std::string& path) {
   const int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
   if (fd < 0) return -1;

@@ -1,10 +1,8 @@
-// Helpers shared by the server-less objects' tests: a fixture that starts
-// children under the start method its parameter names, and a count of this
-// process's open descriptors (to see that none leak).
+// A fixture shared by the server-less objects' tests: it starts children
+// under the start method its parameter names.
 #ifndef MP_TESTS_SHARED_CHILD_FIXTURE_H_
 #define MP_TESTS_SHARED_CHILD_FIXTURE_H_
 
-#include <dirent.h>
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -12,17 +10,9 @@
 #include <utility>
 
 #include "mp/mp.h"
+#include "tests/test_util.h"
 
 namespace mp::testing {
-
-inline int OpenFds() {
-  int n = 0;
-  if (DIR* d = opendir("/proc/self/fd")) {
-    while (readdir(d) != nullptr) ++n;
-    closedir(d);
-  }
-  return n;
-}
 
 // TEST_P fixture: GetParam() is "fork", "spawn" or "forkserver".
 class StartMethod : public ::testing::TestWithParam<std::string> {

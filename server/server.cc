@@ -39,18 +39,24 @@ struct Server::Impl {
 
 namespace {
 
-// Registers the gRPC listeners of a server started with `options` (bound to
-// `port` and `more_ports`) with the accept guard.
-std::vector<int> GuardGrpcListeners(const ServerOptions& options, int port,
-                                    const std::vector<int>& more_ports) {
-  std::vector<std::string> unix_paths;
-  std::vector<int> tcp_ports;
+// The paths of the "unix:PATH" addresses among `options`'.
+std::vector<std::string> UnixPaths(const ServerOptions& options) {
+  std::vector<std::string> paths;
   std::vector<std::string> all = {options.address};
   all.insert(all.end(), options.more_addresses.begin(),
              options.more_addresses.end());
   for (const std::string& a : all) {
-    if (absl::StartsWith(a, "unix:")) unix_paths.push_back(a.substr(5));
+    if (absl::StartsWith(a, "unix:")) paths.push_back(a.substr(5));
   }
+  return paths;
+}
+
+// Registers the gRPC listeners on `unix_paths` and on TCP `port` and
+// `more_ports` with the accept guard.
+std::vector<int> GuardGrpcListeners(const std::vector<std::string>& unix_paths,
+                                    int port,
+                                    const std::vector<int>& more_ports) {
+  std::vector<int> tcp_ports;
   if (port > 0) tcp_ports.push_back(port);
   for (int p : more_ports) {
     if (p > 0) tcp_ports.push_back(p);
@@ -123,14 +129,8 @@ void Server::start() {
     impl_->local = std::make_unique<server::LocalTransport>(
         impl_->service.get(), threads,
         absl::FromChrono(impl_->options.lease_timeout));
-    std::vector<std::string> all = {address};
-    all.insert(all.end(), impl_->options.more_addresses.begin(),
-               impl_->options.more_addresses.end());
-    for (const std::string& a : all) {
-      if (absl::StartsWith(a, "unix:")) {
-        impl_->local->Listen(a.substr(5) +
-                             std::string(internal::kLocalSocketSuffix));
-      }
+    for (const std::string& path : UnixPaths(impl_->options)) {
+      impl_->local->Listen(path + std::string(internal::kLocalSocketSuffix));
     }
   }
   // Room for the message envelope around a maximal payload.
@@ -164,7 +164,8 @@ void Server::start() {
       throw RuntimeError("cannot listen on " + more);
     }
   }
-  impl_->guarded_fds = GuardGrpcListeners(impl_->options, port, more_ports);
+  impl_->guarded_fds =
+      GuardGrpcListeners(UnixPaths(impl_->options), port, more_ports);
   impl_->workers->Start();
   if (impl_->local) impl_->local->Start();
   if (absl::StartsWith(address, "unix:")) {

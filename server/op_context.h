@@ -157,14 +157,8 @@ class OpContext {
   // `object` gets a lease on the session, so the call is cancelled
   // (OnSessionEnd) if the session ends first.
   Parked Park(const std::shared_ptr<ServerObject>& object) const {
-    deferred_ = true;
     session_->AddLease(object);
-    session_->NoteParked(call_id_);
-    Parked p;
-    p.session = session_->weak_from_this();
-    p.session_id = session_->id();
-    p.call_id = call_id_;
-    return p;
+    return ParkCall();
   }
   // Parks the call with no object to cancel it: for a call whose work is
   // done elsewhere (a custom type's constructor on the pool). If the

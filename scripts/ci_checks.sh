@@ -115,7 +115,7 @@ run_tsan() {
   printf '%s\n' "${runs[@]}" | xargs -P "$JOBS" -I{} bash -c '
     t=${1%%:*}; transport=${1##*:}; log="$2/tests/$t.$transport.log"
     if [[ $transport == grpc ]]; then export MP_TRANSPORT=grpc; fi
-    # The embedded-server cases: calls handed between the loops' threads.
+    # The embedded-server cases: calls handed from thread to thread by the loops.
     # The rest fork children from a threaded process, which TSan does not
     # support.
     if [[ $t == custom_types_test ]]; then

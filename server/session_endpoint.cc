@@ -24,10 +24,7 @@ SessionEndpoint::SessionEndpoint(ManagerService* service, const char* transport)
 }
 
 SessionEndpoint::~SessionEndpoint() {
-  if (deadline_guard_ != nullptr) {
-    absl::MutexLock lock(&deadline_guard_->mu);
-    deadline_guard_->endpoint = nullptr;
-  }
+  DisarmHandshakeDeadline();
   // Waits for replies other threads are delivering right now.
   session_->Detach();
   session_->End();
@@ -72,7 +69,9 @@ void SessionEndpoint::Accepted(std::string peer) {
           auto g = guard.lock();
           if (g == nullptr) return;
           absl::MutexLock lock(&g->mu);
-          if (g->endpoint == nullptr || g->endpoint->ready()) return;
+          // Disarmed once the handshake is done (the timer thread must
+          // not read stage_: the session's thread writes it unlocked).
+          if (g->endpoint == nullptr) return;
           Log(LogLevel::kWarning,
               "closing an unauthenticated connection from " +
                   g->endpoint->peer_ + ": no handshake within " +
@@ -92,6 +91,12 @@ bool SessionEndpoint::Deliver(v1::Reply reply) {
   v1::ServerMessage message;
   *message.add_replies() = std::move(reply);
   return Send(std::move(message));
+}
+
+void SessionEndpoint::DisarmHandshakeDeadline() {
+  if (deadline_guard_ == nullptr) return;
+  absl::MutexLock lock(&deadline_guard_->mu);
+  deadline_guard_->endpoint = nullptr;
 }
 
 void SessionEndpoint::OnReadError(absl::Status status) {
@@ -257,6 +262,7 @@ void SessionEndpoint::OnProof() {
         "AuthenticationError: digest mismatch (wrong authkey)"));
   }
   stage_ = Stage::kReady;
+  DisarmHandshakeDeadline();
   if (LogEnabled(LogLevel::kInfo)) {
     Log(LogLevel::kInfo, Describe() + " opened by " + peer_);
   }

@@ -115,6 +115,10 @@ class SessionEndpoint : public ReplySink {
 
   // Lets the handshake deadline's timer reach this endpoint only while it
   // lives.
+  // The handshake deadline's timer no longer reaches this endpoint: it is
+  // ending, or the client authenticated.
+  void DisarmHandshakeDeadline();
+
   struct DeadlineGuard {
     absl::Mutex mu;
     SessionEndpoint* endpoint ABSL_GUARDED_BY(mu);

@@ -112,14 +112,12 @@ GrpcSessionWorkers::~GrpcSessionWorkers() { Stop(); }
 void GrpcSessionWorkers::Start() {
   for (auto& cq : queues_) {
     new GrpcSessionStream(service_, &grpc_service_, cq.get(), &live_streams_);
-    ended_.push_back(std::make_unique<absl::Notification>());
-    service_->executor()->StartLoop([this, q = cq.get()] { return Turn(q); },
-                                    ended_.back().get());
+    threads_.emplace_back([this, q = cq.get()] { Run(q); });
   }
 }
 
 void GrpcSessionWorkers::Stop() {
-  if (ended_.empty()) return;
+  if (threads_.empty()) return;
   // The server has shut down, so every stream is ending; its last
   // operations (Finish above all) still need the queues. Shutting a queue
   // down under a stream that is about to start one aborts the process
@@ -132,17 +130,17 @@ void GrpcSessionWorkers::Stop() {
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
   for (auto& cq : queues_) cq->Shutdown();
-  for (auto& ended : ended_) ended->WaitForNotification();
-  ended_.clear();
+  for (auto& t : threads_) t.join();
+  threads_.clear();
 }
 
-bool GrpcSessionWorkers::Turn(grpc::ServerCompletionQueue* cq) {
+void GrpcSessionWorkers::Run(grpc::ServerCompletionQueue* cq) {
   void* raw;
   bool ok;
-  if (!cq->Next(&raw, &ok)) return false;  // shut down and drained
-  Tag* tag = static_cast<Tag*>(raw);
-  tag->stream->Proceed(tag->kind, ok);
-  return true;
+  while (cq->Next(&raw, &ok)) {
+    Tag* tag = static_cast<Tag*>(raw);
+    tag->stream->Proceed(tag->kind, ok);
+  }
 }
 
 }  // namespace mp::server

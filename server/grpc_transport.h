@@ -1,13 +1,11 @@
 // The gRPC transport, server side: session streams served with gRPC's
 // asynchronous API (rpc mp.v1.Manager/Session).
 //
-// Each worker loop owns one completion queue and the streams accepted on
+// Each worker thread owns one completion queue and the streams accepted on
 // it. A stream's read completes on its worker, which runs the calls inline
 // and writes the replies - no hand-off between threads on the way (each
 // hop would cost a cross-core wakeup, and gRPC's callback API measured one
-// extra wakeup per call here). The loops run on the service's
-// CustomExecutor threads: a custom method is run by the thread that read
-// it, once it has handed the queue to another. Everything else about a session is
+// extra wakeup per call here). Everything else about a session is
 // SessionEndpoint's (server/session_endpoint.h).
 #ifndef MP_SERVER_GRPC_TRANSPORT_H_
 #define MP_SERVER_GRPC_TRANSPORT_H_
@@ -19,7 +17,6 @@
 #include <thread>
 #include <vector>
 
-#include "absl/synchronization/notification.h"
 #include "mp/v1/session.grpc.pb.h"
 #include "server/service.h"
 
@@ -41,16 +38,12 @@ class GrpcSessionWorkers {
   v1::Manager::AsyncService& grpc_service() { return grpc_service_; }
 
  private:
-  // One event of `cq`, on the service's CustomExecutor threads (which
-  // hand the queue's loop to another thread when a custom call comes in);
-  // false once the queue is shut down and drained.
-  bool Turn(grpc::ServerCompletionQueue* cq);
+  void Run(grpc::ServerCompletionQueue* cq);
 
   ManagerService* const service_;
   v1::Manager::AsyncService grpc_service_;
   std::vector<std::unique_ptr<grpc::ServerCompletionQueue>> queues_;
-  // One per queue's loop, notified when it has ended.
-  std::vector<std::unique_ptr<absl::Notification>> ended_;
+  std::vector<std::thread> threads_;
   // Streams alive, including those waiting to accept.
   std::atomic<int> live_streams_{0};
 };

@@ -16,7 +16,6 @@
 #include <utility>
 
 #include "absl/container/flat_hash_set.h"
-#include "absl/synchronization/notification.h"
 #include "common/local_frame.h"
 #include "mp/errors.h"
 #include "server/accept_guard.h"
@@ -66,9 +65,9 @@ std::optional<char> ProcessState(pid_t pid) {
 }  // namespace
 
 // ---------------------------------------------------------------------------
-// One client's connection. Lives on one reactor, whose loop's thread (one
-// at a time) reads, runs the calls and writes; other threads only write
-// late replies, under the endpoint's mutex.
+// One client's connection. Lives on one reactor thread: that thread reads,
+// runs the calls and writes; other threads only write late replies, under
+// the endpoint's mutex.
 class LocalSession final : public SessionEndpoint {
  public:
   LocalSession(ManagerService* service, int epoll_fd, int fd, pid_t peer_pid)
@@ -373,10 +372,9 @@ class LocalSession final : public SessionEndpoint {
 };
 
 // ---------------------------------------------------------------------------
-// One loop, one epoll set: the listening sockets (shared by every reactor,
-// EPOLLEXCLUSIVE so that one wakes per connection) and the sessions this
-// reactor accepted. The loop runs on the service's CustomExecutor threads,
-// one thread at a time.
+// One thread, one epoll set: the listening sockets (shared by every
+// reactor, EPOLLEXCLUSIVE so that one wakes per connection) and the
+// sessions this reactor accepted.
 class LocalTransport::Reactor {
  public:
   explicit Reactor(LocalTransport* transport) : transport_(transport) {
@@ -392,7 +390,7 @@ class LocalTransport::Reactor {
   }
 
   ~Reactor() {
-    if (started_) Stop();
+    if (thread_.joinable()) Stop();
     close(wake_fd_);
     close(epoll_fd_);
   }
@@ -405,72 +403,59 @@ class LocalTransport::Reactor {
     epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev);
   }
 
-  // Serves the sessions on `executor`'s threads (leader/followers: the
-  // loop moves to another thread when a turn keeps a custom call).
-  void Start(CustomExecutor* executor) {
-    const absl::Duration lease = transport_->lease_timeout_;
-    // A stopped client is noticed within a quarter of the lease.
-    timeout_ms_ = lease > absl::ZeroDuration()
-                      ? std::max<int>(1, static_cast<int>(
-                                             absl::ToInt64Milliseconds(lease / 4)))
-                      : -1;
-    next_lease_check_ = absl::Now() + lease / 4;
-    started_ = true;
-    executor->StartLoop([this] { return Turn(); }, &ended_);
+  void Start() {
+    thread_ = std::thread([this] { Run(); });
   }
 
   void Stop() {
     stopping_.store(true);
     const uint64_t one = 1;
     (void)!write(wake_fd_, &one, sizeof one);
-    ended_.WaitForNotification();
-    started_ = false;
+    thread_.join();
   }
 
  private:
-  // One epoll wait and what it brought; false once stopping (every
-  // session closed).
-  bool Turn() {
-    if (stopping_.load()) {
-      CloseAll();
-      return false;
-    }
+  void Run() {
     epoll_event events[64];
-    const int n = epoll_wait(epoll_fd_, events, 64, timeout_ms_);
-    if (n < 0 && errno != EINTR) {
-      Log(LogLevel::kError, ErrnoText("local transport: epoll_wait"));
-      CloseAll();
-      return false;
-    }
-    for (int i = 0; i < n; ++i) {
-      void* ptr = events[i].data.ptr;
-      if (ptr == &wake_fd_) continue;
-      if (ptr >= &listener_tags_[0] &&
-          ptr < &listener_tags_[0] + kMaxListeners) {
-        Accept(*static_cast<int*>(ptr));
-        continue;
+    const absl::Duration lease = transport_->lease_timeout_;
+    // A stopped client is noticed within a quarter of the lease.
+    const int timeout_ms =
+        lease > absl::ZeroDuration()
+            ? std::max<int>(
+                  1, static_cast<int>(absl::ToInt64Milliseconds(lease / 4)))
+            : -1;
+    absl::Time next_lease_check = absl::Now() + lease / 4;
+    while (!stopping_.load()) {
+      const int n = epoll_wait(epoll_fd_, events, 64, timeout_ms);
+      if (n < 0 && errno != EINTR) {
+        Log(LogLevel::kError, ErrnoText("local transport: epoll_wait"));
+        break;
       }
-      auto* session = static_cast<LocalSession*>(ptr);
-      if (!sessions_.contains(session)) continue;  // deleted this round
-      session->OnEvents(events[i].events);
-      Reap(session);
-    }
-    if (timeout_ms_ >= 0 && absl::Now() >= next_lease_check_) {
-      const absl::Duration lease = transport_->lease_timeout_;
-      const absl::Time now = absl::Now();
-      next_lease_check_ = now + lease / 4;
-      std::vector<LocalSession*> all(sessions_.begin(), sessions_.end());
-      for (LocalSession* session : all) {
-        session->CheckLease(now, lease);
+      for (int i = 0; i < n; ++i) {
+        void* ptr = events[i].data.ptr;
+        if (ptr == &wake_fd_) continue;
+        if (ptr >= &listener_tags_[0] &&
+            ptr < &listener_tags_[0] + kMaxListeners) {
+          Accept(*static_cast<int*>(ptr));
+          continue;
+        }
+        auto* session = static_cast<LocalSession*>(ptr);
+        if (!sessions_.contains(session)) continue;  // deleted this round
+        session->OnEvents(events[i].events);
         Reap(session);
       }
+      if (timeout_ms >= 0 && absl::Now() >= next_lease_check) {
+        const absl::Time now = absl::Now();
+        next_lease_check = now + lease / 4;
+        std::vector<LocalSession*> all(sessions_.begin(), sessions_.end());
+        for (LocalSession* session : all) {
+          session->CheckLease(now, lease);
+          Reap(session);
+        }
+      }
     }
-    return true;
-  }
-
-  // Stopping: every session ends now (the service has already answered
-  // parked calls with the reason); deleting gives back their leases.
-  void CloseAll() {
+    // Stopping: every session ends now (the service has already answered
+    // parked calls with the reason); deleting gives back their leases.
     for (LocalSession* session : sessions_) {
       session->Close();
       delete session;
@@ -538,13 +523,9 @@ class LocalTransport::Reactor {
   int epoll_fd_ = -1;
   int wake_fd_ = -1;
   int listener_tags_[kMaxListeners] = {};
-  bool started_ = false;  // the owner's thread only
-  absl::Notification ended_;
+  std::thread thread_;
   std::atomic<bool> stopping_{false};
-  // The thread serving the loop only (a turn happens-after the last).
-  absl::flat_hash_set<LocalSession*> sessions_;
-  int timeout_ms_ = -1;
-  absl::Time next_lease_check_;
+  absl::flat_hash_set<LocalSession*> sessions_;  // this thread only
 };
 
 // ---------------------------------------------------------------------------
@@ -600,7 +581,7 @@ void LocalTransport::Listen(const std::string& path) {
 void LocalTransport::Start() {
   if (started_) return;
   started_ = true;
-  for (auto& reactor : reactors_) reactor->Start(service_->executor());
+  for (auto& reactor : reactors_) reactor->Start();
 }
 
 void LocalTransport::Stop() {

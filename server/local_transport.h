@@ -3,13 +3,12 @@
 // (common/local_frame.h) - the same sessions as gRPC's (SessionEndpoint),
 // without HTTP/2.
 //
-// A few reactors (one epoll set each, as many as the gRPC transport's
-// workers) serve every connection: the thread that sees a message arrive
-// parses it, runs its calls inline and writes the replies with one send(2)
-// - no thread per client and no hand-off. Replies that complete later
-// (parked calls) are written by the thread that completes them. A custom
-// type's method never runs inline: the thread that read it hands the
-// reactor to another of the service's CustomExecutor threads first. Leases: a client that exits or is killed closes its socket; with a
+// A few reactor threads (one epoll set each, as many as the gRPC
+// transport's workers) serve every connection: the thread that sees a
+// message arrive parses it, runs its calls inline and writes the replies
+// with one send(2) - no thread per client and no hand-off. Replies that
+// complete later (parked calls) are written by the thread that completes
+// them. Leases: a client that exits or is killed closes its socket; with a
 // lease timeout, a client process that stays stopped (SIGSTOP, a debugger)
 // that long loses its session too - the kernel tells the server the peer's
 // pid (SO_PEERCRED), and /proc tells whether it is stopped.

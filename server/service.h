@@ -66,9 +66,6 @@ class ManagerService {
   // logs.
   std::string DescribeSession(uint64_t session_id) const;
 
-  // The threads that run custom methods and the transports' loops.
-  CustomExecutor* executor() { return &custom_executor_; }
-
   // What `mp-manager inspect` prints.
   void Inspect(v1::Inspection* out) const;
 

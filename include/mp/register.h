@@ -24,9 +24,7 @@
 // Registering the same name twice replaces the first registration.
 //
 // Execution (server side): methods run on a bounded pool of server threads
-// (ServerOptions::custom_threads), never on a thread while it reads
-// sessions: the thread that read a call gives its sessions to another
-// before it runs the method, so a method that blocks holds up no one else.
+// (ServerOptions::custom_threads), never on the threads that read sessions.
 // Calls on one object run one at a time, in arrival order, unless the type
 // says .concurrent() (then the class synchronises itself). An mp::Error a
 // method throws reaches the caller as that type; any other std::exception

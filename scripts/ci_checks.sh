@@ -25,7 +25,7 @@ CXX_CLANG="${MP_CLANG:-clang++-14}"
 FUZZ_SECONDS="${MP_FUZZ_SECONDS:-60}"
 # The concurrency suites: threads and processes on shared objects, the
 # server's sessions, queues and sync types, the pool that runs custom
-# methods and the transports' loops (leader/followers).
+# methods.
 TSAN_TESTS=(sync_test queue_fault_test server_test service_test
             containers_test manager_test custom_executor_test
             custom_types_test)
@@ -115,7 +115,7 @@ run_tsan() {
   printf '%s\n' "${runs[@]}" | xargs -P "$JOBS" -I{} bash -c '
     t=${1%%:*}; transport=${1##*:}; log="$2/tests/$t.$transport.log"
     if [[ $transport == grpc ]]; then export MP_TRANSPORT=grpc; fi
-    # The embedded-server cases: calls handed from thread to thread by the loops.
+    # The embedded-server cases: custom calls on the pool beside the sessions.
     # The rest fork children from a threaded process, which TSan does not
     # support.
     if [[ $t == custom_types_test ]]; then

@@ -113,12 +113,12 @@ class SessionEndpoint : public ReplySink {
   void StartFinishLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   std::string Describe() const;
 
-  // Lets the handshake deadline's timer reach this endpoint only while it
-  // lives.
   // The handshake deadline's timer no longer reaches this endpoint: it is
   // ending, or the client authenticated.
   void DisarmHandshakeDeadline();
 
+  // Lets the handshake deadline's timer reach this endpoint only while it
+  // lives and has not authenticated.
   struct DeadlineGuard {
     absl::Mutex mu;
     SessionEndpoint* endpoint ABSL_GUARDED_BY(mu);

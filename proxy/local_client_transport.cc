@@ -175,7 +175,10 @@ bool LocalClientTransport::StartWrite(const v1::ClientMessage& message) {
 }
 
 bool LocalClientTransport::Read(bool wait) {
-  const ssize_t n = reader_.ReadFrom(fd_, wait);
+  return ReadResult(reader_.ReadFrom(fd_, wait));
+}
+
+bool LocalClientTransport::ReadResult(ssize_t n) {
   if (n == 0) {
     end_status_ = absl::UnavailableError("the manager closed the connection");
     return false;
@@ -220,7 +223,16 @@ ClientTransport::Event LocalClientTransport::Poll(absl::Time deadline,
       return Event::kWriteFailed;
     }
     if (!writing && deadline - absl::Now() > kBlockingReadSlice) {
-      // Nothing to send: wait for the reply in recv(2) itself.
+      // Nothing to send: poll for the reply briefly (common/busy_poll.h),
+      // then wait for it in recv(2) itself.
+      ssize_t spun = -1;
+      if (busy_poll_.Spin([&] {
+            spun = reader_.ReadFrom(fd_, /*wait=*/false);
+            return spun >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK);
+          })) {
+        if (!ReadResult(spun)) return Event::kClosed;
+        continue;
+      }
       if (!Read(/*wait=*/true)) return Event::kClosed;
       continue;  // frames to parse, or the slice ended: look again
     }

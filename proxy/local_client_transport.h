@@ -11,6 +11,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
+#include "common/busy_poll.h"
 #include "common/local_frame.h"
 #include "proxy/client_transport.h"
 
@@ -38,6 +39,8 @@ class LocalClientTransport final : public ClientTransport {
   // One recv(2) into reader_ (blocking up to a SO_RCVTIMEO slice if
   // `wait`). False when the connection is over; end_status_ says why.
   bool Read(bool wait);
+  // Read's verdict on what FrameReader::ReadFrom returned (errno set).
+  bool ReadResult(ssize_t n);
   explicit LocalClientTransport(int fd);
   // Writes what it can of pending_ without blocking; false on an error.
   bool FlushLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
@@ -55,6 +58,7 @@ class LocalClientTransport final : public ClientTransport {
 
   // Poll's thread only.
   FrameReader reader_;
+  BusyPoll busy_poll_;
   absl::Status end_status_;
 };
 

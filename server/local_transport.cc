@@ -16,6 +16,7 @@
 #include <utility>
 
 #include "absl/container/flat_hash_set.h"
+#include "common/busy_poll.h"
 #include "common/local_frame.h"
 #include "mp/errors.h"
 #include "server/accept_guard.h"
@@ -425,8 +426,16 @@ class LocalTransport::Reactor {
                   1, static_cast<int>(absl::ToInt64Milliseconds(lease / 4)))
             : -1;
     absl::Time next_lease_check = absl::Now() + lease / 4;
+    int n = 0;
     while (!stopping_.load()) {
-      const int n = epoll_wait(epoll_fd_, events, 64, timeout_ms);
+      // After a round that had work, the next request is likely close
+      // behind: poll for it briefly before sleeping (common/busy_poll.h).
+      if (n <= 0 || !busy_poll_.Spin([&] {
+            n = epoll_wait(epoll_fd_, events, 64, 0);
+            return n != 0;
+          })) {
+        n = epoll_wait(epoll_fd_, events, 64, timeout_ms);
+      }
       if (n < 0 && errno != EINTR) {
         Log(LogLevel::kError, ErrnoText("local transport: epoll_wait"));
         break;
@@ -526,6 +535,7 @@ class LocalTransport::Reactor {
   std::thread thread_;
   std::atomic<bool> stopping_{false};
   absl::flat_hash_set<LocalSession*> sessions_;  // this thread only
+  internal::BusyPoll busy_poll_;                 // this thread only
 };
 
 // ---------------------------------------------------------------------------

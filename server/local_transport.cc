@@ -16,6 +16,7 @@
 #include <utility>
 
 #include "absl/container/flat_hash_set.h"
+#include "absl/synchronization/notification.h"
 #include "common/busy_poll.h"
 #include "common/local_frame.h"
 #include "mp/errors.h"
@@ -66,9 +67,9 @@ std::optional<char> ProcessState(pid_t pid) {
 }  // namespace
 
 // ---------------------------------------------------------------------------
-// One client's connection. Lives on one reactor thread: that thread reads,
-// runs the calls and writes; other threads only write late replies, under
-// the endpoint's mutex.
+// One client's connection. Lives on one reactor, whose loop's thread (one
+// at a time) reads, runs the calls and writes; other threads only write
+// late replies, under the endpoint's mutex.
 class LocalSession final : public SessionEndpoint {
  public:
   LocalSession(ManagerService* service, int epoll_fd, int fd, pid_t peer_pid)
@@ -373,9 +374,10 @@ class LocalSession final : public SessionEndpoint {
 };
 
 // ---------------------------------------------------------------------------
-// One thread, one epoll set: the listening sockets (shared by every
-// reactor, EPOLLEXCLUSIVE so that one wakes per connection) and the
-// sessions this reactor accepted.
+// One loop, one epoll set: the listening sockets (shared by every reactor,
+// EPOLLEXCLUSIVE so that one wakes per connection) and the sessions this
+// reactor accepted. The loop runs on the service's CustomExecutor threads,
+// one thread at a time.
 class LocalTransport::Reactor {
  public:
   explicit Reactor(LocalTransport* transport) : transport_(transport) {
@@ -391,7 +393,7 @@ class LocalTransport::Reactor {
   }
 
   ~Reactor() {
-    if (thread_.joinable()) Stop();
+    if (started_) Stop();
     close(wake_fd_);
     close(epoll_fd_);
   }
@@ -404,67 +406,83 @@ class LocalTransport::Reactor {
     epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev);
   }
 
-  void Start() {
-    thread_ = std::thread([this] { Run(); });
+  // Serves the sessions on `executor`'s threads (leader/followers: a turn
+  // that reads a custom call runs it on its own thread, the loop parked,
+  // and the loop moves to another thread only if the method runs long).
+  void Start(CustomExecutor* executor) {
+    const absl::Duration lease = transport_->lease_timeout_;
+    // A stopped client is noticed within a quarter of the lease.
+    timeout_ms_ =
+        lease > absl::ZeroDuration()
+            ? std::max<int>(
+                  1, static_cast<int>(absl::ToInt64Milliseconds(lease / 4)))
+            : -1;
+    next_lease_check_ = absl::Now() + lease / 4;
+    started_ = true;
+    executor->StartLoop([this] { return Turn(); }, &ended_);
   }
 
   void Stop() {
     stopping_.store(true);
     const uint64_t one = 1;
     (void)!write(wake_fd_, &one, sizeof one);
-    thread_.join();
+    ended_.WaitForNotification();
+    started_ = false;
   }
 
  private:
-  void Run() {
+  // One epoll wait and what it brought; false once stopping (every
+  // session closed).
+  bool Turn() {
+    if (stopping_.load()) {
+      CloseAll();
+      return false;
+    }
     epoll_event events[64];
-    const absl::Duration lease = transport_->lease_timeout_;
-    // A stopped client is noticed within a quarter of the lease.
-    const int timeout_ms =
-        lease > absl::ZeroDuration()
-            ? std::max<int>(
-                  1, static_cast<int>(absl::ToInt64Milliseconds(lease / 4)))
-            : -1;
-    absl::Time next_lease_check = absl::Now() + lease / 4;
+    // After a turn that had work, the next request is likely close behind:
+    // poll for it briefly before sleeping (common/busy_poll.h).
     int n = 0;
-    while (!stopping_.load()) {
-      // After a round that had work, the next request is likely close
-      // behind: poll for it briefly before sleeping (common/busy_poll.h).
-      if (n <= 0 || !busy_poll_.Spin([&] {
-            n = epoll_wait(epoll_fd_, events, 64, 0);
-            return n != 0;
-          })) {
-        n = epoll_wait(epoll_fd_, events, 64, timeout_ms);
+    if (!had_work_ || !busy_poll_.Spin([&] {
+          n = epoll_wait(epoll_fd_, events, 64, 0);
+          return n != 0;
+        })) {
+      n = epoll_wait(epoll_fd_, events, 64, timeout_ms_);
+    }
+    had_work_ = n > 0;
+    if (n < 0 && errno != EINTR) {
+      Log(LogLevel::kError, ErrnoText("local transport: epoll_wait"));
+      CloseAll();
+      return false;
+    }
+    for (int i = 0; i < n; ++i) {
+      void* ptr = events[i].data.ptr;
+      if (ptr == &wake_fd_) continue;
+      if (ptr >= &listener_tags_[0] &&
+          ptr < &listener_tags_[0] + kMaxListeners) {
+        Accept(*static_cast<int*>(ptr));
+        continue;
       }
-      if (n < 0 && errno != EINTR) {
-        Log(LogLevel::kError, ErrnoText("local transport: epoll_wait"));
-        break;
-      }
-      for (int i = 0; i < n; ++i) {
-        void* ptr = events[i].data.ptr;
-        if (ptr == &wake_fd_) continue;
-        if (ptr >= &listener_tags_[0] &&
-            ptr < &listener_tags_[0] + kMaxListeners) {
-          Accept(*static_cast<int*>(ptr));
-          continue;
-        }
-        auto* session = static_cast<LocalSession*>(ptr);
-        if (!sessions_.contains(session)) continue;  // deleted this round
-        session->OnEvents(events[i].events);
+      auto* session = static_cast<LocalSession*>(ptr);
+      if (!sessions_.contains(session)) continue;  // deleted this round
+      session->OnEvents(events[i].events);
+      Reap(session);
+    }
+    if (timeout_ms_ >= 0 && absl::Now() >= next_lease_check_) {
+      const absl::Duration lease = transport_->lease_timeout_;
+      const absl::Time now = absl::Now();
+      next_lease_check_ = now + lease / 4;
+      std::vector<LocalSession*> all(sessions_.begin(), sessions_.end());
+      for (LocalSession* session : all) {
+        session->CheckLease(now, lease);
         Reap(session);
       }
-      if (timeout_ms >= 0 && absl::Now() >= next_lease_check) {
-        const absl::Time now = absl::Now();
-        next_lease_check = now + lease / 4;
-        std::vector<LocalSession*> all(sessions_.begin(), sessions_.end());
-        for (LocalSession* session : all) {
-          session->CheckLease(now, lease);
-          Reap(session);
-        }
-      }
     }
-    // Stopping: every session ends now (the service has already answered
-    // parked calls with the reason); deleting gives back their leases.
+    return true;
+  }
+
+  // Stopping: every session ends now (the service has already answered
+  // parked calls with the reason); deleting gives back their leases.
+  void CloseAll() {
     for (LocalSession* session : sessions_) {
       session->Close();
       delete session;
@@ -532,10 +550,15 @@ class LocalTransport::Reactor {
   int epoll_fd_ = -1;
   int wake_fd_ = -1;
   int listener_tags_[kMaxListeners] = {};
-  std::thread thread_;
+  bool started_ = false;  // the owner's thread only
+  absl::Notification ended_;
   std::atomic<bool> stopping_{false};
-  absl::flat_hash_set<LocalSession*> sessions_;  // this thread only
-  internal::BusyPoll busy_poll_;                 // this thread only
+  // The thread serving the loop only (a turn happens-after the last).
+  absl::flat_hash_set<LocalSession*> sessions_;
+  int timeout_ms_ = -1;
+  absl::Time next_lease_check_;
+  internal::BusyPoll busy_poll_;
+  bool had_work_ = false;  // the last turn's epoll_wait returned events
 };
 
 // ---------------------------------------------------------------------------
@@ -591,7 +614,7 @@ void LocalTransport::Listen(const std::string& path) {
 void LocalTransport::Start() {
   if (started_) return;
   started_ = true;
-  for (auto& reactor : reactors_) reactor->Start();
+  for (auto& reactor : reactors_) reactor->Start(service_->executor());
 }
 
 void LocalTransport::Stop() {

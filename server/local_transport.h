@@ -3,15 +3,19 @@
 // (common/local_frame.h) - the same sessions as gRPC's (SessionEndpoint),
 // without HTTP/2.
 //
-// A few reactor threads (one epoll set each, as many as the gRPC
-// transport's workers) serve every connection: the thread that sees a
-// message arrive parses it, runs its calls inline and writes the replies
-// with one send(2) - no thread per client and no hand-off. Replies that
-// complete later (parked calls) are written by the thread that completes
-// them. Leases: a client that exits or is killed closes its socket; with a
-// lease timeout, a client process that stays stopped (SIGSTOP, a debugger)
-// that long loses its session too - the kernel tells the server the peer's
-// pid (SO_PEERCRED), and /proc tells whether it is stopped.
+// A few reactors (one epoll loop each, as many as the gRPC transport's
+// workers) serve every connection: the thread that sees a message arrive
+// parses it, runs its calls inline and writes the replies with one send(2)
+// - no thread per client and no hand-off. Replies that complete later
+// (parked calls) are written by the thread that completes them. The loops
+// run on the service's CustomExecutor threads, so that a custom type's
+// method runs on the thread that read it and a slow one gives the loop to
+// another thread (server/custom_executor.h). Before sleeping, a loop polls
+// briefly for the next request (common/busy_poll.h). Leases: a client that
+// exits or is killed closes its socket; with a lease timeout, a client process
+// that stays stopped (SIGSTOP, a debugger) that long loses its session too -
+// the kernel tells the server the peer's pid (SO_PEERCRED), and /proc tells
+// whether it is stopped.
 #ifndef MP_SERVER_LOCAL_TRANSPORT_H_
 #define MP_SERVER_LOCAL_TRANSPORT_H_
 

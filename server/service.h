@@ -66,6 +66,9 @@ class ManagerService {
   // logs.
   std::string DescribeSession(uint64_t session_id) const;
 
+  // The threads that run custom methods and the local transport's loops.
+  CustomExecutor* executor() { return &custom_executor_; }
+
   // What `mp-manager inspect` prints.
   void Inspect(v1::Inspection* out) const;
 

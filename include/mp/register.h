@@ -23,8 +23,11 @@
 // or std::shared_ptr) hands the caller a proxy to a new server object.
 // Registering the same name twice replaces the first registration.
 //
-// Execution (server side): methods run on a bounded pool of server threads
-// (ServerOptions::custom_threads), never on the threads that read sessions.
+// Execution (server side): at most ServerOptions::custom_threads methods
+// run at once, on the server's pool threads. On the local transport the
+// thread that read a call runs it, its event loop parked meanwhile; a
+// method still running after 1 ms loses that loop to an idle pool thread,
+// so a method that blocks holds up other sessions for about 1 ms at most.
 // Calls on one object run one at a time, in arrival order, unless the type
 // says .concurrent() (then the class synchronises itself). An mp::Error a
 // method throws reaches the caller as that type; any other std::exception

@@ -96,9 +96,9 @@ struct ServerOptions {
   // session, address and pid. mp-manager turns it off unless started with
   // --allow-client-shutdown (as mp::Manager's private server is).
   bool allow_client_shutdown = true;
-  // Threads that run custom types' methods (mp/register.h), never the ones
-  // that read sessions: at most this many methods run at once; more calls
-  // wait their turn. 0: the number of cores. Started as calls need them.
+  // How many custom types' methods (mp/register.h) run at once; more calls
+  // wait their turn. 0: the number of cores. A method does not hold up
+  // other sessions for longer than about 1 ms (mp/register.h).
   size_t custom_threads = 0;
 };
 

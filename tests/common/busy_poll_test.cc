@@ -67,9 +67,12 @@ TEST(BusyPollTest, BacksOffAfterFailuresAndRecoversOnSuccess) {
     ++calls;
     return true;
   };
-  for (calls = 0; calls == 0;) {
+  bool polled = false;
+  while (!polled) {
+    calls = 0;
     const bool ok = poll.Spin(succeed);
-    EXPECT_EQ(ok, calls > 0);
+    polled = calls > 0;
+    EXPECT_EQ(ok, polled);
   }
   calls = 0;
   EXPECT_TRUE(poll.Spin(succeed));

@@ -123,10 +123,8 @@ std::unique_ptr<CustomExecutor::Loop> CustomExecutor::RunKept(
       watchdog_ = std::thread([this] { Watch(); });
     }
   }
-  task();
-  task = nullptr;  // its captures go outside the lock
+  RunTask(task);
   absl::MutexLock lock(&mu_);
-  --busy_;
   for (auto it = parked_.begin(); it != parked_.end(); ++it) {
     if (it->loop.get() == mine) {
       loop = std::move(it->loop);

@@ -65,11 +65,29 @@ bool SendAll(int fd, const char* buf, size_t n) {
   return true;
 }
 
+// How long a busy-polling reader tries non-blocking reads before it blocks:
+// the default budget of mp's local transport (common/busy_poll.h), so the
+// busy-poll round trip is the floor under mp local's round trips.
+constexpr auto kBusyPollBudget = std::chrono::microseconds(50);
+
+// recv() that first polls without blocking for up to kBusyPollBudget: on
+// this VM most of a blocking round trip is the kernel putting the reader to
+// sleep and waking it (docs/architecture.md), and a reader that is still
+// running when the reply lands pays neither.
+ssize_t PollThenRecv(int fd, char* buf, size_t n) {
+  const auto give_up = Clock::now() + kBusyPollBudget;
+  do {
+    ssize_t k = recv(fd, buf, n, MSG_DONTWAIT);
+    if (k >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK)) return k;
+  } while (Clock::now() < give_up);
+  return recv(fd, buf, n, 0);
+}
+
 // False on EOF or error: the peer is gone, which is how the echo child
 // learns the run is over.
-bool RecvAll(int fd, char* buf, size_t n) {
+bool RecvAll(int fd, char* buf, size_t n, bool busy_poll = false) {
   while (n > 0) {
-    ssize_t k = recv(fd, buf, n, 0);
+    ssize_t k = busy_poll ? PollThenRecv(fd, buf, n) : recv(fd, buf, n, 0);
     if (k < 0 && errno == EINTR) continue;
     if (k <= 0) return false;
     buf += k;
@@ -150,12 +168,14 @@ Timing Measure(int n, int cpu, const std::function<void()>& child,
 }
 
 // A ping-pong of kMessageBytes over a connected pair of sockets: the parent
-// writes and waits for the echo; the child echoes until EOF.
-double SocketPingPong(int parent_fd, int child_fd, int n, int cpu = -1) {
+// writes and waits for the echo; the child echoes until EOF. `busy_poll`
+// makes both sides poll before they block, as mp's local transport does.
+double SocketPingPong(int parent_fd, int child_fd, int n, int cpu = -1,
+                      bool busy_poll = false) {
   auto echo = [&] {
     close(parent_fd);
     char buf[kMessageBytes];
-    while (RecvAll(child_fd, buf, sizeof(buf)) &&
+    while (RecvAll(child_fd, buf, sizeof(buf), busy_poll) &&
            SendAll(child_fd, buf, sizeof(buf))) {
     }
   };
@@ -163,7 +183,7 @@ double SocketPingPong(int parent_fd, int child_fd, int n, int cpu = -1) {
   std::memset(buf, 'x', sizeof(buf));
   auto round_trip = [&] {
     if (!SendAll(parent_fd, buf, sizeof(buf)) ||
-        !RecvAll(parent_fd, buf, sizeof(buf))) {
+        !RecvAll(parent_fd, buf, sizeof(buf), busy_poll)) {
       Die("ping-pong: peer gone");
     }
   };
@@ -173,10 +193,10 @@ double SocketPingPong(int parent_fd, int child_fd, int n, int cpu = -1) {
   return t.mean_us;
 }
 
-double UnixSocket(int n, int cpu = -1) {
+double UnixSocket(int n, int cpu = -1, bool busy_poll = false) {
   int fds[2];
   if (socketpair(AF_UNIX, SOCK_STREAM, 0, fds) != 0) Die("socketpair");
-  return SocketPingPong(fds[0], fds[1], n, cpu);
+  return SocketPingPong(fds[0], fds[1], n, cpu, busy_poll);
 }
 
 double TcpLoopback(int n) {
@@ -258,8 +278,9 @@ constexpr char kUsage[] =
     R"(usage: mp_bench_floor [--scale S] [--timeout SECONDS]
 
 The floor for mp's round-trip workloads: a 32-byte ping-pong between two
-processes (fork) over a unix socketpair, the same pinned to one CPU, over TCP
-loopback, and a spin on an atomic in shared memory. Prints JSON lines
+processes (fork) over a unix socketpair (with blocking reads, and with reads
+that poll for 50 us before they block, as mp's local transport does), the same
+pinned to one CPU, over TCP loopback, and a spin on an atomic in shared memory. Prints JSON lines
 ({"workload": "W1", "metric": ..., "unit": "us/op", "value": ...,
 "impl": "floor"}); bench/run.py runs it beside mp and Python.
 
@@ -298,6 +319,12 @@ int main(int argc, char** argv) {
     return std::max(200, static_cast<int>(n * scale));
   };
   Emit("roundtrip_unix_socket", UnixSocket(k(20000)));
+  // Polling needs a second CPU: on one, the spinning reader only delays the
+  // writer it waits for, and mp's local transport does not poll there.
+  if (sysconf(_SC_NPROCESSORS_ONLN) > 1) {
+    Emit("roundtrip_unix_socket_busy_poll",
+         UnixSocket(k(20000), -1, /*busy_poll=*/true));
+  }
   cpu_set_t allowed;
   if (sched_getaffinity(0, sizeof(allowed), &allowed) == 0) {
     int first = 0;

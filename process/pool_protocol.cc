@@ -2,6 +2,7 @@
 
 #include <google/protobuf/arena.h>
 
+#include <optional>
 #include <utility>
 
 #include "mp/errors.h"
@@ -22,6 +23,69 @@ void SetFunction(const LocatedFunction& fn, v1::PoolFunction* out) {
 
 std::string Serialize(const v1::PoolRequest& request) {
   return request.SerializeAsString();
+}
+
+// A list of plain numbers - what most maps send and return - travels as one
+// packed field: no Value message to build, serialize, parse and free per
+// item on either side. Measured (bench W7, Pool(2).map of 100k x*x, 2-core
+// VM): 1.9M tasks/s with a Value per item, 2.7-2.8M packed; perf put most
+// of the caller's time in those messages and in faulting in fresh pages for
+// their arenas.
+enum class Packing { kNone, kInts, kFloats };
+
+Packing PackingOf(const Object::List& items) {
+  if (items.empty()) return Packing::kNone;
+  const Object::Type type = items.front().type();
+  if (type != Object::Type::kInt && type != Object::Type::kFloat) {
+    return Packing::kNone;
+  }
+  for (const Object& item : items) {
+    if (item.type() != type) return Packing::kNone;
+  }
+  return type == Object::Type::kInt ? Packing::kInts : Packing::kFloats;
+}
+
+// Fills `ints` or `floats` when `items` packs; false otherwise.
+template <class Ints, class Floats>
+bool EncodePacked(const Object::List& items, Ints* ints, Floats* floats) {
+  switch (PackingOf(items)) {
+    case Packing::kInts:
+      ints->Reserve(static_cast<int>(items.size()));
+      for (const Object& item : items) ints->AddAlreadyReserved(item.as_int());
+      return true;
+    case Packing::kFloats:
+      floats->Reserve(static_cast<int>(items.size()));
+      for (const Object& item : items) {
+        floats->AddAlreadyReserved(item.as_float());
+      }
+      return true;
+    case Packing::kNone:
+      return false;
+  }
+  return false;
+}
+
+// Whether a PoolTask or PoolValues sets at most one of its three item
+// fields, as the protocol says.
+template <class Message>
+bool HasOneKindOfItems(const Message& message) {
+  return (message.items_size() > 0) + (message.int_items_size() > 0) +
+             (message.float_items_size() > 0) <=
+         1;
+}
+
+// The packed items of a PoolTask or PoolValues (`message`, which
+// HasOneKindOfItems); nullopt when it has none.
+template <class Message>
+std::optional<Object::List> DecodePacked(const Message& message) {
+  if (message.int_items_size() == 0 && message.float_items_size() == 0) {
+    return std::nullopt;
+  }
+  Object::List items;
+  items.reserve(message.int_items_size() + message.float_items_size());
+  for (int64_t i : message.int_items()) items.emplace_back(i);
+  for (double d : message.float_items()) items.emplace_back(d);
+  return items;
 }
 
 }  // namespace
@@ -57,6 +121,10 @@ std::string EncodeTask(uint64_t task_id, const LocatedFunction& fn,
   v1::PoolTask* task = request->mutable_task();
   task->set_task_id(task_id);
   SetFunction(fn, task->mutable_function());
+  if (EncodePacked(items, task->mutable_int_items(),
+                   task->mutable_float_items())) {
+    return Serialize(*request);
+  }
   task->mutable_items()->Reserve(static_cast<int>(items.size()));
   CarriedOut carried{task->mutable_carried(), fds};
   for (const Object& item : items) {
@@ -81,14 +149,19 @@ std::optional<Outcome> DecodeResult(const std::string& reply,
                                     uint64_t task_id, ReceivedFds fds) {
   google::protobuf::Arena arena;
   auto* result = google::protobuf::Arena::CreateMessage<v1::PoolResult>(&arena);
-  if (!result->ParseFromString(reply) || result->task_id() != task_id) {
+  if (!result->ParseFromString(reply) || result->task_id() != task_id ||
+      !HasOneKindOfItems(result->values())) {
     return std::nullopt;
   }
   switch (result->outcome_case()) {
     case v1::PoolResult::kValues: {
       Object::List values;
-      values.reserve(result->values().items_size());
       try {
+        if (std::optional<Object::List> packed =
+                DecodePacked(result->values())) {
+          return Outcome::Value(Object::list(std::move(*packed)));
+        }
+        values.reserve(result->values().items_size());
         const std::vector<Object> carried =
             AdoptCarried(result->carried(), std::move(fds));
         for (const v1::Value& v : result->values().items()) {
@@ -134,6 +207,12 @@ Object DecodeInitargs(const v1::PoolWorkerSetup& setup, ReceivedFds fds) {
 }
 
 Object::List DecodeItems(const v1::PoolTask& task, ReceivedFds fds) {
+  if (!HasOneKindOfItems(task)) {
+    throw ProcessError("a pool task sets more than one kind of items");
+  }
+  if (std::optional<Object::List> packed = DecodePacked(task)) {
+    return std::move(*packed);
+  }
   const std::vector<Object> carried =
       AdoptCarried(task.carried(), std::move(fds));
   Object::List items;
@@ -150,6 +229,10 @@ std::string EncodeValues(uint64_t task_id, const Object::List& values,
   auto* result = google::protobuf::Arena::CreateMessage<v1::PoolResult>(&arena);
   result->set_task_id(task_id);
   v1::PoolValues* out = result->mutable_values();
+  if (EncodePacked(values, out->mutable_int_items(),
+                   out->mutable_float_items())) {
+    return result->SerializeAsString();
+  }
   out->mutable_items()->Reserve(static_cast<int>(values.size()));
   CarriedOut carried{result->mutable_carried(), fds};
   for (const Object& value : values) {

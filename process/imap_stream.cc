@@ -26,8 +26,9 @@ void ImapStream::SubmitMore() {
   while (!input_done_ && next_submit_ - consumed_chunks_ < window_) {
     Job job;
     job.fn = fn_;
+    Object::List items;
     Object item;
-    while (job.items.size() < chunksize_) {
+    while (items.size() < chunksize_) {
       bool more;
       try {
         more = next_input_(item);
@@ -41,9 +42,10 @@ void ImapStream::SubmitMore() {
         input_done_ = true;
         break;
       }
-      job.items.push_back(std::move(item));
+      items.push_back(std::move(item));
     }
-    if (job.items.empty()) break;
+    if (items.empty()) break;
+    job.SetItems(std::move(items));
     const size_t index = next_submit_++;
     // The stream may be dropped before its chunks complete.
     std::weak_ptr<ImapStream> weak = weak_from_this();

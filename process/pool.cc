@@ -49,7 +49,7 @@ internal::ResultHandle Pool::SubmitApply(const internal::FunctionRef& fn,
   auto state = std::make_shared<internal::ResultState>(std::move(done));
   internal::Job job;
   job.fn = internal::LocateFunction(fn, /*bare_items=*/false);
-  job.items.push_back(std::move(args));
+  job.SetItems(Object::List{std::move(args)});
   job.deliver = [state](internal::Outcome o) {
     if (o.ok) o.value = Object(o.value.as_list()[0]);
     state->Complete(std::move(o));

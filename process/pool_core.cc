@@ -254,9 +254,9 @@ void PoolCore::RunSlot() {
 void PoolCore::RunJob(Worker& w, Job& job) {
   const uint64_t task_id = next_task_id_.fetch_add(1);
   std::string request;
-  std::vector<int> fds;  // borrowed from job.items
+  std::vector<int> fds;  // borrowed from job.items()
   try {
-    request = EncodeTask(task_id, job.fn, job.items, &fds);
+    request = EncodeTask(task_id, job.fn, job.items(), &fds);
   } catch (const Error& e) {
     // Arguments that cannot travel fail the task; the worker is fine.
     job.deliver(Outcome::Failure(e));
@@ -276,7 +276,7 @@ void PoolCore::RunJob(Worker& w, Job& job) {
   std::optional<Outcome> outcome =
       DecodeResult(reply, task_id, std::move(reply_fds));
   if (!outcome ||
-      (outcome->ok && outcome->value.as_list().size() != job.items.size())) {
+      (outcome->ok && outcome->value.as_list().size() != job.items().size())) {
     StopWorker(w);
     job.deliver(Outcome::Failure(
         "ProcessError", "a pool worker sent a malformed reply to a task"));

@@ -3,6 +3,7 @@
 #include <google/protobuf/arena.h>
 
 #include <optional>
+#include <span>
 #include <utility>
 
 #include "mp/errors.h"
@@ -33,7 +34,7 @@ std::string Serialize(const v1::PoolRequest& request) {
 // their arenas.
 enum class Packing { kNone, kInts, kFloats };
 
-Packing PackingOf(const Object::List& items) {
+Packing PackingOf(std::span<const Object> items) {
   if (items.empty()) return Packing::kNone;
   const Object::Type type = items.front().type();
   if (type != Object::Type::kInt && type != Object::Type::kFloat) {
@@ -47,7 +48,7 @@ Packing PackingOf(const Object::List& items) {
 
 // Fills `ints` or `floats` when `items` packs; false otherwise.
 template <class Ints, class Floats>
-bool EncodePacked(const Object::List& items, Ints* ints, Floats* floats) {
+bool EncodePacked(std::span<const Object> items, Ints* ints, Floats* floats) {
   switch (PackingOf(items)) {
     case Packing::kInts:
       ints->Reserve(static_cast<int>(items.size()));
@@ -114,7 +115,7 @@ std::string EncodeSetup(const std::optional<LocatedFunction>& initializer,
 // allocations into a few (measured: malloc/free were half the cost of a
 // large Pool.map).
 std::string EncodeTask(uint64_t task_id, const LocatedFunction& fn,
-                       const Object::List& items, std::vector<int>* fds) {
+                       std::span<const Object> items, std::vector<int>* fds) {
   google::protobuf::Arena arena;
   auto* request =
       google::protobuf::Arena::CreateMessage<v1::PoolRequest>(&arena);
@@ -145,8 +146,8 @@ bool IsHelloWithToken(const std::string& hello, const std::string& token) {
   return message.ParseFromString(hello) && message.token() == token;
 }
 
-std::optional<Outcome> DecodeResult(const std::string& reply,
-                                    uint64_t task_id, ReceivedFds fds) {
+std::optional<Outcome> DecodeResult(const std::string& reply, uint64_t task_id,
+                                    ReceivedFds fds) {
   google::protobuf::Arena arena;
   auto* result = google::protobuf::Arena::CreateMessage<v1::PoolResult>(&arena);
   if (!result->ParseFromString(reply) || result->task_id() != task_id ||

@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -43,7 +44,7 @@ std::string EncodeSetup(const std::optional<LocatedFunction>& initializer,
                         std::vector<int>* fds);
 // Throws mp::Error when an item cannot travel.
 std::string EncodeTask(uint64_t task_id, const LocatedFunction& fn,
-                       const Object::List& items, std::vector<int>* fds);
+                       std::span<const Object> items, std::vector<int>* fds);
 std::string EncodeStop();
 // Whether `hello` is a PoolWorkerHello carrying `token`.
 bool IsHelloWithToken(const std::string& hello, const std::string& token);

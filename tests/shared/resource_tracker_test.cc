@@ -94,6 +94,8 @@ std::string ReadFor(int fd, const std::string& until, double timeout) {
   return got;
 }
 
+// CPython TestResourceTracker.test_resource_tracker: segments a killed
+// process leaves behind are unlinked by the tracker.
 TEST(ResourceTrackerTest, UnlinksWhatAKilledTreeLeftBehind) {
   const std::string base = "mp_rt_test_" + std::to_string(getpid());
   // The tree attaches this one; it is ours and must survive the tree.

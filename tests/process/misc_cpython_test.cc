@@ -278,13 +278,12 @@ ProcessOptions ForkOptions() {
 
 // CPython _TestRemoteManager.test_remote under fork.
 // DISABLED: in a child started with fork, Manager::connect("127.0.0.1:PORT",
-// authkey) (gRPC, the only transport for a TCP address) fails after 30 s
-// with ConnectionError "timed out connecting to the manager at
-// 127.0.0.1:PORT", while the parent, which holds a connection to that
-// server, and spawn/forkserver children connect at once. (A fork child
-// reaching a unix: address over gRPC works: ProcessTest.
-// ChildUsesTheTransportTheParentAskedFor.) CPython's fork children connect
-// to a remote manager like any process.
+// authkey) (gRPC, the only transport for a TCP address) fails after its
+// connect timeout with ConnectionError "timed out connecting to the manager
+// at 127.0.0.1:PORT", while the parent, which holds a connection to that
+// server, and spawn/forkserver children connect at once. A fork child's
+// Manager::connect over gRPC to a unix: address works. CPython's fork
+// children connect to a remote manager like any process.
 TEST(ManagerCPython, DISABLED_test_remote_fork) { CheckRemote(ForkOptions()); }
 
 void PutHello(std::string address, std::string authkey) {

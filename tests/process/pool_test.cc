@@ -381,7 +381,9 @@ TEST_P(PoolTest, InitializerAndMaxTasksPerChild) {
 }
 
 // Python's initializer + initargs: every worker ran the initializer with
-// the arguments (a proxy among them) before its tasks.
+// the arguments (a proxy among them) before its tasks. Related: CPython
+// TestInitializers.test_pool_initializer (misc_cpython_test.cc, where the
+// pool has no tasks).
 TEST_P(PoolTest, InitializerWithInitargs) {
   DictProxy seen = testing::SharedManager().dict();
   Pool pool(Options(2).with_initializer(InitializerWithArgs, seen, 42));

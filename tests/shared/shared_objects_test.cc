@@ -688,6 +688,8 @@ TEST(SharedMemoryTest, Basics) {
   shm.close();
 }
 
+// Also CPython TestResourceTracker.test_too_long_name_resource: a name too
+// long for the system is a ValueError.
 TEST(SharedMemoryTest, BadArguments) {
   EXPECT_THROW(mp::SharedMemory::create(0), mp::ValueError);
   EXPECT_THROW(mp::SharedMemory::create(16, "a/b"), mp::ValueError);

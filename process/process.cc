@@ -11,6 +11,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
+#include <climits>
 #include <atomic>
 #include <cerrno>
 #include <cstdio>
@@ -263,7 +265,12 @@ struct Process::Impl {
     if (pid <= 0) return false;
     if (via_forkserver) {
       pollfd pfd{sentinel, POLLIN, 0};
-      if (poll(&pfd, 1, block ? -1 : 0) <= 0) return false;
+      int ready;
+      // A signal handled meanwhile does not end a blocking wait (CPython
+      // retries too, PEP 475).
+      while ((ready = poll(&pfd, 1, block ? -1 : 0)) < 0 && errno == EINTR) {
+      }
+      if (ready <= 0) return false;
       int status = 0;
       // EOF without a status: the forkserver died with the child running.
       exitcode = read(sentinel, &status, sizeof status) == sizeof status
@@ -271,7 +278,11 @@ struct Process::Impl {
                      : -SIGKILL;
     } else {
       int status = 0;
-      if (waitpid(pid, &status, block ? 0 : WNOHANG) != pid) return false;
+      pid_t reaped;
+      while ((reaped = waitpid(pid, &status, block ? 0 : WNOHANG)) < 0 &&
+             errno == EINTR) {
+      }
+      if (reaped != pid) return false;
       exitcode = Decode(status);
     }
     State& s = GetState();
@@ -527,10 +538,23 @@ bool Process::join(std::chrono::duration<double> timeout) {
   impl_->CheckOpen();
   if (!impl_->started) throw ProcessError("can only join a started process");
   if (impl_->Reap(false)) return true;
-  pollfd pfd{impl_->sentinel, POLLIN, 0};
-  int ms = static_cast<int>(std::max(0.0, timeout.count() * 1000));
-  if (impl_->sentinel >= 0) poll(&pfd, 1, ms);
-  return impl_->Reap(false);
+  if (impl_->sentinel < 0) return false;
+  // The sentinel (a pidfd, or the forkserver's status pipe) turns readable
+  // when the child has exited. A signal handled meanwhile does not cut the
+  // wait short: poll again for what is left of the timeout (PEP 475).
+  const auto deadline =
+      std::chrono::steady_clock::now() +
+      std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+          std::max(timeout, std::chrono::duration<double>::zero()));
+  for (;;) {
+    const auto left = std::chrono::ceil<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    pollfd pfd{impl_->sentinel, POLLIN, 0};
+    const int ready = poll(
+        &pfd, 1, static_cast<int>(std::clamp<int64_t>(left.count(), 0, INT_MAX)));
+    if (ready < 0 && errno == EINTR && left.count() > 0) continue;
+    return impl_->Reap(false);
+  }
 }
 
 bool Process::is_alive() const {

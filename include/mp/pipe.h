@@ -34,6 +34,8 @@ namespace mp {
 class Connection {
  public:
   Connection() = default;  // closed
+  // Takes ownership of `fd`. ValueError("invalid handle") for a negative
+  // one.
   explicit Connection(int fd, bool readable, bool writable);
   ~Connection();  // closes
   Connection(Connection&& other) noexcept;

@@ -878,13 +878,15 @@ TEST(InvalidHandleCPython, test_invalid_handles) {
 }
 
 // CPython TestInvalidHandle.test_invalid_handles, its second half:
-// Connection(-1) raises.
-// DISABLED: mp::Connection(-1, readable, writable) throws nothing; it
-// makes a closed Connection (the default constructor's state), so the
-// mistake shows only at the first call ("handle is closed"). CPython's
-// Connection(-1) raises ValueError("invalid handle") at once.
-TEST(InvalidHandleCPython, DISABLED_test_invalid_handles_negative) {
-  EXPECT_THROW(Connection(-1, true, true), ValueError);
+// Connection(-1) raises ValueError at once. (It made a closed Connection,
+// whose mistake showed only at its first call.)
+TEST(InvalidHandleCPython, test_invalid_handles_negative) {
+  try {
+    Connection conn(-1, true, true);
+    ADD_FAILURE() << "Connection(-1) was accepted";
+  } catch (const ValueError& e) {
+    EXPECT_STREQ(e.what(), "ValueError: invalid handle: -1");
+  }
 }
 
 // ---------------------------------------------------------------------------

@@ -58,6 +58,9 @@ int StartTracker() {
   // the warning.
   posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
   posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
+  // It outlives the program: no other descriptor of the program's (a
+  // listening socket, a lock) may stay open in it, FD_CLOEXEC or not.
+  posix_spawn_file_actions_addclosefrom_np(&actions, 4);
   posix_spawnattr_t attr;
   posix_spawnattr_init(&attr);
   // Its own session: killing the program's process group (a terminal's

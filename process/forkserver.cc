@@ -113,6 +113,9 @@ void StartServerLocked(Client& c) {
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_adddup2(&actions, sv[1], 3);
+  // Only its socket: every child it forks later would otherwise hold open
+  // whatever the program had open without FD_CLOEXEC when it started.
+  posix_spawn_file_actions_addclosefrom_np(&actions, 4);
   std::vector<std::string> env;
   for (char** e = environ; *e; ++e) env.emplace_back(*e);
   env.push_back(std::string(kForkserverFdEnv) + "=3");

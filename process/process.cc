@@ -438,6 +438,11 @@ void Process::Impl::StartSpawn(int ready_w) {
                   std::to_string(tracker_slot));
   }
   if (daemon) env.push_back(std::string(kDaemonEnv) + "=1");
+  // Nothing else of ours reaches the child, whether or not it was opened
+  // with FD_CLOEXEC: as CPython's spawn (close_fds), a descriptor not
+  // passed on - a socket, a lock file - is not held open by a child.
+  posix_spawn_file_actions_addclosefrom_np(
+      &actions, with_tracker ? tracker_slot + 1 : tracker_slot);
   std::vector<char*> argp, envp;
   for (auto& a : argv) argp.push_back(a.data());
   argp.push_back(nullptr);

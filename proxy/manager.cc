@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -194,6 +195,9 @@ void Manager::Impl::Start(ManagerOptions options) {
     dup2(key_pipe[0], 3);
     dup2(ready_pipe[1], 4);
     dup2(life_pipe[0], 5);
+    // Nothing else of the program's stays open in the server, which may
+    // outlive it (a socket the program listens on, say), FD_CLOEXEC or not.
+    syscall(SYS_close_range, 6, ~0U, 0);
     // Its own process group: a terminal's Ctrl-C goes to the user's program,
     // which then shuts the server down in order.
     setpgid(0, 0);

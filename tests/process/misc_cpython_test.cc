@@ -750,23 +750,14 @@ void CheckCloseFd(const ProcessOptions& o) {
   }
 }
 
-TEST_P(MiscCPythonTest, test_closefd) {
-  if (GetParam() != "fork") {
-    GTEST_SKIP() << "mp bug: see CloseFdsCPython.DISABLED_test_closefd_spawn";
-  }
-  CheckCloseFd(Options());
-}
+TEST_P(MiscCPythonTest, test_closefd) { CheckCloseFd(Options()); }
 
-// CPython TestCloseFds.test_closefd under spawn and forkserver.
-// DISABLED: a child started with spawn inherits every descriptor of its
-// parent that lacks FD_CLOEXEC (here a socket at fd >= 50: getsockopt
-// succeeds in the child instead of failing with EBADF). So does the
-// forkserver when it is started after the descriptor was opened (it is
-// started like a spawn child), and then every forkserver child has it too;
-// started earlier, its children do not. CPython's spawn and forkserver
-// close every descriptor they do not pass on (close_fds), whatever its
-// inheritable flag.
-TEST(CloseFdsCPython, DISABLED_test_closefd_spawn) {
+// The same under spawn and forkserver with the forkserver started after
+// the descriptor was opened (it is spawned too, and every child it forks
+// would have it). A spawned child used to inherit every descriptor of its
+// parent that lacked FD_CLOEXEC; CPython's spawn and forkserver close all
+// they do not pass on (close_fds), whatever the inheritable flag.
+TEST(CloseFdsCPython, test_closefd_spawn) {
   for (const char* method : {"spawn", "forkserver"}) {
     SCOPED_TRACE(method);
     ProcessOptions o;

@@ -1,7 +1,10 @@
 #include "proxy/grpc_client_transport.h"
 
+#include <atomic>
+#include <string>
 #include <utility>
 
+#include "common/current_pid.h"
 #include "common/grpc_runtime.h"
 #include "common/tls.h"
 #include "mp/errors.h"
@@ -13,6 +16,27 @@ void* const kStartTag = reinterpret_cast<void*>(1);
 void* const kReadTag = reinterpret_cast<void*>(2);
 void* const kWriteTag = reinterpret_cast<void*>(3);
 void* const kFinishTag = reinterpret_cast<void*>(4);
+
+// The process whose memory this one was fork()ed from, if gRPC channels
+// were made there before the fork; else this process, once it makes one.
+std::atomic<pid_t> g_first_channel_pid{0};
+
+// Why a connection timed out, when the likely reason is gRPC's: in a child
+// fork()ed after its parent used gRPC, gRPC 1.51 completes no new TCP
+// connection (a unix: one, which connects at once, works). Measured with
+// strace: the child's connect(2) succeeds and gRPC never goes on to send
+// its HTTP/2 preface. Where inside gRPC's fork support it stalls is not
+// pinned down; spawn and forkserver children start gRPC afresh.
+std::string TimeoutHint(const std::string& address) {
+  const pid_t first = g_first_channel_pid.load();
+  if (first == 0 || first == CurrentPid() || address.rfind("unix:", 0) == 0) {
+    return "";
+  }
+  return " (this process was fork()ed from one that had used gRPC, and "
+         "gRPC 1.51 cannot open TCP connections in such a child: start it "
+         "with the 'spawn' or 'forkserver' method, or reach the manager "
+         "through a unix: address)";
+}
 
 }  // namespace
 
@@ -50,6 +74,8 @@ std::unique_ptr<GrpcClientTransport> GrpcClientTransport::Connect(
   if (tls && !tls->server_name.empty()) {
     args.SetSslTargetNameOverride(tls->server_name);
   }
+  pid_t none = 0;
+  g_first_channel_pid.compare_exchange_strong(none, CurrentPid());
   std::unique_ptr<GrpcClientTransport> t(new GrpcClientTransport());
   t->channel_ =
       grpc::CreateCustomChannel(address, ChannelCredentials(tls), args);
@@ -61,7 +87,8 @@ std::unique_ptr<GrpcClientTransport> GrpcClientTransport::Connect(
   if (t->cq_.AsyncNext(&tag, &ok, absl::ToChronoTime(deadline)) !=
       grpc::CompletionQueue::GOT_EVENT) {
     t->context_.TryCancel();
-    throw ConnectionError("timed out connecting to the manager at " + address);
+    throw ConnectionError("timed out connecting to the manager at " +
+                          address + TimeoutHint(address));
   }
   // A call that never started: Poll reports the end, EndStatus the reason.
   t->started_ = ok;

@@ -276,8 +276,40 @@ ProcessOptions ForkOptions() {
   return o;
 }
 
+// A fork child that cannot reach a TCP manager (the limitation below) is
+// told why and what to do instead, in the error itself.
+void ConnectAndReport(std::string address, std::string authkey,
+                      Connection report) {
+  try {
+    Manager manager = Manager::connect(address, authkey);
+    report.send("connected");
+  } catch (const Error& e) {
+    report.send(e.what());
+  }
+}
+
+TEST(ManagerCPython, ForkChildThatCannotReachATcpManagerSaysWhy) {
+  const std::string authkey = RandomHex();
+  Manager manager(ManagerOptions{.address = "127.0.0.1:0", .authkey = authkey});
+  auto [reader, writer] = Pipe();
+  Process p(ForkOptions(), ConnectAndReport, manager.address(), authkey,
+            writer);
+  p.start();
+  writer.close();
+  const Object said = RecvWithin(reader);
+  JoinOk(p);
+  if (said == Object("connected")) return;  // gRPC got it right after all
+  const std::string text = said.as_str();
+  EXPECT_NE(text.find("timed out connecting"), std::string::npos) << text;
+  EXPECT_NE(text.find("fork()ed from one that had used gRPC"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("'spawn' or 'forkserver'"), std::string::npos) << text;
+}
+
 // CPython _TestRemoteManager.test_remote under fork.
-// DISABLED: in a child started with fork, Manager::connect("127.0.0.1:PORT",
+// DISABLED (a gRPC 1.51 limitation, not fixed in mp): in a child started
+// with fork, Manager::connect("127.0.0.1:PORT",
 // authkey) (gRPC, the only transport for a TCP address) fails after its
 // connect timeout with ConnectionError "timed out connecting to the manager
 // at 127.0.0.1:PORT", while the parent, which holds a connection to that

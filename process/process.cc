@@ -11,10 +11,10 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <chrono>
-#include <climits>
 #include <atomic>
 #include <cerrno>
+#include <chrono>
+#include <climits>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -555,8 +555,9 @@ bool Process::join(std::chrono::duration<double> timeout) {
     const auto left = std::chrono::ceil<std::chrono::milliseconds>(
         deadline - std::chrono::steady_clock::now());
     pollfd pfd{impl_->sentinel, POLLIN, 0};
-    const int ready = poll(
-        &pfd, 1, static_cast<int>(std::clamp<int64_t>(left.count(), 0, INT_MAX)));
+    const int ready =
+        poll(&pfd, 1,
+             static_cast<int>(std::clamp<int64_t>(left.count(), 0, INT_MAX)));
     if (ready < 0 && errno == EINTR && left.count() > 0) continue;
     return impl_->Reap(false);
   }

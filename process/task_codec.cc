@@ -206,9 +206,8 @@ Object DecodeWithManagers(
       v1::Call incref;
       incref.mutable_incref()->add_ids(ref.id());
       conn->Call(std::move(incref));
-      return Object::proxy(
-          std::make_shared<ProxyHandle>(conn, ref.id(), ref.type(),
-                                        ref.type_name()));
+      return Object::proxy(std::make_shared<ProxyHandle>(
+          conn, ref.id(), ref.type(), ref.type_name()));
     }
     throw ProcessError("a proxy names an unknown manager");
   });
@@ -228,9 +227,9 @@ std::vector<Object> AdoptCarried(
   std::vector<Object> carried;
   carried.reserve(owned.size());
   for (size_t i = 0; i < owned.size(); ++i) {
-    const v1::CarriedFd* c =
-        static_cast<int>(i) < specs.size() ? &specs[static_cast<int>(i)]
-                                           : nullptr;
+    const v1::CarriedFd* c = static_cast<int>(i) < specs.size()
+                                 ? &specs[static_cast<int>(i)]
+                                 : nullptr;
     carried.push_back(Object::proxy(std::make_shared<FdRef>(
         owned[i], c ? c->kind() : "", c ? c->meta() : "", nullptr)));
   }
@@ -270,14 +269,10 @@ std::string EncodeTask(const Task& task, const std::string& name,
   CodeLocation fn = Locate(task.fn);
   CodeLocation trampoline =
       Locate(reinterpret_cast<const void*>(task.trampoline));
-  if (fn.object_path != trampoline.object_path) {
-    // The trampoline is instantiated where the Process is constructed; both
-    // live in the same object in practice. Keep the contract simple.
-    throw ProcessError(
-        "the task function and its caller are in different "
-        "loaded objects; start it with the fork method");
-  }
   spec.set_object_path(fn.object_path);
+  if (trampoline.object_path != fn.object_path) {
+    spec.set_trampoline_object_path(trampoline.object_path);
+  }
   spec.set_fn_offset(fn.offset);
   spec.set_trampoline_offset(trampoline.offset);
   spec.set_name(name);
@@ -315,8 +310,10 @@ int RunEncodedTask(const std::string& bytes, int ready_fd,
   void* fn = nullptr;
   int code = Guarded([&] {
     fn = Resolve({spec.object_path(), spec.fn_offset()});
-    trampoline = reinterpret_cast<Trampoline>(
-        Resolve({spec.object_path(), spec.trampoline_offset()}));
+    trampoline = reinterpret_cast<Trampoline>(Resolve(
+        {spec.has_trampoline_object_path() ? spec.trampoline_object_path()
+                                           : spec.object_path(),
+         spec.trampoline_offset()}));
     if (static_cast<size_t>(spec.carried_size()) != carried.size()) {
       throw ProcessError("expected " + std::to_string(spec.carried_size()) +
                          " descriptors from the parent, got " +

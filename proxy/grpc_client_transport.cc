@@ -87,8 +87,8 @@ std::unique_ptr<GrpcClientTransport> GrpcClientTransport::Connect(
   if (t->cq_.AsyncNext(&tag, &ok, absl::ToChronoTime(deadline)) !=
       grpc::CompletionQueue::GOT_EVENT) {
     t->context_.TryCancel();
-    throw ConnectionError("timed out connecting to the manager at " +
-                          address + TimeoutHint(address));
+    throw ConnectionError("timed out connecting to the manager at " + address +
+                          TimeoutHint(address));
   }
   // A call that never started: Poll reports the end, EndStatus the reason.
   t->started_ = ok;

@@ -701,26 +701,19 @@ void PoolInProcess(std::string method) {
 // CPython TestStdinBadfiledescriptor.test_pool_in_process: a child runs a
 // pool.
 TEST_P(MiscCPythonTest, test_pool_in_process) {
-  if (GetParam() != "fork") {
-    GTEST_SKIP() << "mp bug: see "
-                    "StdinBadfiledescriptorCPython.DISABLED_test_pool_in_"
-                    "process_spawn_pool";
-  }
   Process p(Options(), PoolInProcess, GetParam());
   p.start();
   JoinOk(p);
 }
 
 // CPython TestStdinBadfiledescriptor.test_pool_in_process with the pool's
-// default start method (forkserver) or spawn.
-// DISABLED: a Pool whose context is spawn or forkserver, made in a child
-// process (started with any method, fork included), fails every task with
-// ProcessError "the task function and its caller are in different loaded
-// objects; start it with the fork method" (process/task_codec.cc,
-// EncodeTask, when starting the pool's worker). The same Pool works in the
-// main process, and a fork Pool works in the child. CPython's Pool works in
-// any process.
-TEST(StdinBadfiledescriptorCPython, DISABLED_test_pool_in_process_spawn_pool) {
+// default start method (forkserver) or spawn, in a child started each way.
+// A spawn or forkserver Pool failed every task here ("the task function and
+// its caller are in different loaded objects"): its worker function is in
+// libmp_process, and the dynamic linker had bound the trampoline of that
+// signature to this executable's instantiation (PutRemoteValues has the
+// same one). A task now names the trampoline's object too.
+TEST(StdinBadfiledescriptorCPython, test_pool_in_process_spawn_pool) {
   for (const char* outer : {"fork", "spawn", "forkserver"}) {
     for (const char* inner : {"spawn", "forkserver"}) {
       ProcessOptions o;

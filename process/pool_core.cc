@@ -217,6 +217,16 @@ void PoolCore::StopWorker(Worker& w) {
 
 void PoolCore::RunSlot() {
   Worker w;
+  // Every worker starts with the pool, as in Python, so its initializer
+  // runs even if no task comes (CPython's TestInitializers). A worker that
+  // fails to start here is started again for the first job, which then
+  // carries the error.
+  if (!Terminated()) {
+    try {
+      StartWorker(w);
+    } catch (const Error&) {
+    }
+  }
   for (;;) {
     Job job;
     {

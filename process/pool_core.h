@@ -1,5 +1,5 @@
 // The engine of mp::Pool: a queue of jobs and one thread per worker slot.
-// Each slot thread starts its worker process when it first has work (and
+// Each slot thread starts its worker process when the pool starts (and
 // again after the worker dies or spends its task budget), sends it one job
 // at a time over the worker protocol (process/pool_protocol.h) and delivers
 // the outcome.

@@ -633,14 +633,10 @@ void IncrementTest(NamespaceProxy ns) {
 }
 
 // CPython TestInitializers.test_pool_initializer: a pool of one worker,
-// closed and joined without tasks, ran its initializer once.
-// DISABLED: mp starts pool workers lazily, on the first task
-// (process/pool_core.cc: RunSlot starts a worker only when it has a job),
-// so a pool closed and joined without tasks never runs its initializer and
-// ns["test"] stays 0. CPython's Pool starts its processes in the
-// constructor, and the initializer runs in each (docs: "each worker process
-// will call initializer(*initargs) when it starts"), giving 1.
-TEST_P(MiscCPythonTest, DISABLED_test_pool_initializer) {
+// closed and joined without tasks, ran its initializer once. (mp used to
+// start workers on the first task, so such a pool never ran it; CPython's
+// Pool starts its processes in the constructor.)
+TEST_P(MiscCPythonTest, test_pool_initializer) {
   NamespaceProxy ns = m().Namespace();
   ns.set("test", 0);
   PoolOptions o;

@@ -93,14 +93,17 @@ int StartTracker() {
   return sv[1];
 }
 
-void Send(char op, const std::string& name) {
-  const int fd = GetState().fd.load();
-  if (fd < 0 || name.size() + 1 > kMaxMessage) return;
+// Sends on `fd`; false only when the tracker is gone (its end closed: it
+// was killed), not for a tracker that is merely slow (the send timeout).
+bool Send(int fd, char op, const std::string& name) {
+  if (fd < 0 || name.size() + 1 > kMaxMessage) return true;
   const std::string message = op + name;
   ssize_t n;
   do {
     n = send(fd, message.data(), message.size(), MSG_NOSIGNAL);
   } while (n < 0 && errno == EINTR);
+  return !(n < 0 && (errno == EPIPE || errno == ECONNRESET ||
+                     errno == ENOTCONN || errno == ECONNREFUSED));
 }
 
 }  // namespace
@@ -130,10 +133,24 @@ void TrackSharedMemory(const std::string& name) {
     std::lock_guard lock(s.start_mu);
     if (s.fd.load() < 0) s.fd = StartTracker();
   }
-  Send(kRegister, name);
+  const int fd = s.fd.load();
+  if (Send(fd, kRegister, name) || !s.allowed.load()) return;
+  // The tracker was killed: what it knew is lost (as in CPython), but what
+  // is created from now on is tracked by a new one, with CPython's warning.
+  std::lock_guard lock(s.start_mu);
+  if (s.fd.load() == fd) {  // not relaunched by another thread meanwhile
+    std::fputs(
+        "resource_tracker: process died unexpectedly, relaunching.  Some "
+        "resources might leak.\n",
+        stderr);
+    AdoptResourceTracker(StartTracker());
+  }
+  Send(s.fd.load(), kRegister, name);
 }
 
-void UntrackSharedMemory(const std::string& name) { Send(kUnregister, name); }
+void UntrackSharedMemory(const std::string& name) {
+  Send(GetState().fd.load(), kUnregister, name);
+}
 
 int ResourceTrackerMain(int fd) {
   // Nothing but the receiving end and stdio: a descriptor inherited by

@@ -348,15 +348,9 @@ TEST(ResourceTrackerTest, test_resource_tracker_sigterm) {
 
 // CPython TestResourceTracker.test_resource_tracker_sigkill: a tracker
 // that was SIGKILLed is started again for what is created after, with a
-// warning.
-// DISABLED: mp never restarts its tracker (common/resource_tracker.cc:
-// TrackSharedMemory starts one only while the process has no sending end;
-// Send() to the dead one fails silently), so a segment created after the
-// tracker was SIGKILLed is never tracked and is left in /dev/shm when the
-// tree dies. CPython's ensure_running() sees the dead tracker, warns
-// ("resource_tracker: process died unexpectedly, relaunching") and starts
-// a new one, which cleans up what is registered after.
-TEST(ResourceTrackerTest, DISABLED_test_resource_tracker_sigkill) {
+// warning. (mp used to keep sending to the dead one, so a segment created
+// after was left in /dev/shm when the tree died.)
+TEST(ResourceTrackerTest, test_resource_tracker_sigkill) {
   const std::string base = "mp_rt_sigkill_" + std::to_string(getpid());
   mp::SharedMemory attached =
       mp::SharedMemory::create(4096, base + "_attached");

@@ -260,10 +260,10 @@ void CheckRemote(ProcessOptions o) {
   JoinOk(p);
 }
 
-// The fork start method has its own (disabled) test below: an mp bug.
+// The fork start method has its own (disabled) test below: a gRPC limit.
 constexpr char kForkTcpBug[] =
-    "mp bug: a fork child cannot connect to a TCP manager, see "
-    "ManagerCPython.DISABLED_*_fork";
+    "gRPC 1.51 limitation: a fork child cannot connect to a TCP manager, "
+    "see ManagerCPython.DISABLED_*_fork";
 
 TEST_P(MiscCPythonTest, test_remote) {
   if (GetParam() == "fork") GTEST_SKIP() << kForkTcpBug;
@@ -354,8 +354,8 @@ TEST_P(MiscCPythonTest, test_rapid_restart) {
 }
 
 // CPython _TestManagerRestart.test_rapid_restart under fork.
-// DISABLED: the bug of DISABLED_test_remote_fork (the fork child's
-// Manager::connect to the TCP address times out after 30 s).
+// DISABLED: the gRPC limitation of DISABLED_test_remote_fork (the fork
+// child's Manager::connect to the TCP address times out).
 TEST(ManagerCPython, DISABLED_test_rapid_restart_fork) {
   CheckRapidRestart(ForkOptions());
 }

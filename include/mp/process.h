@@ -16,6 +16,10 @@
 // found again in the new process by its offset in its loaded object, so no
 // registration is needed. Arguments travel through mp::to_object /
 // mp::from_object; proxies are attached by the child to its own session.
+// A fork child of a process that used gRPC cannot open a new gRPC
+// connection over TCP (gRPC 1.51): it reaches unix: managers, and TCP ones
+// only when started with spawn or forkserver (its connect times out with
+// ConnectionError saying so).
 //
 // Thread safety: a Process object is used by one thread at a time; the
 // free functions below may be called from any thread.

@@ -112,84 +112,9 @@ std::string ReadFor(int fd, const std::string& until, double timeout) {
   return got;
 }
 
-// CPython TestResourceTracker.test_resource_tracker: segments a killed
-// process leaves behind are unlinked by the tracker.
-TEST(ResourceTrackerTest, UnlinksWhatAKilledTreeLeftBehind) {
-  const std::string base = "mp_rt_test_" + std::to_string(getpid());
-  // The tree attaches this one; it is ours and must survive the tree.
-  mp::SharedMemory attached =
-      mp::SharedMemory::create(4096, base + "_attached");
-
-  int out[2], err[2];
-  ASSERT_EQ(pipe2(out, O_CLOEXEC), 0);
-  ASSERT_EQ(pipe2(err, O_CLOEXEC), 0);
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_adddup2(&actions, out[1], 1);
-  posix_spawn_file_actions_adddup2(&actions, err[1], 2);
-  posix_spawnattr_t attr;
-  posix_spawnattr_init(&attr);
-  posix_spawnattr_setpgroup(&attr, 0);  // a group of its own: killed whole
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP);
-  std::vector<std::string> env;
-  for (char** e = environ; *e; ++e) env.emplace_back(*e);
-  env.push_back(std::string(kHelperEnv) + "=" + base);
-  std::vector<char*> envp;
-  for (auto& e : env) envp.push_back(e.data());
-  envp.push_back(nullptr);
-  char* argv[] = {const_cast<char*>("resource_tracker_helper"), nullptr};
-  pid_t helper = 0;
-  ASSERT_EQ(posix_spawn(&helper, "/proc/self/exe", &actions, &attr, argv,
-                        envp.data()),
-            0);
-  posix_spawn_file_actions_destroy(&actions);
-  posix_spawnattr_destroy(&attr);
-  close(out[1]);
-  close(err[1]);
-
-  const std::string ready = ReadFor(out[0], "ready\n", 60);
-  ASSERT_NE(ready.find("ready\n"), std::string::npos) << "the helper failed";
-  const std::vector<std::string> leaked = {
-      base + "_leak", base + "_fork", base + "_spawn", base + "_forkserver"};
-  for (const std::string& name : leaked) EXPECT_TRUE(Exists(name)) << name;
-  EXPECT_FALSE(Exists(base + "_unlinked"));
-  // The name the helper unlinked, now someone else's: its tracker must
-  // not remove it.
-  mp::SharedMemory reused = mp::SharedMemory::create(4096, base + "_unlinked");
-
-  ASSERT_EQ(kill(-helper, SIGKILL), 0);
-  int status = 0;
-  ASSERT_EQ(waitpid(helper, &status, 0), helper);
-  EXPECT_TRUE(WIFSIGNALED(status));
-  // The tracker holds the helper's stderr until it is done: EOF means it
-  // finished (the whole tree is gone; it never dies with it).
-  const std::string warning = ReadFor(err[0], "", 60);
-  close(out[0]);
-  close(err[0]);
-  // And the segments are gone (a bounded poll, should the filesystem lag).
-  const auto deadline = Clock::now() + std::chrono::seconds(30);
-  auto any_left = [&] {
-    for (const std::string& name : leaked) {
-      if (Exists(name)) return true;
-    }
-    return false;
-  };
-  while (any_left() && Clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));  // polling
-  }
-  for (const std::string& name : leaked) EXPECT_FALSE(Exists(name)) << name;
-  EXPECT_NE(warning.find("resource_tracker: There appear to be 4 leaked "
-                         "shared_memory objects to clean up at shutdown"),
-            std::string::npos)
-      << warning;
-  EXPECT_TRUE(Exists(base + "_unlinked"));  // the user unlinked its own
-  EXPECT_TRUE(Exists(base + "_attached"));  // only attached by the tree
-  reused.unlink();
-  attached.unlink();
-}
-
-// The helper tree for the tracker-signal tests: started like the one of
-// UnlinksWhatAKilledTreeLeftBehind, with a pipe to its stdin.
+// The helper process tree (Helper above), spawned in a process group of its
+// own so that it can be killed whole, with pipes to its stdin, stdout and
+// stderr. With `after`, it creates <base>_after when told "go".
 struct Tree {
   pid_t helper = 0;
   int in = -1;   // its stdin
@@ -207,7 +132,7 @@ struct Tree {
   }
 };
 
-void StartTree(const std::string& base, Tree& tree) {
+void StartTree(const std::string& base, Tree& tree, bool after) {
   int in[2], out[2], err[2];
   ASSERT_EQ(pipe2(in, O_CLOEXEC), 0);
   ASSERT_EQ(pipe2(out, O_CLOEXEC), 0);
@@ -219,12 +144,12 @@ void StartTree(const std::string& base, Tree& tree) {
   posix_spawn_file_actions_adddup2(&actions, err[1], 2);
   posix_spawnattr_t attr;
   posix_spawnattr_init(&attr);
-  posix_spawnattr_setpgroup(&attr, 0);
+  posix_spawnattr_setpgroup(&attr, 0);  // a group of its own: killed whole
   posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP);
   std::vector<std::string> env;
   for (char** e = environ; *e; ++e) env.emplace_back(*e);
   env.push_back(std::string(kHelperEnv) + "=" + base);
-  env.push_back(std::string(kAfterEnv) + "=1");
+  if (after) env.push_back(std::string(kAfterEnv) + "=1");
   std::vector<char*> envp;
   for (auto& e : env) envp.push_back(e.data());
   envp.push_back(nullptr);
@@ -240,6 +165,60 @@ void StartTree(const std::string& base, Tree& tree) {
   tree.out = out[0];
   tree.err = err[0];
   ASSERT_EQ(rc, 0);
+}
+
+// Waits (bounded) until every name is gone from /dev/shm.
+bool AllGone(const std::vector<std::string>& names) {
+  const auto deadline = Clock::now() + std::chrono::seconds(30);
+  for (;;) {
+    bool left = false;
+    for (const std::string& name : names) left = left || Exists(name);
+    if (!left) return true;
+    if (Clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));  // polling
+  }
+}
+
+// CPython TestResourceTracker.test_resource_tracker: segments a killed
+// process leaves behind are unlinked by the tracker.
+TEST(ResourceTrackerTest, UnlinksWhatAKilledTreeLeftBehind) {
+  const std::string base = "mp_rt_test_" + std::to_string(getpid());
+  // The tree attaches this one; it is ours and must survive the tree.
+  mp::SharedMemory attached =
+      mp::SharedMemory::create(4096, base + "_attached");
+  Tree tree;
+  StartTree(base, tree, /*after=*/false);
+  if (HasFatalFailure()) return;
+
+  const std::string ready = ReadFor(tree.out, "ready\n", 60);
+  ASSERT_NE(ready.find("ready\n"), std::string::npos) << "the helper failed";
+  const std::vector<std::string> leaked = {
+      base + "_leak", base + "_fork", base + "_spawn", base + "_forkserver"};
+  for (const std::string& name : leaked) EXPECT_TRUE(Exists(name)) << name;
+  EXPECT_FALSE(Exists(base + "_unlinked"));
+  // The name the helper unlinked, now someone else's: its tracker must
+  // not remove it.
+  mp::SharedMemory reused = mp::SharedMemory::create(4096, base + "_unlinked");
+
+  ASSERT_EQ(kill(-tree.helper, SIGKILL), 0);
+  int status = 0;
+  ASSERT_EQ(waitpid(tree.helper, &status, 0), tree.helper);
+  tree.helper = 0;
+  EXPECT_TRUE(WIFSIGNALED(status));
+  // The tracker holds the helper's stderr until it is done: EOF means it
+  // finished (the whole tree is gone; it never dies with it).
+  const std::string warning = ReadFor(tree.err, "", 60);
+  // And the segments are gone (a bounded poll, should the filesystem lag).
+  AllGone(leaked);
+  for (const std::string& name : leaked) EXPECT_FALSE(Exists(name)) << name;
+  EXPECT_NE(warning.find("resource_tracker: There appear to be 4 leaked "
+                         "shared_memory objects to clean up at shutdown"),
+            std::string::npos)
+      << warning;
+  EXPECT_TRUE(Exists(base + "_unlinked"));  // the user unlinked its own
+  EXPECT_TRUE(Exists(base + "_attached"));  // only attached by the tree
+  reused.unlink();
+  attached.unlink();
 }
 
 // The children of `pid` (of its main thread, which starts them here).
@@ -272,24 +251,12 @@ pid_t TrackerOf(pid_t pid) {
   return 0;
 }
 
-// Waits (bounded) until every name is gone from /dev/shm.
-bool AllGone(const std::vector<std::string>& names) {
-  const auto deadline = Clock::now() + std::chrono::seconds(30);
-  for (;;) {
-    bool left = false;
-    for (const std::string& name : names) left = left || Exists(name);
-    if (!left) return true;
-    if (Clock::now() >= deadline) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));  // polling
-  }
-}
-
 // Sends `signum` to the tree's tracker, has the tree create <base>_after,
 // then SIGKILLs the tree; returns the tree's stderr up to EOF (the end of
 // every tracker).
 std::string SignalTrackerThenKillTree(const std::string& base, int signum,
                                       Tree& tree) {
-  StartTree(base, tree);
+  StartTree(base, tree, /*after=*/true);
   if (::testing::Test::HasFatalFailure()) return "";
   EXPECT_NE(ReadFor(tree.out, "ready\n", 60).find("ready\n"), std::string::npos)
       << "the helper failed";

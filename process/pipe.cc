@@ -184,10 +184,7 @@ Connection::Connection(int fd, bool readable, bool writable)
     : fd_(fd), readable_(readable), writable_(writable) {
   // As CPython's Connection(handle): a negative descriptor is a mistake to
   // report here, not a closed end that fails at its first use.
-  if (fd < 0) {
-    fd_ = -1;
-    throw ValueError("invalid handle: " + std::to_string(fd));
-  }
+  if (fd < 0) throw ValueError("invalid handle: " + std::to_string(fd));
 }
 
 Connection::~Connection() { close(); }
